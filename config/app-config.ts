@@ -1,0 +1,91 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { Environment, environmentSchema } from './environment.schema';
+
+/** The typed configuration every module receives. Built once from the environment. */
+export interface AppConfig {
+  environment: Environment['NODE_ENV'];
+  http: {
+    port: number;
+    host: string;
+    bodyLimit: number;
+    corsOrigins: string[];
+    trustProxy: boolean;
+    shutdownTimeoutMs: number;
+  };
+  dataDirectory: string;
+  database: { type: 'sqlite'; path: string } | { type: 'postgres'; url: string; poolSize: number };
+  redisUrl: string | undefined;
+  auth: {
+    /** Undefined outside production when unset: the auth module then keeps one in `dataDirectory`. */
+    jwtSecret: string | undefined;
+    accessTokenTtl: string;
+    refreshTokenTtl: string;
+  };
+  cache: { ttlMs: number };
+  throttle: {
+    limit: number;
+    ttlMs: number;
+    authLimit: number;
+    authTtlMs: number;
+  };
+  websocket: { maxPayload: number; maxBuffered: number };
+  logLevel: Environment['LOG_LEVEL'];
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = ConfigValidationError.name;
+  }
+}
+
+/**
+ * Validates the environment and builds the configuration. Throws a ConfigValidationError whose
+ * message is one line naming every bad variable.
+ */
+export function loadConfig(
+  variables: Record<string, string | undefined>,
+  workingDirectory = process.cwd(),
+): AppConfig {
+  const parsed = environmentSchema.safeParse(variables);
+  if (!parsed.success) {
+    throw new ConfigValidationError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`),
+    );
+  }
+  const environment = parsed.data;
+  const dataDirectory = isAbsolute(environment.DATA_DIR)
+    ? environment.DATA_DIR
+    : resolve(workingDirectory, environment.DATA_DIR);
+
+  return {
+    environment: environment.NODE_ENV,
+    http: {
+      port: environment.PORT,
+      host: environment.HOST,
+      bodyLimit: environment.BODY_LIMIT,
+      corsOrigins: environment.CORS_ORIGINS,
+      trustProxy: environment.TRUST_PROXY,
+      shutdownTimeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
+    },
+    dataDirectory,
+    database: environment.DATABASE_URL
+      ? { type: 'postgres', url: environment.DATABASE_URL, poolSize: environment.DATABASE_POOL_SIZE }
+      : { type: 'sqlite', path: join(dataDirectory, 'switchboard.sqlite') },
+    redisUrl: environment.REDIS_URL,
+    auth: {
+      jwtSecret: environment.JWT_SECRET,
+      accessTokenTtl: environment.JWT_TTL,
+      refreshTokenTtl: environment.REFRESH_TTL,
+    },
+    cache: { ttlMs: environment.CACHE_TTL_MS },
+    throttle: {
+      limit: environment.THROTTLE_LIMIT,
+      ttlMs: environment.THROTTLE_TTL_MS,
+      authLimit: environment.AUTH_THROTTLE_LIMIT,
+      authTtlMs: environment.AUTH_THROTTLE_TTL_MS,
+    },
+    websocket: { maxPayload: environment.WS_MAX_PAYLOAD, maxBuffered: environment.WS_MAX_BUFFERED },
+    logLevel: environment.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { DURATION_PATTERN } from './duration';
+
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+const duration = z
+  .string()
+  .regex(DURATION_PATTERN, { error: 'must be a duration such as 30s, 15m, 12h or 7d' });
+
+const commaSeparatedList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+
+const urlWithProtocol = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+/**
+ * Every environment variable Switchboard reads, with its default. `.env.example` documents the
+ * same list; a test keeps the two in step.
+ */
+export const environmentSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: integer(0, 65535).default(3000),
+    HOST: z.string().min(1, { error: 'must not be empty' }).default('0.0.0.0'),
+    DATA_DIR: z.string().min(1, { error: 'must not be empty' }).default('data'),
+    DATABASE_URL: z.preprocess(emptyAsUndefined, urlWithProtocol(['postgres:', 'postgresql:']).optional()),
+    DATABASE_POOL_SIZE: integer(1, 1000).default(10),
+    REDIS_URL: z.preprocess(emptyAsUndefined, urlWithProtocol(['redis:', 'rediss:']).optional()),
+    JWT_SECRET: z.preprocess(
+      emptyAsUndefined,
+      z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+    ),
+    JWT_TTL: duration.default('15m'),
+    REFRESH_TTL: duration.default('30d'),
+    CACHE_TTL_MS: integer(0).default(30_000),
+    THROTTLE_LIMIT: integer(1).default(600),
+    THROTTLE_TTL_MS: integer(1).default(60_000),
+    AUTH_THROTTLE_LIMIT: integer(1).default(10),
+    AUTH_THROTTLE_TTL_MS: integer(1).default(60_000),
+    BODY_LIMIT: integer(1024).default(1_048_576),
+    WS_MAX_PAYLOAD: integer(128).default(65_536),
+    WS_MAX_BUFFERED: integer(1024).default(1_048_576),
+    CORS_ORIGINS: commaSeparatedList.default([]),
+    TRUST_PROXY: z
+      .enum(['true', 'false'], { error: 'must be true or false' })
+      .default('false')
+      .transform((value) => value === 'true'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    SHUTDOWN_TIMEOUT_MS: integer(0).default(10_000),
+  })
+  .superRefine((environment, context) => {
+    if (environment.NODE_ENV === 'production' && !environment.JWT_SECRET) {
+      context.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'is required when NODE_ENV=production',
+      });
+    }
+  });
+
+export type Environment = z.output<typeof environmentSchema>;

@@ -1,0 +1,46 @@
+import helmet from '@fastify/helmet';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { Logger } from 'nestjs-pino';
+import { AppConfig } from '@config';
+import { AppModule } from '@app/app.module';
+import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
+
+/** Routes that stay at the root, outside the `/api` prefix. */
+export const ROOT_ROUTES = ['health', 'health/ready', 'metrics', 'docs', 'openapi.json'];
+
+/**
+ * Builds the application exactly as production runs it, without listening: `main.ts`, the e2e
+ * tests and the OpenAPI export all start here.
+ */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimit,
+    trustProxy: config.http.trustProxy,
+    genReqId: requestIdFor,
+    // On shutdown, idle keep-alive sockets are closed at once; busy ones finish their request.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.useWebSocketAdapter(new WsAdapter(app));
+  app.setGlobalPrefix('api', { exclude: ROOT_ROUTES });
+  app.enableCors({
+    // No origins configured: no CORS headers, so only same-origin pages and non-browser clients.
+    origin: config.http.corsOrigins.length > 0 ? config.http.corsOrigins : false,
+    credentials: true,
+    exposedHeaders: ['Retry-After', 'X-Request-Id'],
+  });
+  await app.register(helmet);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', async (request, reply) => {
+      reply.header(REQUEST_ID_HEADER, request.id);
+    });
+  return app;
+}

@@ -1,0 +1,41 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Database } from 'better-sqlite3';
+import { DataSourceOptions } from 'typeorm';
+import { AppConfig } from '@config';
+import { ENTITIES, MIGRATIONS } from './entities';
+import { storeTimestampsAsUtc, UTC_SESSION_OPTIONS } from './postgres-utc';
+
+/** SQLite waits this long for another writer's lock before it reports SQLITE_BUSY. */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * The TypeORM options for the configured database. Migrations are run by `runMigrations`, never
+ * by `synchronize`.
+ */
+export function dataSourceOptions(database: AppConfig['database']): DataSourceOptions {
+  const common = { entities: ENTITIES, migrations: MIGRATIONS, synchronize: false, migrationsRun: false };
+  if (database.type === 'postgres') {
+    storeTimestampsAsUtc();
+    return {
+      ...common,
+      type: 'postgres',
+      url: database.url,
+      extra: { max: database.poolSize, options: UTC_SESSION_OPTIONS },
+    };
+  }
+  mkdirSync(dirname(database.path), { recursive: true });
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: database.path,
+    timeout: SQLITE_BUSY_TIMEOUT_MS,
+    prepareDatabase: (db: Database) => {
+      // WAL lets readers run beside the one writer; synchronous=FULL makes each commit durable
+      // on disk before it returns, which is what an acknowledgement promises (PRODUCT.md, 1).
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+    },
+  };
+}

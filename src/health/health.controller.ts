@@ -1,0 +1,45 @@
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
+import type { FastifyReply } from 'fastify';
+import { Public } from '@app/auth/authenticated.decorator';
+
+const DEPENDENCY_TIMEOUT_MS = 1000;
+
+/** Outside `/api`: load balancers and orchestrators probe these. */
+@Controller('health')
+@Public()
+@SkipThrottle()
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+  ) {}
+
+  /** Liveness: the process answers. */
+  @Get()
+  checkLiveness(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /**
+   * Readiness: each dependency answers. When one does not, 503 with the same body, so that a
+   * load balancer steers away and an operator sees which one failed.
+   */
+  @Get('ready')
+  async checkReadiness(
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([
+        () => this.database.pingCheck('database', { timeout: DEPENDENCY_TIMEOUT_MS }),
+      ]);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) {
+        throw error;
+      }
+      reply.status(error.getStatus());
+      return error.getResponse() as HealthCheckResult;
+    }
+  }
+}

@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { ConfigValidationError, loadConfig } from '@config';
+import { createApp } from './bootstrap/create-app';
+import { exitGracefullyOnSignals } from './bootstrap/graceful-shutdown';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig(process.env);
+  const app = await createApp(config);
+  exitGracefullyOnSignals(app, config.http.shutdownTimeoutMs);
+  await app.listen(config.http.port, config.http.host);
+}
+
+bootstrap().catch((error: unknown) => {
+  // A bad environment is the operator's to fix: one line that names it, no stack trace.
+  const report =
+    error instanceof ConfigValidationError
+      ? error.message
+      : ((error instanceof Error && error.stack) || String(error));
+  process.stderr.write(`${report}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,13 @@
+import { ExecutionContext, SetMetadata } from '@nestjs/common';
+
+const IS_AUTH_ATTEMPT = 'switchboard:isAuthAttempt';
+
+/**
+ * Marks a route that guesses a password could go through (login, register): it gets the stricter
+ * `auth` limit (AUTH_THROTTLE_LIMIT per AUTH_THROTTLE_TTL_MS) on top of the default one.
+ */
+export const AuthAttempt = () => SetMetadata(IS_AUTH_ATTEMPT, true);
+
+export function isAuthAttempt(context: ExecutionContext): boolean {
+  return Reflect.getMetadata(IS_AUTH_ATTEMPT, context.getHandler()) === true;
+}

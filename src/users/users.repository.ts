@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { QueryFailedError, Repository } from 'typeorm';
+import { User } from './user.entity';
+
+export type NewUser = Pick<User, 'username' | 'usernameKey' | 'displayName' | 'passwordHash'>;
+
+/** The only place that reads or writes the `users` table. */
+@Injectable()
+export class UsersRepository {
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  findByUsernameKey(usernameKey: string): Promise<User | null> {
+    return this.users.findOneBy({ usernameKey });
+  }
+
+  /** Inserts the user, or returns null when the name is already taken (also under a race). */
+  async insertUnlessTaken(user: NewUser): Promise<User | null> {
+    try {
+      return await this.users.save(this.users.create(user));
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        return null;
+      }
+      throw error;
+    }
+  }
+}
+
+/** PostgreSQL's 23505 or SQLite's SQLITE_CONSTRAINT_UNIQUE. */
+export function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) {
+    return false;
+  }
+  const driverError = error.driverError as { code?: string };
+  return driverError.code === '23505' || driverError.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

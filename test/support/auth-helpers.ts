@@ -1,0 +1,31 @@
+import request from 'supertest';
+import { aRegistration, Registration } from '@test/factories/user.factory';
+import { TestApp } from './test-app';
+
+export interface RegisteredUser {
+  registration: Registration;
+  id: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+/** Registers a new user through the API and returns their tokens. */
+export async function registerUser(
+  testApp: TestApp,
+  overrides: Partial<Registration> = {},
+): Promise<RegisteredUser> {
+  const registration = aRegistration(overrides);
+  const response = await request(testApp.server)
+    .post('/api/auth/register')
+    .send(registration)
+    .expect(201);
+  const body = response.body as { accessToken: string; refreshToken: string; user: { id: string } };
+  return {
+    registration,
+    id: body.user.id,
+    accessToken: body.accessToken,
+    refreshToken: body.refreshToken,
+  };
+}
+
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
