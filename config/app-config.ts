@@ -14,7 +14,8 @@ export interface AppConfig {
   };
   dataDirectory: string;
   database: { type: 'sqlite'; path: string } | { type: 'postgres'; url: string; poolSize: number };
-  redisUrl: string | undefined;
+  /** Undefined `url`: everything runs in-process. `keyPrefix` starts every key and channel name. */
+  redis: { url: string | undefined; keyPrefix: string };
   auth: {
     /** Undefined outside production when unset: the auth module then keeps one in `dataDirectory`. */
     jwtSecret: string | undefined;
@@ -70,9 +71,13 @@ export function loadConfig(
     },
     dataDirectory,
     database: environment.DATABASE_URL
-      ? { type: 'postgres', url: environment.DATABASE_URL, poolSize: environment.DATABASE_POOL_SIZE }
+      ? {
+          type: 'postgres',
+          url: environment.DATABASE_URL,
+          poolSize: environment.DATABASE_POOL_SIZE,
+        }
       : { type: 'sqlite', path: join(dataDirectory, 'switchboard.sqlite') },
-    redisUrl: environment.REDIS_URL,
+    redis: { url: environment.REDIS_URL, keyPrefix: environment.REDIS_KEY_PREFIX },
     auth: {
       jwtSecret: environment.JWT_SECRET,
       accessTokenTtl: environment.JWT_TTL,

@@ -12,14 +12,12 @@ const duration = z
   .string()
   .regex(DURATION_PATTERN, { error: 'must be a duration such as 30s, 15m, 12h or 7d' });
 
-const commaSeparatedList = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item.length > 0),
-  );
+const commaSeparatedList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0),
+);
 
 const urlWithProtocol = (protocols: string[]) =>
   z.string().refine(
@@ -45,9 +43,13 @@ export const environmentSchema = z
     PORT: integer(0, 65535).default(3000),
     HOST: z.string().min(1, { error: 'must not be empty' }).default('0.0.0.0'),
     DATA_DIR: z.string().min(1, { error: 'must not be empty' }).default('data'),
-    DATABASE_URL: z.preprocess(emptyAsUndefined, urlWithProtocol(['postgres:', 'postgresql:']).optional()),
+    DATABASE_URL: z.preprocess(
+      emptyAsUndefined,
+      urlWithProtocol(['postgres:', 'postgresql:']).optional(),
+    ),
     DATABASE_POOL_SIZE: integer(1, 1000).default(10),
     REDIS_URL: z.preprocess(emptyAsUndefined, urlWithProtocol(['redis:', 'rediss:']).optional()),
+    REDIS_KEY_PREFIX: z.string().default('switchboard:'),
     JWT_SECRET: z.preprocess(
       emptyAsUndefined,
       z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
@@ -67,7 +69,9 @@ export const environmentSchema = z
       .enum(['true', 'false'], { error: 'must be true or false' })
       .default('false')
       .transform((value) => value === 'true'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
     SHUTDOWN_TIMEOUT_MS: integer(0).default(10_000),
   })
   .superRefine((environment, context) => {

@@ -15,7 +15,7 @@ bootstrap().catch((error: unknown) => {
   const report =
     error instanceof ConfigValidationError
       ? error.message
-      : ((error instanceof Error && error.stack) || String(error));
+      : (error instanceof Error && error.stack) || String(error);
   process.stderr.write(`${report}\n`);
   process.exit(1);
 });

@@ -20,7 +20,9 @@ export class AccessTokensService {
   /** The caller the token names, or null when it is malformed, forged or expired. */
   async verify(token: string): Promise<AuthenticatedUser | null> {
     try {
-      const claims = await this.jwt.verifyAsync<AccessTokenClaims>(token, { algorithms: ['HS256'] });
+      const claims = await this.jwt.verifyAsync<AccessTokenClaims>(token, {
+        algorithms: ['HS256'],
+      });
       if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string') {
         return null;
       }

@@ -99,7 +99,11 @@ export class AuthService {
 
   private async startSession(userId: string): Promise<TokenPair> {
     const secret = newRefreshSecret();
-    const session = await this.sessions.create(userId, hashRefreshSecret(secret), this.refreshExpiry());
+    const session = await this.sessions.create(
+      userId,
+      hashRefreshSecret(secret),
+      this.refreshExpiry(),
+    );
     return {
       accessToken: await this.accessTokens.sign(userId, session.id),
       refreshToken: formatRefreshToken(session.id, secret),

@@ -14,7 +14,12 @@ const SQLITE_BUSY_TIMEOUT_MS = 5000;
  * by `synchronize`.
  */
 export function dataSourceOptions(database: AppConfig['database']): DataSourceOptions {
-  const common = { entities: ENTITIES, migrations: MIGRATIONS, synchronize: false, migrationsRun: false };
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    synchronize: false,
+    migrationsRun: false,
+  };
   if (database.type === 'postgres') {
     storeTimestampsAsUtc();
     return {

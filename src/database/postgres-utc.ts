@@ -9,7 +9,10 @@ const TIMESTAMP_WITHOUT_TIME_ZONE_OID = 1114;
  */
 export function storeTimestampsAsUtc(): void {
   defaults.parseInputDatesAsUTC = true;
-  types.setTypeParser(TIMESTAMP_WITHOUT_TIME_ZONE_OID, (value) => new Date(`${value.replace(' ', 'T')}Z`));
+  types.setTypeParser(
+    TIMESTAMP_WITHOUT_TIME_ZONE_OID,
+    (value) => new Date(`${value.replace(' ', 'T')}Z`),
+  );
 }
 
 /** Connection options that make the server side's `now()` UTC too. */

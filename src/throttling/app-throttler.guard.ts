@@ -7,11 +7,13 @@ import { ThrottlerException, ThrottlerGuard, ThrottlerLimitDetail } from '@nestj
  */
 @Injectable()
 export class AppThrottlerGuard extends ThrottlerGuard {
-  protected override async throwThrottlingException(
+  protected override throwThrottlingException(
     context: ExecutionContext,
     limit: ThrottlerLimitDetail,
   ): Promise<void> {
-    const response = context.switchToHttp().getResponse<{ header(name: string, value: number): void }>();
+    const response = context
+      .switchToHttp()
+      .getResponse<{ header(name: string, value: number): void }>();
     response.header('Retry-After', Math.max(1, limit.timeToBlockExpire));
     throw new ThrottlerException();
   }

@@ -44,11 +44,17 @@ describe('auth and users (e2e)', () => {
       .post('/api/auth/refresh')
       .send({ refreshToken: login.body.refreshToken })
       .expect(200);
-    expect(refreshed.body).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String) });
+    expect(refreshed.body).toEqual({
+      accessToken: expect.any(String),
+      refreshToken: expect.any(String),
+    });
     expect(refreshed.body.refreshToken).not.toEqual(login.body.refreshToken);
     await http().get('/api/users/me').set(bearer(refreshed.body.accessToken)).expect(200);
 
-    await http().post('/api/auth/logout').send({ refreshToken: refreshed.body.refreshToken }).expect(204);
+    await http()
+      .post('/api/auth/logout')
+      .send({ refreshToken: refreshed.body.refreshToken })
+      .expect(204);
     await http()
       .post('/api/auth/refresh')
       .send({ refreshToken: refreshed.body.refreshToken })
@@ -77,7 +83,10 @@ describe('auth and users (e2e)', () => {
     const alice = await registerUser(testApp);
     const bob = await registerUser(testApp);
 
-    const profile = await http().get(`/api/users/${bob.id}`).set(bearer(alice.accessToken)).expect(200);
+    const profile = await http()
+      .get(`/api/users/${bob.id}`)
+      .set(bearer(alice.accessToken))
+      .expect(200);
     expect(profile.body).toEqual({
       id: bob.id,
       username: bob.registration.username,
@@ -99,7 +108,11 @@ describe('auth and users (e2e)', () => {
       .post('/api/auth/register')
       .send(aRegistration({ username: user.registration.username.toUpperCase() }))
       .expect(409);
-    expect(response.body).toMatchObject({ statusCode: 409, error: 'Conflict', code: 'username_taken' });
+    expect(response.body).toMatchObject({
+      statusCode: 409,
+      error: 'Conflict',
+      code: 'username_taken',
+    });
   });
 
   it('of concurrent registrations of one name, exactly one succeeds', async () => {
@@ -137,13 +150,19 @@ describe('auth and users (e2e)', () => {
 
   it('a spent refresh token revokes the whole login', async () => {
     const user = await registerUser(testApp);
-    const first = await http().post('/api/auth/refresh').send({ refreshToken: user.refreshToken }).expect(200);
+    const first = await http()
+      .post('/api/auth/refresh')
+      .send({ refreshToken: user.refreshToken })
+      .expect(200);
 
     // The original token is spent: presenting it again is a replay.
     await http().post('/api/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401);
 
     // The newest token of that login no longer works either.
-    await http().post('/api/auth/refresh').send({ refreshToken: first.body.refreshToken }).expect(401);
+    await http()
+      .post('/api/auth/refresh')
+      .send({ refreshToken: first.body.refreshToken })
+      .expect(401);
   });
 
   it('a replay revokes only that login, not the user’s other ones', async () => {
@@ -155,7 +174,10 @@ describe('auth and users (e2e)', () => {
     await http().post('/api/auth/refresh').send({ refreshToken: user.refreshToken }).expect(200);
     await http().post('/api/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401);
 
-    await http().post('/api/auth/refresh').send({ refreshToken: otherLogin.body.refreshToken }).expect(200);
+    await http()
+      .post('/api/auth/refresh')
+      .send({ refreshToken: otherLogin.body.refreshToken })
+      .expect(200);
   });
 
   it('of concurrent refreshes with one token, at most one succeeds', async () => {
@@ -175,7 +197,10 @@ describe('auth and users (e2e)', () => {
     await http().post('/api/auth/refresh').send({ refreshToken: 'garbage' }).expect(401);
     await http()
       .post('/api/auth/refresh')
-      .send({ refreshToken: '00000000-0000-4000-8000-000000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })
+      .send({
+        refreshToken:
+          '00000000-0000-4000-8000-000000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      })
       .expect(401);
   });
 
@@ -209,7 +234,10 @@ describe('auth and users (e2e)', () => {
       try {
         const user = await registerUser(shortLived);
         await new Promise((resolve) => setTimeout(resolve, 2100));
-        await request(shortLived.server).get('/api/users/me').set(bearer(user.accessToken)).expect(401);
+        await request(shortLived.server)
+          .get('/api/users/me')
+          .set(bearer(user.accessToken))
+          .expect(401);
       } finally {
         await shortLived.close();
       }
@@ -226,7 +254,9 @@ describe('auth and users (e2e)', () => {
       expect(response.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
       const fields = (response.body.details as { field: string }[]).map((detail) => detail.field);
       expect(new Set(fields)).toEqual(new Set(['username', 'password', 'displayName']));
-      expect(response.body.message).toMatch(/password must be longer than or equal to 12 characters/);
+      expect(response.body.message).toMatch(
+        /password must be longer than or equal to 12 characters/,
+      );
     });
 
     it('refuses unknown fields', async () => {

@@ -35,7 +35,10 @@ export class GlobalExceptionFilter implements ExceptionFilter {
       });
     }
     if (exception instanceof ThrottlerException) {
-      return errorResponse(exception.getStatus(), 'Too many requests; retry after the Retry-After delay');
+      return errorResponse(
+        exception.getStatus(),
+        'Too many requests; retry after the Retry-After delay',
+      );
     }
     if (exception instanceof HttpException) {
       return errorResponse(exception.getStatus(), messageOf(exception));

@@ -1,0 +1,11 @@
+// `npm run test:services`: the e2e suites and the service-only suites against real PostgreSQL and
+// Redis. test/services/run-services.js sets TEST_DATABASE_URL and TEST_REDIS_URL first.
+const base = require('../jest.config.js');
+
+/** @type {import('jest').Config} */
+module.exports = {
+  ...base,
+  roots: ['<rootDir>/test'],
+  testRegex: '\\.(e2e-spec|services-spec)\\.ts$',
+  testTimeout: 60000,
+};
