@@ -5,6 +5,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig, loadConfig } from '@config';
 import { createApp } from '@app/bootstrap/create-app';
 import { createTestDatabase, TestDatabase } from './test-database';
+import { testRedisEnvironment } from './test-redis';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -35,6 +36,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DATA_DIR: dataDirectory,
     DATABASE_URL: database.url,
     LOG_LEVEL: 'silent',
+    ...testRedisEnvironment(),
     // Suites make many requests from one address; the throttling suite sets its own limits.
     THROTTLE_LIMIT: '100000',
     AUTH_THROTTLE_LIMIT: '100000',
