@@ -8,6 +8,7 @@ import { createValidationPipe } from '@app/common/validation/validation.pipe';
 import { DatabaseModule } from '@app/database/database.module';
 import { HealthModule } from '@app/health/health.module';
 import { LoggingModule } from '@app/logging/logging.module';
+import { AppThrottlerGuard } from '@app/throttling/app-throttler.guard';
 import { ThrottlingModule } from '@app/throttling/throttling.module';
 import { UsersModule } from '@app/users/users.module';
 
@@ -20,13 +21,15 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggingModule,
         DatabaseModule,
-        // Before the auth guard, so that floods of unauthenticated requests are counted too.
         ThrottlingModule,
         AuthModule,
         UsersModule,
         HealthModule,
       ],
       providers: [
+        // Guards run in this order: rate limits first, so that floods of unauthenticated
+        // requests are counted too.
+        { provide: APP_GUARD, useClass: AppThrottlerGuard },
         { provide: APP_GUARD, useExisting: AccessTokenGuard },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: GlobalExceptionFilter },

@@ -1,9 +1,16 @@
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
 import { ConfigValidationError, loadConfig } from '@config';
 import { createApp } from './bootstrap/create-app';
 import { exitGracefullyOnSignals } from './bootstrap/graceful-shutdown';
 
+const ENV_FILE = '.env';
+
 async function bootstrap(): Promise<void> {
+  // A local .env fills in what the real environment does not set (real variables win).
+  if (existsSync(ENV_FILE)) {
+    process.loadEnvFile(ENV_FILE);
+  }
   const config = loadConfig(process.env);
   const app = await createApp(config);
   exitGracefullyOnSignals(app, config.http.shutdownTimeoutMs);

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_CONFIG, AppConfig } from '@config';
-import { AppThrottlerGuard } from './app-throttler.guard';
 import { isAuthAttempt } from './auth-attempt.decorator';
 
-/** HTTP rate limits per client address: a default one on every route, a strict one on logins. */
+/**
+ * HTTP rate limits per client address: a default one over all routes together, a strict one over
+ * login and registration together. The guard is registered in AppModule, ahead of the auth guard.
+ */
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
@@ -20,9 +21,10 @@ import { isAuthAttempt } from './auth-attempt.decorator';
             skipIf: (context) => !isAuthAttempt(context),
           },
         ],
+        // Per client, not per route: THROTTLE_LIMIT is what one client may send in all.
+        generateKey: (_context, tracker, throttlerName) => `${throttlerName}:${tracker}`,
       }),
     }),
   ],
-  providers: [{ provide: APP_GUARD, useClass: AppThrottlerGuard }],
 })
 export class ThrottlingModule {}

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigValidationError, loadConfig } from './app-config';
+import { environmentSchema } from './environment.schema';
+
+describe(loadConfig.name, () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({}, '/srv/switchboard');
+
+    expect(config.http).toMatchObject({ port: 3000, host: '0.0.0.0', bodyLimit: 1_048_576 });
+    expect(config.http.corsOrigins).toEqual([]);
+    expect(config.database).toEqual({
+      type: 'sqlite',
+      path: '/srv/switchboard/data/switchboard.sqlite',
+    });
+    expect(config.redis).toEqual({ url: undefined, keyPrefix: 'switchboard:' });
+    expect(config.auth).toEqual({
+      jwtSecret: undefined,
+      accessTokenTtl: '15m',
+      refreshTokenTtl: '30d',
+    });
+    expect(config.cache.ttlMs).toBe(30_000);
+    expect(config.throttle).toMatchObject({ limit: 600, ttlMs: 60_000 });
+    expect(config.websocket).toEqual({ maxPayload: 65_536, maxBuffered: 1_048_576 });
+  });
+
+  it('selects PostgreSQL for a postgres:// DATABASE_URL', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://app@db:5432/switchboard' });
+
+    expect(config.database).toEqual({
+      type: 'postgres',
+      url: 'postgres://app@db:5432/switchboard',
+      poolSize: 10,
+    });
+  });
+
+  it('splits CORS_ORIGINS on commas', () => {
+    const config = loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example,' });
+
+    expect(config.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+  });
+
+  it.each([
+    ['PORT', 'notaport', 'PORT must be a number'],
+    ['PORT', '70000', 'PORT must be at most 65535'],
+    ['DATABASE_URL', 'mysql://db/x', 'DATABASE_URL must be a URL starting with postgres:'],
+    ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a URL starting with redis:'],
+    ['JWT_TTL', 'forever', 'JWT_TTL must be a duration'],
+    ['JWT_SECRET', 'short', 'JWT_SECRET must be at least 32 characters'],
+    ['TRUST_PROXY', 'yes', 'TRUST_PROXY must be true or false'],
+    ['THROTTLE_LIMIT', '0', 'THROTTLE_LIMIT must be at least 1'],
+  ])('refuses %s=%s in one line naming it', (name, value, expected) => {
+    const load = () => loadConfig({ [name]: value });
+
+    expect(load).toThrow(ConfigValidationError);
+    expect(load).toThrow(expected);
+    expect(() => load()).toThrow(/^Invalid configuration: [^\n]+$/);
+  });
+
+  it('names every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: 'x', JWT_TTL: 'y' })).toThrow(/PORT .*; JWT_TTL /);
+  });
+
+  it('requires JWT_SECRET in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      'JWT_SECRET is required when NODE_ENV=production',
+    );
+    expect(
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).auth.jwtSecret,
+    ).toHaveLength(32);
+  });
+});
+
+describe('.env.example', () => {
+  const example = readFileSync(join(__dirname, '..', '.env.example'), 'utf8');
+  const documented = [...example.matchAll(/^([A-Z_]+)=/gm)].map((match) => match[1]);
+  const schemaKeys = Object.keys(environmentSchema.shape);
+
+  it('lists every variable the schema reads, and no other', () => {
+    expect([...documented].sort()).toEqual([...schemaKeys].sort());
+  });
+
+  it('shows each default, so that loading it changes nothing', () => {
+    const values = Object.fromEntries(
+      [...example.matchAll(/^([A-Z_]+)=(.*)$/gm)].map((match) => [match[1], match[2]]),
+    );
+
+    expect(loadConfig(values, '/srv')).toEqual(loadConfig({}, '/srv'));
+  });
+});
