@@ -11,6 +11,8 @@ export interface AppConfig {
     corsOrigins: string[];
     trustProxy: boolean;
     shutdownTimeoutMs: number;
+    /** Serve Swagger UI at /docs and the document at /openapi.json. */
+    docs: boolean;
   };
   dataDirectory: string;
   database: { type: 'sqlite'; path: string } | { type: 'postgres'; url: string; poolSize: number };
@@ -68,6 +70,7 @@ export function loadConfig(
       corsOrigins: environment.CORS_ORIGINS,
       trustProxy: environment.TRUST_PROXY,
       shutdownTimeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
+      docs: environment.DOCS ?? environment.NODE_ENV !== 'production',
     },
     dataDirectory,
     database: environment.DATABASE_URL

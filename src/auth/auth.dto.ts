@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { UserResponseDto } from '@app/users/users.dto';
@@ -11,6 +12,7 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 
 export class RegisterRequestDto {
   /** 3 to 32 letters, digits, `_`, `.` or `-`; unique regardless of case. */
+  @ApiProperty({ pattern: USERNAME_PATTERN.source })
   @IsString()
   @Matches(USERNAME_PATTERN, {
     message: 'username must be 3 to 32 letters, digits, "_", "." or "-"',

@@ -2,9 +2,11 @@ import {
   applyDecorators,
   createParamDecorator,
   ExecutionContext,
+  HttpStatus,
   SetMetadata,
 } from '@nestjs/common';
 import { ApiBearerAuth } from '@nestjs/swagger';
+import { ApiErrors } from '@app/openapi/api-errors.decorator';
 import { AuthenticatedUser } from './authenticated-user';
 
 export const IS_PUBLIC = 'switchboard:isPublic';
@@ -16,7 +18,8 @@ export const Public = () => SetMetadata(IS_PUBLIC, true);
  * Marks a controller or route as needing `Authorization: Bearer <accessToken>`. The global guard
  * enforces it for every route that is not `@Public()`; this documents it in one decorator.
  */
-export const Authenticated = () => applyDecorators(ApiBearerAuth());
+export const Authenticated = () =>
+  applyDecorators(ApiBearerAuth(), ApiErrors(HttpStatus.UNAUTHORIZED));
 
 /** The caller of an authenticated route. */
 export const CurrentUser = createParamDecorator(

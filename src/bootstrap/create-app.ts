@@ -5,6 +5,7 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@config';
 import { AppModule } from '@app/app.module';
+import { createOpenApiDocument, serveOpenApiDocument } from '@app/openapi/openapi-document';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
 
 /** Routes that stay at the root, outside the `/api` prefix. */
@@ -42,5 +43,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     .addHook('onRequest', async (request, reply) => {
       reply.header(REQUEST_ID_HEADER, request.id);
     });
+  if (config.http.docs) {
+    serveOpenApiDocument(app, createOpenApiDocument(app));
+  }
   return app;
 }

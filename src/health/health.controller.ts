@@ -1,5 +1,6 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { Public } from '@app/auth/authenticated.decorator';
@@ -8,6 +9,7 @@ const DEPENDENCY_TIMEOUT_MS = 1000;
 
 /** Outside `/api`: load balancers and orchestrators probe these. */
 @Controller('health')
+@ApiTags('health')
 @Public()
 @SkipThrottle()
 export class HealthController {
@@ -27,6 +29,7 @@ export class HealthController {
    * load balancer steers away and an operator sees which one failed.
    */
   @Get('ready')
+  @ApiServiceUnavailableResponse({ description: 'A dependency is down; the body names it' })
   async checkReadiness(
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<HealthCheckResult> {

@@ -1,20 +1,27 @@
-import { Controller, Get, Param, ParseUUIDPipe } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Param, ParseUUIDPipe } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '@app/openapi/api-errors.decorator';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { Authenticated, CurrentUser } from '@app/auth/authenticated.decorator';
 import { toUserResponse, UserResponseDto } from './users.dto';
 import { UsersService } from './users.service';
 
 @Controller('users')
+@ApiTags('users')
 @Authenticated()
+@ApiErrors(HttpStatus.TOO_MANY_REQUESTS)
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 
+  /** The caller's own profile. */
   @Get('me')
   async getMyProfile(@CurrentUser() caller: AuthenticatedUser): Promise<UserResponseDto> {
     return toUserResponse(await this.users.getUser(caller.id));
   }
 
+  /** Anyone's public profile. */
   @Get(':id')
+  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND)
   async getUserProfile(@Param('id', ParseUUIDPipe) id: string): Promise<UserResponseDto> {
     return toUserResponse(await this.users.getUser(id));
   }

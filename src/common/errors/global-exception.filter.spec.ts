@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { ThrottlerException } from '@nestjs/throttler';
 import { RequestValidationError } from '@app/common/validation/request-validation.error';
 import { AppError } from './app-error';
-import { ErrorResponse } from './error-response';
+import { ErrorResponse } from './error-response.dto';
 import { GlobalExceptionFilter } from './global-exception.filter';
 
 describe(GlobalExceptionFilter.name, () => {

@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { ThrottlerException } from '@nestjs/throttler';
 import { RequestValidationError } from '@app/common/validation/request-validation.error';
 import { AppError } from './app-error';
-import { ErrorResponse, errorResponse } from './error-response';
+import { ErrorResponse, errorResponse } from './error-response.dto';
 
 /**
  * Turns every error of an HTTP request into the error shape of PRODUCT.md, with the request id.

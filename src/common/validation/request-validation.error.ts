@@ -1,5 +1,5 @@
 import { BadRequestException, ValidationError } from '@nestjs/common';
-import { FieldError } from '@app/common/errors/error-response';
+import { FieldError } from '@app/common/errors/error-response.dto';
 
 /** A 400 that names every bad field of a request, nested fields by their dotted path. */
 export class RequestValidationError extends BadRequestException {

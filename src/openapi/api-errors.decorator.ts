@@ -1,0 +1,22 @@
+import { applyDecorators, HttpStatus } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { ErrorResponse } from '@app/common/errors/error-response.dto';
+
+const DESCRIPTIONS: Partial<Record<HttpStatus, string>> = {
+  [HttpStatus.BAD_REQUEST]: 'The request is malformed or a field is invalid (each one is named)',
+  [HttpStatus.UNAUTHORIZED]: 'No valid access token (or wrong credentials)',
+  [HttpStatus.FORBIDDEN]: 'Only the owner may do this',
+  [HttpStatus.NOT_FOUND]: 'No such resource, or not visible to the caller',
+  [HttpStatus.CONFLICT]: 'Conflicts with the current state',
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'The body is over BODY_LIMIT',
+  [HttpStatus.TOO_MANY_REQUESTS]: 'Over a rate limit; retry after the Retry-After delay',
+};
+
+/** Documents the error answers a route (or every route of a controller) can give. */
+export function ApiErrors(...statuses: HttpStatus[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...statuses.map((status) =>
+      ApiResponse({ status, description: DESCRIPTIONS[status], type: ErrorResponse }),
+    ),
+  );
+}

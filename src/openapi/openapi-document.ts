@@ -1,0 +1,47 @@
+import { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+
+export const OPENAPI_JSON_PATH = 'openapi.json';
+export const DOCS_PATH = 'docs';
+/** The version of the REST contract; raise it when a change breaks clients. */
+export const API_VERSION = '1.0.0';
+
+/**
+ * The OpenAPI document of the running code. The operationId of a route is its handler's name
+ * (handler names are unique and verb-first), which becomes the generated client's function name.
+ */
+export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Switchboard')
+    .setDescription('REST API of Switchboard: accounts, rooms, messages and private messages.')
+    .setVersion(API_VERSION)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .build();
+  return SwaggerModule.createDocument(app, config, {
+    operationIdFactory: (_controllerKey, methodKey) => methodKey,
+  });
+}
+
+/** Swagger UI at /docs and the document at /openapi.json, outside the /api prefix. */
+export function serveOpenApiDocument(app: INestApplication, document: OpenAPIObject): void {
+  SwaggerModule.setup(DOCS_PATH, app, document, {
+    jsonDocumentUrl: OPENAPI_JSON_PATH,
+    useGlobalPrefix: false,
+    raw: ['json'],
+  });
+}
+
+/** The document with every object's keys sorted, so that a diff of the committed file reads well. */
+export function sortKeys<T>(value: T): T {
+  if (Array.isArray(value)) {
+    return value.map(sortKeys) as T;
+  }
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+    ) as T;
+  }
+  return value;
+}
