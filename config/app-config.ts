@@ -32,6 +32,8 @@ export interface AppConfig {
     authTtlMs: number;
   };
   websocket: { maxPayload: number; maxBuffered: number };
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   logLevel: Environment['LOG_LEVEL'];
 }
 
@@ -94,6 +96,7 @@ export function loadConfig(
       authTtlMs: environment.AUTH_THROTTLE_TTL_MS,
     },
     websocket: { maxPayload: environment.WS_MAX_PAYLOAD, maxBuffered: environment.WS_MAX_BUFFERED },
+    metricsToken: environment.METRICS_TOKEN,
     logLevel: environment.LOG_LEVEL,
   };
 }

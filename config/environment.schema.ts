@@ -76,6 +76,10 @@ export const environmentSchema = z
         .optional()
         .transform((value) => (value === undefined ? undefined : value === 'true')),
     ),
+    METRICS_TOKEN: z.preprocess(
+      emptyAsUndefined,
+      z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+    ),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),

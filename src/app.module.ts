@@ -8,6 +8,7 @@ import { createValidationPipe } from '@app/common/validation/validation.pipe';
 import { DatabaseModule } from '@app/database/database.module';
 import { HealthModule } from '@app/health/health.module';
 import { LoggingModule } from '@app/logging/logging.module';
+import { MetricsModule } from '@app/metrics/metrics.module';
 import { AppThrottlerGuard } from '@app/throttling/app-throttler.guard';
 import { ThrottlingModule } from '@app/throttling/throttling.module';
 import { UsersModule } from '@app/users/users.module';
@@ -20,6 +21,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule,
+        MetricsModule,
         DatabaseModule,
         ThrottlingModule,
         AuthModule,

@@ -1,0 +1,64 @@
+import request from 'supertest';
+import { parsePrometheusText, sumOf } from '@test/support/prometheus-text';
+import { startTestApp, TestApp } from '@test/support/test-app';
+
+const REQUESTS = 'switchboard_http_request_duration_seconds_count';
+
+describe('metrics (e2e)', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await startTestApp();
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  const scrape = async () => {
+    const response = await request(testApp.server).get('/metrics').expect(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain/);
+    return parsePrometheusText(response.text);
+  };
+
+  it('serves Prometheus text with process metrics', async () => {
+    const samples = await scrape();
+
+    expect(sumOf(samples, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
+    expect(samples.some((sample) => sample.name === 'process_resident_memory_bytes')).toBe(true);
+  });
+
+  it('counts requests by route template and status', async () => {
+    const before = await scrape();
+    const route = { route: '/api/users/:id', status_code: '401' };
+
+    for (let i = 0; i < 3; i++) {
+      await request(testApp.server).get(`/api/users/${crypto.randomUUID()}`).expect(401);
+    }
+    await request(testApp.server).get('/no/such/route').expect(404);
+
+    const after = await scrape();
+    expect(sumOf(after, REQUESTS, route) - sumOf(before, REQUESTS, route)).toBe(3);
+    const unmatched = { route: 'unmatched', status_code: '404' };
+    expect(sumOf(after, REQUESTS, unmatched) - sumOf(before, REQUESTS, unmatched)).toBe(1);
+  });
+
+  it('needs the bearer token when METRICS_TOKEN is set', async () => {
+    const guarded = await startTestApp({
+      environment: { METRICS_TOKEN: 'scrape-token-0123456789' },
+    });
+    try {
+      await request(guarded.server).get('/metrics').expect(401);
+      await request(guarded.server)
+        .get('/metrics')
+        .set('Authorization', 'Bearer wrong-token-0123456789')
+        .expect(401);
+      await request(guarded.server)
+        .get('/metrics')
+        .set('Authorization', 'Bearer scrape-token-0123456789')
+        .expect(200);
+    } finally {
+      await guarded.close();
+    }
+  });
+});
