@@ -32,6 +32,8 @@ export interface AppConfig {
     authTtlMs: number;
   };
   websocket: { maxPayload: number; maxBuffered: number };
+  /** Workers of `npm run start:cluster`; undefined means one per core. */
+  clusterWorkers: number | undefined;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   logLevel: Environment['LOG_LEVEL'];
@@ -97,6 +99,7 @@ export function loadConfig(
     },
     websocket: { maxPayload: environment.WS_MAX_PAYLOAD, maxBuffered: environment.WS_MAX_BUFFERED },
     metricsToken: environment.METRICS_TOKEN,
+    clusterWorkers: environment.CLUSTER_WORKERS,
     logLevel: environment.LOG_LEVEL,
   };
 }

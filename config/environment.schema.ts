@@ -80,6 +80,7 @@ export const environmentSchema = z
       emptyAsUndefined,
       z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
     ),
+    CLUSTER_WORKERS: z.preprocess(emptyAsUndefined, integer(1, 256).optional()),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
