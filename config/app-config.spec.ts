@@ -34,6 +34,15 @@ describe(loadConfig.name, () => {
     });
   });
 
+  it.each([
+    ['false', false],
+    ['true', true],
+    ['10.0.0.5', ['10.0.0.5']],
+    ['127.0.0.1, 10.0.0.0/8', ['127.0.0.1', '10.0.0.0/8']],
+  ])('reads TRUST_PROXY=%s', (value, expected) => {
+    expect(loadConfig({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
+  });
+
   it('splits CORS_ORIGINS on commas', () => {
     const config = loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example,' });
 
@@ -47,7 +56,7 @@ describe(loadConfig.name, () => {
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a URL starting with redis:'],
     ['JWT_TTL', 'forever', 'JWT_TTL must be a duration'],
     ['JWT_SECRET', 'short', 'JWT_SECRET must be at least 32 characters'],
-    ['TRUST_PROXY', 'yes', 'TRUST_PROXY must be true or false'],
+    ['TRUST_PROXY', 'yes', 'TRUST_PROXY must be true, false, or comma-separated proxy addresses'],
     ['THROTTLE_LIMIT', '0', 'THROTTLE_LIMIT must be at least 1'],
   ])('refuses %s=%s in one line naming it', (name, value, expected) => {
     const load = () => loadConfig({ [name]: value });

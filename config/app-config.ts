@@ -9,7 +9,8 @@ export interface AppConfig {
     host: string;
     bodyLimit: number;
     corsOrigins: string[];
-    trustProxy: boolean;
+    /** Read client addresses from X-Forwarded-For: from any proxy (true) or from these only. */
+    trustProxy: boolean | string[];
     shutdownTimeoutMs: number;
     /** Serve Swagger UI at /docs and the document at /openapi.json. */
     docs: boolean;

@@ -65,10 +65,18 @@ export const environmentSchema = z
     WS_MAX_PAYLOAD: integer(128).default(65_536),
     WS_MAX_BUFFERED: integer(1024).default(1_048_576),
     CORS_ORIGINS: commaSeparatedList.default([]),
+    // false | true | the proxies' addresses or CIDR ranges, comma-separated.
     TRUST_PROXY: z
-      .enum(['true', 'false'], { error: 'must be true or false' })
+      .string()
       .default('false')
-      .transform((value) => value === 'true'),
+      .refine((value) => /^(true|false|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/.test(value), {
+        error: 'must be true, false, or comma-separated proxy addresses',
+      })
+      .transform((value): boolean | string[] =>
+        value === 'true' || value === 'false'
+          ? value === 'true'
+          : value.split(',').map((address) => address.trim()),
+      ),
     DOCS: z.preprocess(
       emptyAsUndefined,
       z
