@@ -33,6 +33,8 @@ export interface AppConfig {
     authTtlMs: number;
   };
   websocket: { maxPayload: number; maxBuffered: number };
+  /** Load shedding thresholds (0 = that check is off): past one, new work gets 503. */
+  shedding: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; maxRssBytes: number };
   /** Workers of `npm run start:cluster`; undefined means one per core. */
   clusterWorkers: number | undefined;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
@@ -101,6 +103,11 @@ export function loadConfig(
     websocket: { maxPayload: environment.WS_MAX_PAYLOAD, maxBuffered: environment.WS_MAX_BUFFERED },
     metricsToken: environment.METRICS_TOKEN,
     clusterWorkers: environment.CLUSTER_WORKERS,
+    shedding: {
+      maxEventLoopDelayMs: environment.SHED_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: environment.SHED_MAX_HEAP_USED_BYTES,
+      maxRssBytes: environment.SHED_MAX_RSS_BYTES,
+    },
     logLevel: environment.LOG_LEVEL,
   };
 }

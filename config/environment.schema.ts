@@ -88,6 +88,9 @@ export const environmentSchema = z
       emptyAsUndefined,
       z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
     ),
+    SHED_MAX_EVENT_LOOP_DELAY_MS: integer(0).default(1000),
+    SHED_MAX_HEAP_USED_BYTES: integer(0).default(0),
+    SHED_MAX_RSS_BYTES: integer(0).default(0),
     CLUSTER_WORKERS: z.preprocess(emptyAsUndefined, integer(1, 256).optional()),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@config';
 import { AppModule } from '@app/app.module';
 import { createOpenApiDocument, serveOpenApiDocument } from '@app/openapi/openapi-document';
+import { registerLoadShedding } from './load-shedding';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
 
 /** Routes that stay at the root, outside the `/api` prefix. */
@@ -36,6 +37,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     credentials: true,
     exposedHeaders: ['Retry-After', 'X-Request-Id'],
   });
+  await registerLoadShedding(app, config);
   await app.register(helmet);
   app
     .getHttpAdapter()

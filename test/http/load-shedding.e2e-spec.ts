@@ -1,0 +1,45 @@
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { User } from '@app/users/user.entity';
+import { aRegistration } from '@test/factories/user.factory';
+import { parsePrometheusText, sumOf } from '@test/support/prometheus-text';
+import { startTestApp, TestApp } from '@test/support/test-app';
+
+describe('load shedding (e2e)', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    // A heap limit of 1 byte: the process counts as saturated from the first sample on.
+    testApp = await startTestApp({ environment: { SHED_MAX_HEAP_USED_BYTES: '1' } });
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  it('answers 503 with Retry-After and the error shape, without running the route', async () => {
+    const registration = aRegistration();
+
+    const response = await request(testApp.server)
+      .post('/api/auth/register')
+      .send(registration)
+      .expect(503);
+
+    expect(response.headers['retry-after']).toBe('5');
+    expect(response.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+    const users = testApp.app.get(DataSource).getRepository(User);
+    expect(await users.countBy({ username: registration.username })).toBe(0);
+  });
+
+  it('turns /health/ready unready but keeps /health and /metrics answering', async () => {
+    await request(testApp.server).get('/health/ready').expect(503);
+    await request(testApp.server).get('/health').expect(200);
+
+    const metrics = await request(testApp.server).get('/metrics').expect(200);
+    const shed = sumOf(parsePrometheusText(metrics.text), 'switchboard_http_requests_shed_total', {
+      reason: 'heapUsedBytes',
+    });
+    expect(shed).toBeGreaterThanOrEqual(3);
+  });
+});
