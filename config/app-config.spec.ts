@@ -21,7 +21,13 @@ describe(loadConfig.name, () => {
     });
     expect(config.cache.ttlMs).toBe(30_000);
     expect(config.throttle).toMatchObject({ limit: 600, ttlMs: 60_000 });
-    expect(config.websocket).toEqual({ maxPayload: 65_536, maxBuffered: 1_048_576 });
+    expect(config.websocket).toEqual({
+      maxPayload: 65_536,
+      maxBuffered: 1_048_576,
+      maxConnections: 100_000,
+      messageRate: 20,
+      heartbeatMs: 30_000,
+    });
   });
 
   it('selects PostgreSQL for a postgres:// DATABASE_URL', () => {

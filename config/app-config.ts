@@ -32,7 +32,16 @@ export interface AppConfig {
     authLimit: number;
     authTtlMs: number;
   };
-  websocket: { maxPayload: number; maxBuffered: number };
+  websocket: {
+    maxPayload: number;
+    maxBuffered: number;
+    /** Open connections this instance accepts; past it, upgrades get 503. */
+    maxConnections: number;
+    /** Frames per second one connection may send (bursts of twice that). */
+    messageRate: number;
+    /** Interval of the server's pings; a peer that misses one is dropped. */
+    heartbeatMs: number;
+  };
   /** Load shedding thresholds (0 = that check is off): past one, new work gets 503. */
   shedding: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; maxRssBytes: number };
   /** Workers of `npm run start:cluster`; undefined means one per core. */
@@ -100,7 +109,13 @@ export function loadConfig(
       authLimit: environment.AUTH_THROTTLE_LIMIT,
       authTtlMs: environment.AUTH_THROTTLE_TTL_MS,
     },
-    websocket: { maxPayload: environment.WS_MAX_PAYLOAD, maxBuffered: environment.WS_MAX_BUFFERED },
+    websocket: {
+      maxPayload: environment.WS_MAX_PAYLOAD,
+      maxBuffered: environment.WS_MAX_BUFFERED,
+      maxConnections: environment.WS_MAX_CONNECTIONS,
+      messageRate: environment.WS_MESSAGE_RATE,
+      heartbeatMs: environment.WS_HEARTBEAT_MS,
+    },
     metricsToken: environment.METRICS_TOKEN,
     clusterWorkers: environment.CLUSTER_WORKERS,
     shedding: {

@@ -1,5 +1,6 @@
-// The typed Switchboard REST client. `generated/` is written by `npm run client` from
-// openapi.json: never edit it by hand.
+// The typed Switchboard clients. `generated/` is the REST client written by `npm run client`
+// from openapi.json: never edit it by hand. `realtime/` is the WebSocket protocol and client.
 export * from './generated';
 export { client } from './generated/client.gen';
 export { createClient, createConfig } from './generated/client';
+export * from './realtime/protocol';
