@@ -1,9 +1,16 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import {
+  HealthCheckResult,
+  HealthCheckService,
+  HealthIndicatorFunction,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
 import { ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
+import { APP_CONFIG, AppConfig } from '@config';
 import { Public } from '@app/auth/authenticated.decorator';
+import { BusHealthIndicator } from './bus-health.indicator';
 
 const DEPENDENCY_TIMEOUT_MS = 1000;
 
@@ -16,6 +23,8 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
+    private readonly bus: BusHealthIndicator,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Liveness: the process answers. */
@@ -33,10 +42,15 @@ export class HealthController {
   async checkReadiness(
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<HealthCheckResult> {
+    const checks: HealthIndicatorFunction[] = [
+      () => this.database.pingCheck('database', { timeout: DEPENDENCY_TIMEOUT_MS }),
+    ];
+    // In-process, the bus cannot be down.
+    if (this.config.redis.url) {
+      checks.push(() => this.bus.check('bus'));
+    }
     try {
-      return await this.health.check([
-        () => this.database.pingCheck('database', { timeout: DEPENDENCY_TIMEOUT_MS }),
-      ]);
+      return await this.health.check(checks);
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) {
         throw error;

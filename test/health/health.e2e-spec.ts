@@ -17,10 +17,16 @@ describe('health (e2e)', () => {
     await request(testApp.server).get('/health').expect(200, { status: 'ok' });
   });
 
-  it('/health/ready reports the database up', async () => {
+  it('/health/ready reports the database, and the bus when it runs on Redis', async () => {
     const response = await request(testApp.server).get('/health/ready').expect(200);
 
-    expect(response.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+    expect(response.body.status).toBe('ok');
+    expect(response.body.details.database).toEqual({ status: 'up' });
+    if (testApp.config.redis.url) {
+      expect(response.body.details.bus).toMatchObject({ status: 'up', transport: 'redis' });
+    } else {
+      expect(response.body.details.bus).toBeUndefined();
+    }
   });
 
   it('/health/ready is 503 naming the database when it is gone', async () => {

@@ -1,0 +1,106 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+
+const START_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 5000;
+
+/**
+ * A redis-server of the test's own, on a free port of 127.0.0.1, without persistence: a suite
+ * can kill it and start it again on the same port to play a Redis restart. Stop it in afterAll.
+ */
+export class RedisServerProcess {
+  private child: ChildProcess | undefined;
+  private readonly killOnExit = () => this.child?.kill('SIGKILL');
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<RedisServerProcess> {
+    const server = new RedisServerProcess(await findFreePort());
+    await server.start();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts redis-server and resolves once it accepts connections. */
+  async start(): Promise<void> {
+    if (this.child) {
+      throw new Error(`redis-server on port ${this.port} is already running`);
+    }
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    process.once('exit', this.killOnExit);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    let exited: string | undefined;
+    child.once('error', (error) => (exited = error.message));
+    child.once('exit', (code, signal) => (exited ??= `exited with ${code ?? signal}`));
+
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (!(await acceptsConnections(this.port))) {
+      if (exited !== undefined || Date.now() > deadline) {
+        await this.stop();
+        throw new Error(
+          `redis-server on port ${this.port} did not start (${exited ?? 'timed out'}): ${output.trim()}`,
+        );
+      }
+      await sleep(50);
+    }
+  }
+
+  /** Kills redis-server at once (as a crash would) and waits until it has exited. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    process.removeListener('exit', this.killOnExit);
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      timer = setTimeout(resolve, STOP_TIMEOUT_MS);
+    });
+    child.kill('SIGKILL');
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.setTimeout(1000);
+    const finish = (accepted: boolean) => {
+      socket.destroy();
+      resolve(accepted);
+    };
+    socket.once('connect', () => finish(true));
+    socket.once('timeout', () => finish(false));
+    socket.once('error', () => finish(false));
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
