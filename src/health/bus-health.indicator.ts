@@ -2,7 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { MessageBus } from '@libs/bus';
 
-/** The bus's connection to Redis: down while it reconnects or restores its subscriptions. */
+/**
+ * The bus's connection to Redis. While it reconnects the instance still serves every request from
+ * the database (PRODUCT.md, guarantee 7), so it stays ready: the bus is reported `degraded`, not
+ * down, and a load balancer does not pull every instance of the fleet at once.
+ */
 @Injectable()
 export class BusHealthIndicator {
   constructor(
@@ -13,6 +17,6 @@ export class BusHealthIndicator {
   check(key: string): HealthIndicatorResult {
     const { healthy, ...details } = this.bus.status();
     const indicator = this.indicators.check(key);
-    return healthy ? indicator.up(details) : indicator.down(details);
+    return indicator.up({ ...details, degraded: !healthy });
   }
 }

@@ -50,13 +50,21 @@ export class HealthController {
       checks.push(() => this.bus.check('bus'));
     }
     try {
-      return await this.health.check(checks);
+      return withDegradedList(await this.health.check(checks));
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) {
         throw error;
       }
       reply.status(error.getStatus());
-      return error.getResponse() as HealthCheckResult;
+      return withDegradedList(error.getResponse() as HealthCheckResult);
     }
   }
+}
+
+/** Readiness plus `degraded`: the dependencies that are up but running without a backing service. */
+function withDegradedList(result: HealthCheckResult): HealthCheckResult & { degraded: string[] } {
+  const degraded = Object.entries(result.details)
+    .filter(([, detail]) => (detail as { degraded?: boolean }).degraded === true)
+    .map(([name]) => name);
+  return { ...result, degraded };
 }
