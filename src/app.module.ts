@@ -4,6 +4,7 @@ import { AppConfig, ConfigModule } from '@config';
 import { BusModule } from '@libs/bus';
 import { AccessTokenGuard } from '@app/auth/access-token.guard';
 import { AuthModule } from '@app/auth/auth.module';
+import { HttpDrain } from '@app/bootstrap/http-drain';
 import { GlobalExceptionFilter } from '@app/common/errors/global-exception.filter';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
 import { DatabaseModule } from '@app/database/database.module';
@@ -11,6 +12,7 @@ import { HealthModule } from '@app/health/health.module';
 import { LoggingModule } from '@app/logging/logging.module';
 import { MetricsModule } from '@app/metrics/metrics.module';
 import { AppThrottlerGuard } from '@app/throttling/app-throttler.guard';
+import { RealtimeModule } from '@app/realtime/realtime.module';
 import { ThrottlingModule } from '@app/throttling/throttling.module';
 import { UsersModule } from '@app/users/users.module';
 
@@ -29,6 +31,7 @@ export class AppModule {
         AuthModule,
         UsersModule,
         HealthModule,
+        RealtimeModule,
       ],
       providers: [
         // Guards run in this order: rate limits first, so that floods of unauthenticated
@@ -37,6 +40,7 @@ export class AppModule {
         { provide: APP_GUARD, useExisting: AccessTokenGuard },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: GlobalExceptionFilter },
+        HttpDrain,
       ],
     };
   }

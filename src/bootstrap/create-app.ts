@@ -1,10 +1,10 @@
 import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { WsAdapter } from '@nestjs/platform-ws';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@config';
 import { AppModule } from '@app/app.module';
+import { RealtimeWsAdapter } from '@app/realtime/realtime-ws.adapter';
 import { createOpenApiDocument, serveOpenApiDocument } from '@app/openapi/openapi-document';
 import { registerLoadShedding } from './load-shedding';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
@@ -29,7 +29,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
-  app.useWebSocketAdapter(new WsAdapter(app));
+  app.useWebSocketAdapter(new RealtimeWsAdapter(app, config));
   app.setGlobalPrefix('api', { exclude: ROOT_ROUTES });
   app.enableCors({
     // No origins configured: no CORS headers, so only same-origin pages and non-browser clients.

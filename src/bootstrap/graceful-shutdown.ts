@@ -3,11 +3,12 @@ import { INestApplication, Logger } from '@nestjs/common';
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
 /**
- * On SIGTERM or SIGINT: stop accepting connections, let in-flight requests finish, close the
- * modules (database last), then exit 0. Past `timeoutMs` the process exits 1 instead of hanging.
+ * On SIGTERM or SIGINT: close the app (WebSocket clients get 1001, the HTTP server stops
+ * accepting and finishes in-flight requests, then the database and Redis close; see HttpDrain),
+ * then exit 0. Past `timeoutMs` the process exits 1 instead of hanging.
  *
- * Nest's own `enableShutdownHooks` closes the modules before the HTTP server and then re-raises
- * the signal (exit 143); a load balancer's drain wants the opposite order and a clean exit.
+ * Nest's `enableShutdownHooks` would re-raise the signal after closing (exit 143); a drain that
+ * went well should end with 0.
  */
 export function exitGracefullyOnSignals(app: INestApplication, timeoutMs: number): void {
   const logger = new Logger('Shutdown');
@@ -23,7 +24,6 @@ export function exitGracefullyOnSignals(app: INestApplication, timeoutMs: number
       process.exit(1);
     }, timeoutMs).unref();
     try {
-      await app.getHttpAdapter().close();
       await app.close();
       process.exit(0);
     } catch (error) {

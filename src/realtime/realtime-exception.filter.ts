@@ -1,0 +1,51 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import { RealtimeErrorCode } from '@libs/client';
+import { AppError, AppErrorCode } from '@app/common/errors/app-error';
+import { RequestValidationError } from '@app/common/validation/request-validation.error';
+import { frameContext } from './frame-context';
+import { RealtimeError } from './realtime.error';
+
+/** Feature errors as the WebSocket protocol names them. */
+const REALTIME_CODE: Record<AppErrorCode, RealtimeErrorCode> = {
+  invalid_credentials: 'unauthenticated',
+  invalid_refresh_token: 'unauthenticated',
+  unauthenticated: 'unauthenticated',
+  username_taken: 'invalid_data',
+  not_found: 'not_found',
+  forbidden: 'forbidden',
+  conflict: 'invalid_data',
+};
+
+/**
+ * Answers a refused frame with `error {code, message, ref}` on its own connection; the connection
+ * stays open. Unknown errors are logged and answered without internals.
+ */
+@Catch()
+export class RealtimeExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger(RealtimeExceptionFilter.name);
+
+  catch(exception: unknown, _host: ArgumentsHost): void {
+    const context = frameContext.getStore();
+    if (!context) {
+      this.logger.error(exception);
+      return;
+    }
+    const { code, message } = this.describe(exception);
+    const { connection, ref } = context;
+    connection.send('error', ref === undefined ? { code, message } : { code, message, ref }, ref);
+  }
+
+  private describe(exception: unknown): { code: RealtimeErrorCode; message: string } {
+    if (exception instanceof RealtimeError) {
+      return { code: exception.code, message: exception.message };
+    }
+    if (exception instanceof RequestValidationError) {
+      return { code: 'invalid_data', message: exception.message };
+    }
+    if (exception instanceof AppError) {
+      return { code: REALTIME_CODE[exception.code], message: exception.message };
+    }
+    this.logger.error(exception instanceof Error ? exception : String(exception));
+    return { code: 'internal', message: 'Internal server error' };
+  }
+}

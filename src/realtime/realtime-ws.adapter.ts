@@ -1,0 +1,150 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { MessageMappingProperties } from '@nestjs/websockets';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { Observable } from 'rxjs';
+import type { RawData, ServerOptions, VerifyClientCallbackAsync, WebSocket } from 'ws';
+import { AppConfig } from '@config';
+import { CloseCode, MAX_REF_LENGTH, RealtimeErrorCode } from '@libs/client';
+import { ConnectionRegistry } from './connection-registry';
+import { frameContext } from './frame-context';
+import { RealtimeConnection } from './realtime-connection';
+import { UpgradeAuthenticator } from './upgrade-authenticator';
+
+interface HandlerResult {
+  event: string;
+  data: unknown;
+}
+
+/**
+ * Nest's `ws` adapter with what the protocol needs and the stock one does not do: the upgrade is
+ * authenticated before the 101 (`verifyClient`), frames are size-capped, and every frame is
+ * rate-limited, parsed and checked here, so that bad JSON, an unknown event or a flood get an
+ * `error` frame (then 1008 when it persists) instead of being dropped in silence. A handler's
+ * answer goes back with the frame's `ref`.
+ */
+export class RealtimeWsAdapter extends WsAdapter {
+  private readonly authenticator: UpgradeAuthenticator;
+  private readonly connections: ConnectionRegistry;
+
+  constructor(
+    app: INestApplicationContext,
+    private readonly config: AppConfig,
+  ) {
+    super(app);
+    this.authenticator = app.get(UpgradeAuthenticator);
+    this.connections = app.get(ConnectionRegistry);
+  }
+
+  override create(port: number, options: ServerOptions & { path?: string }): unknown {
+    return super.create(port, {
+      ...options,
+      maxPayload: this.config.websocket.maxPayload,
+      // Compression costs CPU and memory per socket; chat frames are small.
+      perMessageDeflate: false,
+      verifyClient: ((info, accept) => {
+        this.authenticator.verify(info.req).then(
+          (verdict) =>
+            verdict.accepted
+              ? accept(true)
+              : accept(false, verdict.status, verdict.message, verdict.headers),
+          () => accept(false, 500, 'Internal server error'),
+        );
+      }) satisfies VerifyClientCallbackAsync,
+    });
+  }
+
+  override bindMessageHandlers(
+    socket: WebSocket,
+    handlers: MessageMappingProperties[],
+    transform: (data: unknown) => Observable<unknown>,
+  ): void {
+    const callbacks = new Map(handlers.map((handler) => [handler.message, handler.callback]));
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      const connection = this.connections.get(socket);
+      if (connection) {
+        this.dispatch(connection, data, isBinary, callbacks, transform);
+      }
+    });
+  }
+
+  private dispatch(
+    connection: RealtimeConnection,
+    data: RawData,
+    isBinary: boolean,
+    callbacks: Map<unknown, MessageMappingProperties['callback']>,
+    transform: (data: unknown) => Observable<unknown>,
+  ): void {
+    if (!connection.acceptFrame()) {
+      this.refuse(connection, 'rate_limited', 'Too many frames; slow down', undefined);
+      return;
+    }
+    const frame = parseFrame(data, isBinary);
+    if ('problem' in frame) {
+      this.refuse(connection, frame.problem, frame.message, frame.ref);
+      return;
+    }
+    const callback = callbacks.get(frame.event);
+    if (!callback) {
+      this.refuse(connection, 'unknown_event', `Unknown event "${frame.event}"`, frame.ref);
+      return;
+    }
+    frameContext.run({ connection, ref: frame.ref }, () => {
+      transform(callback(frame.data ?? {}, frame.event)).subscribe((result) => {
+        const answer = result as HandlerResult | undefined;
+        if (answer?.event) {
+          connection.send(answer.event as never, answer.data as never, frame.ref);
+        }
+      });
+    });
+  }
+
+  private refuse(
+    connection: RealtimeConnection,
+    code: RealtimeErrorCode,
+    message: string,
+    ref: string | undefined,
+  ): void {
+    connection.send('error', ref === undefined ? { code, message } : { code, message, ref }, ref);
+    if (!connection.strike()) {
+      connection.close(CloseCode.PolicyViolation, 'Too many refused frames');
+    }
+  }
+}
+
+type ParsedFrame =
+  | { event: string; data: unknown; ref: string | undefined }
+  | { problem: RealtimeErrorCode; message: string; ref?: string };
+
+function parseFrame(data: RawData, isBinary: boolean): ParsedFrame {
+  if (isBinary) {
+    return { problem: 'bad_frame', message: 'Frames are JSON text' };
+  }
+  let frame: unknown;
+  try {
+    frame = JSON.parse(textOf(data));
+  } catch {
+    return { problem: 'bad_json', message: 'The frame is not valid JSON' };
+  }
+  if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
+    return { problem: 'bad_frame', message: 'A frame is an object: {"event": …, "data": {…}}' };
+  }
+  const { event, data: payload, ref } = frame as Record<string, unknown>;
+  if (ref !== undefined && (typeof ref !== 'string' || ref.length > MAX_REF_LENGTH)) {
+    return {
+      problem: 'bad_frame',
+      message: `ref must be a string of at most ${MAX_REF_LENGTH} characters`,
+    };
+  }
+  if (typeof event !== 'string') {
+    return { problem: 'bad_frame', message: 'event must be a string', ref };
+  }
+  return { event, data: payload, ref };
+}
+
+/** ws hands text frames over as a Buffer (its default binaryType); the other forms for safety. */
+function textOf(data: RawData): string {
+  if (Buffer.isBuffer(data)) {
+    return data.toString('utf8');
+  }
+  return (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString('utf8');
+}

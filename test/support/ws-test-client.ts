@@ -1,0 +1,125 @@
+import WebSocket from 'ws';
+import type { ServerEvent, ServerFrame } from '@libs/client';
+
+const DEFAULT_TIMEOUT_MS = 5000;
+
+export interface ConnectOptions {
+  token?: string;
+  /** Send the token as `?token=` (as browsers must) instead of the Authorization header. */
+  tokenInQuery?: boolean;
+  origin?: string;
+  /** false: a dead peer, which does not answer the server's pings. */
+  autoPong?: boolean;
+}
+
+/** How an upgrade ended: the socket, or the HTTP status the server refused it with. */
+export type UpgradeOutcome =
+  | { accepted: true; client: WsTestClient }
+  | { accepted: false; status: number; headers: Record<string, string | string[] | undefined> };
+
+/**
+ * A real `ws` client for tests: records every frame the server sends so that a test can wait
+ * for the next one of an event, and how the socket closed.
+ */
+export class WsTestClient {
+  readonly frames: ServerFrame[] = [];
+  private readonly waiters: (() => void)[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      this.frames.push(JSON.parse((data as Buffer).toString('utf8')) as ServerFrame);
+      this.waiters.splice(0).forEach((wake) => wake());
+    });
+    this.closed = new Promise((resolve) =>
+      socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+  }
+
+  static async connect(baseUrl: string, options: ConnectOptions = {}): Promise<WsTestClient> {
+    const outcome = await WsTestClient.tryConnect(baseUrl, options);
+    if (!outcome.accepted) {
+      throw new Error(`Upgrade refused with ${outcome.status}`);
+    }
+    return outcome.client;
+  }
+
+  static tryConnect(baseUrl: string, options: ConnectOptions = {}): Promise<UpgradeOutcome> {
+    const url = new URL('/ws', baseUrl.replace(/^http/, 'ws'));
+    const headers: Record<string, string> = {};
+    if (options.token && options.tokenInQuery) {
+      url.searchParams.set('token', options.token);
+    } else if (options.token) {
+      headers.Authorization = `Bearer ${options.token}`;
+    }
+    const socket = new WebSocket(url, {
+      headers,
+      origin: options.origin,
+      autoPong: options.autoPong ?? true,
+    });
+    return new Promise((resolve, reject) => {
+      socket.once('open', () => resolve({ accepted: true, client: new WsTestClient(socket) }));
+      socket.once('unexpected-response', (_request, response) => {
+        resolve({ accepted: false, status: response.statusCode ?? 0, headers: response.headers });
+        socket.terminate();
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  sendFrame(frame: unknown): void {
+    this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  send(event: string, data: unknown, ref?: string): void {
+    this.sendFrame(ref === undefined ? { event, data } : { event, data, ref });
+  }
+
+  /** The next frame of `event` not yet taken (frames of other events stay for later). */
+  async next<E extends ServerEvent>(
+    event: E,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+  ): Promise<ServerFrame<E>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.frames.findIndex((frame) => frame.event === event);
+      if (index >= 0) {
+        return this.frames.splice(index, 1)[0] as ServerFrame<E>;
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new Error(
+          `No "${event}" frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Sends a frame and waits for the answer of `event`. */
+  async request<E extends ServerEvent>(
+    event: string,
+    data: unknown,
+    answer: E,
+  ): Promise<ServerFrame<E>> {
+    this.send(event, data);
+    return this.next(answer);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  async closeAndWait(): Promise<void> {
+    if (this.socket.readyState !== WebSocket.CLOSED) {
+      this.socket.close();
+      await this.closed;
+    }
+  }
+}
