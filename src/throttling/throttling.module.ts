@@ -2,9 +2,10 @@ import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_CONFIG, AppConfig } from '@config';
 import { isAuthAttempt } from './auth-attempt.decorator';
+import { FailOpenThrottlerStorage } from './fail-open-throttler.storage';
 
 /**
- * HTTP rate limits per client address: a default one over all routes together, a strict one over
+ * HTTP rate limits per client address (counted in Redis when REDIS_URL is set): a default one over all routes together, a strict one over
  * login and registration together. The guard is registered in AppModule, ahead of the auth guard.
  */
 @Module({
@@ -21,6 +22,10 @@ import { isAuthAttempt } from './auth-attempt.decorator';
             skipIf: (context) => !isAuthAttempt(context),
           },
         ],
+        // With Redis, one count for the whole fleet: 600/min means 600/min, not 600 per instance.
+        storage: config.redis.url
+          ? new FailOpenThrottlerStorage(config.redis.url, config.redis.keyPrefix)
+          : undefined,
         // Per client, not per route: THROTTLE_LIMIT is what one client may send in all.
         generateKey: (_context, tracker, throttlerName) => `${throttlerName}:${tracker}`,
       }),

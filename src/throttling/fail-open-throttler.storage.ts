@@ -1,0 +1,66 @@
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
+import { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import Redis from 'ioredis';
+
+/** A rate-limit check waits this long for Redis before counting in-process instead. */
+export const REDIS_COMMAND_TIMEOUT_MS = 200;
+
+/**
+ * Rate-limit counters in Redis, so that a limit holds across the whole fleet; while Redis is
+ * unreachable or slow, each instance counts on its own (the limit then holds per instance)
+ * instead of failing every request (PRODUCT.md, guarantee 7). One warning per outage.
+ */
+export class FailOpenThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
+  private readonly logger = new Logger(FailOpenThrottlerStorage.name);
+  private readonly redis: Redis;
+  private readonly shared: ThrottlerStorageRedisService;
+  private readonly local = new ThrottlerStorageService();
+  private degraded = false;
+
+  constructor(url: string, keyPrefix: string) {
+    this.redis = new Redis(url, {
+      keyPrefix: `${keyPrefix}throttle:`,
+      // Fail fast rather than queue: a queued check would hold its request until Redis returns.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+    });
+    // Connection errors are reported through `increment` failures; without a listener ioredis
+    // would print each one.
+    this.redis.on('error', () => undefined);
+    this.shared = new ThrottlerStorageRedisService(this.redis);
+  }
+
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
+    try {
+      const record = await this.shared.increment(key, ttl, limit, blockDuration, throttlerName);
+      if (this.degraded) {
+        this.degraded = false;
+        this.logger.log('Redis is back: rate limits are shared across the fleet again');
+      }
+      return record;
+    } catch (error) {
+      if (!this.degraded) {
+        this.degraded = true;
+        this.logger.warn(
+          `Redis unavailable (${(error as Error).message}): rate limits count per instance until it returns`,
+        );
+      }
+      return this.local.increment(key, ttl, limit, blockDuration, throttlerName);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.local.onApplicationShutdown();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
