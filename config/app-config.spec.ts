@@ -26,6 +26,7 @@ describe(loadConfig.name, () => {
       maxBuffered: 1_048_576,
       maxConnections: 100_000,
       messageRate: 20,
+      connectLimit: 60,
       heartbeatMs: 30_000,
     });
   });

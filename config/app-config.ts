@@ -37,6 +37,8 @@ export interface AppConfig {
     maxBuffered: number;
     /** Open connections this instance accepts; past it, upgrades get 503. */
     maxConnections: number;
+    /** Upgrades one client address may attempt per THROTTLE_TTL_MS (fleet-wide with Redis). */
+    connectLimit: number;
     /** Frames per second one connection may send (bursts of twice that). */
     messageRate: number;
     /** Interval of the server's pings; a peer that misses one is dropped. */
@@ -114,6 +116,7 @@ export function loadConfig(
       maxBuffered: environment.WS_MAX_BUFFERED,
       maxConnections: environment.WS_MAX_CONNECTIONS,
       messageRate: environment.WS_MESSAGE_RATE,
+      connectLimit: environment.WS_CONNECT_LIMIT,
       heartbeatMs: environment.WS_HEARTBEAT_MS,
     },
     metricsToken: environment.METRICS_TOKEN,

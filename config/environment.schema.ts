@@ -66,6 +66,7 @@ export const environmentSchema = z
     WS_MAX_BUFFERED: integer(1024).default(1_048_576),
     WS_MAX_CONNECTIONS: integer(1).default(100_000),
     WS_MESSAGE_RATE: integer(1).default(20),
+    WS_CONNECT_LIMIT: integer(1).default(60),
     WS_HEARTBEAT_MS: integer(100).default(30_000),
     CORS_ORIGINS: commaSeparatedList.default([]),
     // false | true | the proxies' addresses or CIDR ranges, comma-separated.

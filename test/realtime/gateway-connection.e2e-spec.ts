@@ -214,6 +214,43 @@ describe('WebSocket gateway: token expiry, heartbeat and shutdown (e2e)', () => 
     }
   });
 
+  it('limits connection attempts per client address with 429 and Retry-After', async () => {
+    const testApp = await startTestApp({ listen: true, environment: { WS_CONNECT_LIMIT: '3' } });
+    const opened: WsTestClient[] = [];
+    try {
+      const user = await registerUser(testApp);
+      for (let i = 0; i < 3; i++) {
+        opened.push(await WsTestClient.connect(testApp.url!, { token: user.accessToken }));
+      }
+
+      const refused = await WsTestClient.tryConnect(testApp.url!, { token: user.accessToken });
+
+      expect(refused).toMatchObject({ accepted: false, status: 429 });
+      expect(Number(!refused.accepted && refused.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(opened.map((client) => client.closeAndWait()));
+      await testApp.close();
+    }
+  });
+
+  it('refuses upgrades past WS_MAX_CONNECTIONS with 503', async () => {
+    const testApp = await startTestApp({ listen: true, environment: { WS_MAX_CONNECTIONS: '2' } });
+    const opened: WsTestClient[] = [];
+    try {
+      const user = await registerUser(testApp);
+      for (let i = 0; i < 2; i++) {
+        opened.push(await WsTestClient.connect(testApp.url!, { token: user.accessToken }));
+      }
+
+      const refused = await WsTestClient.tryConnect(testApp.url!, { token: user.accessToken });
+
+      expect(refused).toMatchObject({ accepted: false, status: 503 });
+    } finally {
+      await Promise.all(opened.map((client) => client.closeAndWait()));
+      await testApp.close();
+    }
+  });
+
   it('on shutdown closes every socket with 1001', async () => {
     const testApp = await startTestApp({ listen: true });
     const user = await registerUser(testApp);

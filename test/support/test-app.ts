@@ -40,6 +40,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     // Suites make many requests from one address; the throttling suite sets its own limits.
     THROTTLE_LIMIT: '100000',
     AUTH_THROTTLE_LIMIT: '100000',
+    WS_CONNECT_LIMIT: '100000',
     ...options.environment,
   });
   const app = await createApp(config);
