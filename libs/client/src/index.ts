@@ -4,3 +4,4 @@ export * from './generated';
 export { client } from './generated/client.gen';
 export { createClient, createConfig } from './generated/client';
 export * from './realtime/protocol';
+export * from './realtime/realtime-client';
