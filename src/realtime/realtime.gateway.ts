@@ -15,6 +15,7 @@ import { AccessTokensService } from '@app/auth/access-tokens.service';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
 import { ConnectionRegistry } from './connection-registry';
 import { RealtimeExceptionFilter } from './realtime-exception.filter';
+import { RealtimeFanout, userChannel } from './realtime-fanout';
 import { AuthFrameDto, PingFrameDto } from './realtime.dto';
 import { RealtimeError } from './realtime.error';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
@@ -32,6 +33,7 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
     private readonly connections: ConnectionRegistry,
     private readonly authenticator: UpgradeAuthenticator,
     private readonly accessTokens: AccessTokensService,
+    private readonly fanout: RealtimeFanout,
   ) {}
 
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
@@ -40,11 +42,16 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
       socket.terminate();
       return;
     }
-    this.connections.add(socket, user);
+    const connection = this.connections.add(socket, user);
+    // Private messages reach every connection of the user without a join.
+    void this.fanout.subscribe(connection, userChannel(user.id));
   }
 
   handleDisconnect(socket: WebSocket): void {
-    this.connections.remove(socket);
+    const connection = this.connections.remove(socket);
+    if (connection) {
+      this.fanout.unsubscribeAll(connection);
+    }
   }
 
   /** Draining: no new upgrades, and every client is told to reconnect elsewhere. */

@@ -176,7 +176,7 @@ describe('MessageBus on Redis: a Redis restart', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(buses.map((bus) => bus.onModuleDestroy()));
+    await Promise.all(buses.map((bus) => bus.onApplicationShutdown()));
     await server?.stop();
   });
 

@@ -12,7 +12,7 @@ export function createMessageBus(config: AppConfig): MessageBus {
 
 /**
  * Provides the one MessageBus of the application to every module. It connects on module init
- * and quits its connections on module destroy.
+ * and quits its connections at application shutdown.
  */
 @Global()
 @Module({

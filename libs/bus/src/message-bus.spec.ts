@@ -233,7 +233,7 @@ describe(MessageBus.name, () => {
     it('closes the transport and refuses to publish or subscribe afterwards', async () => {
       await bus.subscribe('room:1', jest.fn());
 
-      await bus.onModuleDestroy();
+      await bus.onApplicationShutdown();
 
       expect(transport.closed).toBe(true);
       expect(bus.isHealthy()).toBe(false);

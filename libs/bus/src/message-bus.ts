@@ -1,4 +1,4 @@
-import { Logger, LoggerService, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Logger, LoggerService, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { BusHandler, BusMessage, serializeBusPayload, Unsubscribe } from './bus-message';
 import { BusTransport, BusTransportName, BusTransportStatus } from './bus-transport';
 import { BusUnavailableError } from './bus-unavailable.error';
@@ -27,7 +27,7 @@ interface ChannelSubscription {
  * Channel subscriptions are reference-counted: the first local subscriber of a channel
  * subscribes the transport, the last unsubscribe drops it. Delivery is at most once.
  */
-export class MessageBus implements OnModuleInit, OnModuleDestroy {
+export class MessageBus implements OnModuleInit, OnApplicationShutdown {
   private readonly channels = new Map<string, ChannelSubscription>();
   private closed = false;
 
@@ -42,7 +42,8 @@ export class MessageBus implements OnModuleInit, OnModuleDestroy {
     await this.transport.connect();
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** After the HTTP server has drained (not on module destroy): in-flight writes still publish. */
+  async onApplicationShutdown(): Promise<void> {
     this.closed = true;
     this.channels.clear();
     await this.transport.close();
