@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ export interface TestApp {
 export interface TestAppOptions {
   /** Environment variables on top of the test defaults. */
   environment?: Record<string, string>;
+  /** A database to use instead of a new one of its own (a fleet's apps share one). */
+  database?: TestDatabase;
   /** Listen on an ephemeral port of 127.0.0.1 (needed by real socket clients). */
   listen?: boolean;
 }
@@ -30,7 +33,8 @@ export interface TestAppOptions {
  */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDirectory = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
-  const database: TestDatabase = await createTestDatabase();
+  const ownDatabase = options.database === undefined;
+  const database: TestDatabase = options.database ?? (await createTestDatabase());
   const config = loadConfig({
     NODE_ENV: 'test',
     DATA_DIR: dataDirectory,
@@ -59,8 +63,49 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     url,
     close: async () => {
       await app.close();
-      await database.drop();
+      if (ownDatabase) {
+        await database.drop();
+      }
       rmSync(dataDirectory, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestFleet {
+  apps: TestApp[];
+  close(): Promise<void>;
+}
+
+/**
+ * Several instances of the app, listening on 127.0.0.1, as a fleet runs them: one database, one
+ * Redis key prefix (under test:services) and one JWT secret.
+ */
+export async function startTestFleet(
+  size: number,
+  options: TestAppOptions = {},
+): Promise<TestFleet> {
+  const database = await createTestDatabase();
+  const environment: Record<string, string> = {
+    ...testRedisEnvironment(),
+    JWT_SECRET: `fleet-secret-${randomBytes(16).toString('hex')}`,
+    ...options.environment,
+  };
+  if (!database.url && !environment.DATA_DIR) {
+    // Embedded: the instances share one SQLite file.
+    environment.DATA_DIR = mkdtempSync(join(tmpdir(), 'switchboard-fleet-'));
+  }
+  const apps: TestApp[] = [];
+  for (let i = 0; i < size; i++) {
+    apps.push(await startTestApp({ ...options, listen: true, database, environment }));
+  }
+  return {
+    apps,
+    close: async () => {
+      await Promise.all(apps.map((app) => app.close()));
+      await database.drop();
+      if (environment.DATA_DIR) {
+        rmSync(environment.DATA_DIR, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -1,0 +1,85 @@
+import { request as httpRequest } from 'node:http';
+import request from 'supertest';
+import { NginxProcess } from '@test/support/nginx-process';
+import { parsePrometheusText, sumOf } from '@test/support/prometheus-text';
+import { requireTestRedisUrl } from '@test/support/test-redis';
+import { startTestFleet, TestApp, TestFleet } from '@test/support/test-app';
+
+const LIMIT = 6;
+
+/** A GET through nginx from a given local address (each one is another client to nginx). */
+function getFrom(localAddress: string, url: string, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(path, url);
+    const call = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        localAddress,
+        agent: false,
+      },
+      (response) => {
+        response.resume();
+        response.once('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    call.once('error', reject);
+    call.end();
+  });
+}
+
+async function healthRequestsServedBy(app: TestApp): Promise<number> {
+  const metrics = await request(app.server).get('/metrics').expect(200);
+  return sumOf(
+    parsePrometheusText(metrics.text),
+    'switchboard_http_request_duration_seconds_count',
+    {
+      route: '/health',
+    },
+  );
+}
+
+describe('two instances behind nginx (services)', () => {
+  let fleet: TestFleet;
+  let nginx: NginxProcess;
+
+  beforeAll(async () => {
+    requireTestRedisUrl();
+    fleet = await startTestFleet(2, {
+      environment: { TRUST_PROXY: '127.0.0.1', THROTTLE_LIMIT: String(LIMIT) },
+    });
+    nginx = await NginxProcess.start(fleet.apps.map((app) => Number(new URL(app.url!).port)));
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+    await fleet?.close();
+  });
+
+  it('spreads HTTP requests round-robin over both instances', async () => {
+    const before = await Promise.all(fleet.apps.map(healthRequestsServedBy));
+
+    for (let i = 0; i < 20; i++) {
+      expect(await getFrom('127.0.0.1', nginx.url, '/health')).toBe(200);
+    }
+
+    const after = await Promise.all(fleet.apps.map(healthRequestsServedBy));
+    const served = after.map((count, i) => count - before[i]);
+    expect(served[0] + served[1]).toBe(20);
+    expect(served[0]).toBeGreaterThanOrEqual(8);
+    expect(served[1]).toBeGreaterThanOrEqual(8);
+  });
+
+  it('rate-limits each client by its own address, across both instances', async () => {
+    const first: number[] = [];
+    for (let i = 0; i < LIMIT + 2; i++) {
+      first.push(await getFrom('127.0.0.2', nginx.url, '/api/users/me'));
+    }
+    expect(first.slice(0, LIMIT)).toEqual(Array(LIMIT).fill(401));
+    expect(first.slice(LIMIT)).toEqual([429, 429]);
+
+    // Another client behind the same nginx is not affected.
+    expect(await getFrom('127.0.0.3', nginx.url, '/api/users/me')).toBe(401);
+  });
+});

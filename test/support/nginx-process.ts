@@ -1,0 +1,88 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { acceptsConnections, findFreePort } from './network';
+import { sleep } from './wait-until';
+
+const START_TIMEOUT_MS = 10_000;
+const SERVER_BLOCK = resolve(__dirname, '..', '..', 'deploy', 'nginx', 'switchboard.conf');
+
+/**
+ * nginx (Debian's nginx-light) in front of the given instances, with the server block of
+ * deploy/nginx/switchboard.conf as shipped; only its listen address is moved to a free port of
+ * 127.0.0.1, and the upstreams list the instances as deploy/nginx/upstreams.conf does.
+ */
+export class NginxProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly directory: string,
+    readonly port: number,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async start(upstreamPorts: number[]): Promise<NginxProcess> {
+    const port = await findFreePort();
+    const directory = mkdtempSync(join(tmpdir(), 'switchboard-nginx-'));
+    mkdirSync(join(directory, 'temp'));
+    const servers = upstreamPorts.map((upstream) => `server 127.0.0.1:${upstream};`).join(' ');
+    const serverBlock = readFileSync(SERVER_BLOCK, 'utf8')
+      .replace(/^\s*listen \[::\]:80;\s*$/m, '')
+      .replace(/^(\s*)listen 80;/m, `$1listen 127.0.0.1:${port};`);
+    writeFileSync(join(directory, 'switchboard.conf'), serverBlock);
+    writeFileSync(
+      join(directory, 'nginx.conf'),
+      `worker_processes 1;
+pid ${directory}/nginx.pid;
+error_log ${directory}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${directory}/temp/body;
+  proxy_temp_path ${directory}/temp/proxy;
+  fastcgi_temp_path ${directory}/temp/fastcgi;
+  uwsgi_temp_path ${directory}/temp/uwsgi;
+  scgi_temp_path ${directory}/temp/scgi;
+  upstream switchboard_http { ${servers} keepalive 16; }
+  upstream switchboard_ws { least_conn; ${servers} }
+  include ${directory}/switchboard.conf;
+}
+`,
+    );
+    const child = spawn(
+      'nginx',
+      ['-p', directory, '-c', join(directory, 'nginx.conf'), '-g', 'daemon off;'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    let exited: string | undefined;
+    child.once('error', (error) => (exited = error.message));
+    child.once('exit', (code, signal) => (exited ??= `exited with ${code ?? signal}`));
+    const nginx = new NginxProcess(child, directory, port);
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (!(await acceptsConnections(port))) {
+      if (exited !== undefined || Date.now() > deadline) {
+        await nginx.stop();
+        throw new Error(`nginx did not start (${exited ?? 'timed out'}): ${output.trim()}`);
+      }
+      await sleep(50);
+    }
+    return nginx;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.kill('SIGQUIT');
+      await Promise.race([exited, sleep(5000)]);
+      this.child.kill('SIGKILL');
+    }
+    rmSync(this.directory, { recursive: true, force: true });
+  }
+}
