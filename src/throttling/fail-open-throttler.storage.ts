@@ -3,9 +3,7 @@ import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
 import { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import Redis from 'ioredis';
-
-/** A rate-limit check waits this long for Redis before counting in-process instead. */
-export const REDIS_COMMAND_TIMEOUT_MS = 200;
+import { createFailFastRedis } from '@app/common/redis-client';
 
 /**
  * Rate-limit counters in Redis, so that a limit holds across the whole fleet; while Redis is
@@ -20,17 +18,7 @@ export class FailOpenThrottlerStorage implements ThrottlerStorage, OnApplication
   private degraded = false;
 
   constructor(url: string, keyPrefix: string) {
-    this.redis = new Redis(url, {
-      keyPrefix: `${keyPrefix}throttle:`,
-      // Fail fast rather than queue: a queued check would hold its request until Redis returns.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-    });
-    // Connection errors are reported through `increment` failures; without a listener ioredis
-    // would print each one.
-    this.redis.on('error', () => undefined);
+    this.redis = createFailFastRedis(url, `${keyPrefix}throttle:`, 'throttler');
     this.shared = new ThrottlerStorageRedisService(this.redis);
   }
 
