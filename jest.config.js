@@ -1,12 +1,16 @@
 // Unit specs beside the code and the e2e suites in test/, on the embedded defaults.
 // The service-backed run (`npm run test:services`) reuses this with test/jest-services.config.js.
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
 const { pathsToModuleNameMapper } = require('ts-jest');
 const { compilerOptions } = require('./tsconfig.json');
 
 /** @type {import('jest').Config} */
 module.exports = {
   rootDir: __dirname,
-  roots: ['<rootDir>/src', '<rootDir>/config', '<rootDir>/libs', '<rootDir>/test'],
+  roots: ['src', 'config', 'libs', 'test']
+    .filter((folder) => existsSync(join(__dirname, folder)))
+    .map((folder) => `<rootDir>/${folder}`),
   testRegex: '\\.(spec|e2e-spec)\\.ts$',
   moduleFileExtensions: ['ts', 'js', 'json'],
   testEnvironment: 'node',
