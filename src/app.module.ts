@@ -8,6 +8,8 @@ import { createValidationPipe } from '@app/common/validation/validation.pipe';
 import { DatabaseModule } from '@app/database/database.module';
 import { HealthModule } from '@app/health/health.module';
 import { LoggingModule } from '@app/logging/logging.module';
+import { MessagesModule } from '@app/messages/messages.module';
+import { RoomsModule } from '@app/rooms/rooms.module';
 import { ThrottlingModule } from '@app/throttling/throttling.module';
 import { UsersModule } from '@app/users/users.module';
 
@@ -24,6 +26,8 @@ export class AppModule {
         ThrottlingModule,
         AuthModule,
         UsersModule,
+        RoomsModule,
+        MessagesModule,
         HealthModule,
       ],
       providers: [

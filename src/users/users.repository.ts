@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { In, Repository } from 'typeorm';
 import { isUniqueViolation } from '@app/database/unique-violation';
 import { User } from './user.entity';
 
@@ -13,6 +13,10 @@ export class UsersRepository {
 
   findById(id: string): Promise<User | null> {
     return this.users.findOneBy({ id });
+  }
+
+  findByIds(ids: string[]): Promise<User[]> {
+    return this.users.findBy({ id: In(ids) });
   }
 
   findByUsernameKey(usernameKey: string): Promise<User | null> {
