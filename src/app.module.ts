@@ -13,6 +13,8 @@ import { LoggingModule } from '@app/logging/logging.module';
 import { MetricsModule } from '@app/metrics/metrics.module';
 import { AppThrottlerGuard } from '@app/throttling/app-throttler.guard';
 import { RealtimeModule } from '@app/realtime/realtime.module';
+import { MessagesModule } from '@app/messages/messages.module';
+import { RoomsModule } from '@app/rooms/rooms.module';
 import { ThrottlingModule } from '@app/throttling/throttling.module';
 import { UsersModule } from '@app/users/users.module';
 
@@ -30,6 +32,8 @@ export class AppModule {
         ThrottlingModule,
         AuthModule,
         UsersModule,
+        RoomsModule,
+        MessagesModule,
         HealthModule,
         RealtimeModule,
       ],

@@ -1,9 +1,16 @@
 import { AuthSession } from '@app/auth/auth-session.entity';
+import { Message } from '@app/messages/message.entity';
+import { RoomMember } from '@app/rooms/room-member.entity';
+import { Room } from '@app/rooms/room.entity';
 import { User } from '@app/users/user.entity';
 import { CreateUsersAndAuthSessions1764100000000 } from './migrations/1764100000000-create-users-and-auth-sessions';
+import { CreateRoomsAndMessages1764200000000 } from './migrations/1764200000000-create-rooms-and-messages';
 
 /** Every entity, listed by class so that the same list works under ts-jest and in `dist/`. */
-export const ENTITIES = [User, AuthSession];
+export const ENTITIES = [User, AuthSession, Room, RoomMember, Message];
 
 /** Every migration, oldest first. */
-export const MIGRATIONS = [CreateUsersAndAuthSessions1764100000000];
+export const MIGRATIONS = [
+  CreateUsersAndAuthSessions1764100000000,
+  CreateRoomsAndMessages1764200000000,
+];

@@ -14,6 +14,9 @@ const REALTIME_CODE: Record<AppErrorCode, RealtimeErrorCode> = {
   not_found: 'not_found',
   forbidden: 'forbidden',
   conflict: 'invalid_data',
+  not_a_member: 'not_member',
+  owner_cannot_leave: 'forbidden',
+  cannot_message_self: 'invalid_data',
 };
 
 /**

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { QueryFailedError, Repository } from 'typeorm';
+import { In, Repository } from 'typeorm';
+import { isUniqueViolation } from '@app/database/unique-violation';
 import { User } from './user.entity';
 
 export type NewUser = Pick<User, 'username' | 'usernameKey' | 'displayName' | 'passwordHash'>;
@@ -12,6 +13,10 @@ export class UsersRepository {
 
   findById(id: string): Promise<User | null> {
     return this.users.findOneBy({ id });
+  }
+
+  findByIds(ids: string[]): Promise<User[]> {
+    return this.users.findBy({ id: In(ids) });
   }
 
   findByUsernameKey(usernameKey: string): Promise<User | null> {
@@ -29,13 +34,4 @@ export class UsersRepository {
       throw error;
     }
   }
-}
-
-/** PostgreSQL's 23505 or SQLite's SQLITE_CONSTRAINT_UNIQUE. */
-export function isUniqueViolation(error: unknown): boolean {
-  if (!(error instanceof QueryFailedError)) {
-    return false;
-  }
-  const driverError = error.driverError as { code?: string };
-  return driverError.code === '23505' || driverError.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

@@ -20,6 +20,12 @@ export class UsersService {
     return user;
   }
 
+  /** The users of `ids` that exist, by id. */
+  async getUsersByIds(ids: string[]): Promise<Map<string, User>> {
+    const users = ids.length > 0 ? await this.users.findByIds([...new Set(ids)]) : [];
+    return new Map(users.map((user) => [user.id, user]));
+  }
+
   findByUsername(username: string): Promise<User | null> {
     return this.users.findByUsernameKey(UsersService.usernameKey(username));
   }

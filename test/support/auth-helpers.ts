@@ -11,7 +11,7 @@ export interface RegisteredUser {
 
 /** Registers a new user through the API and returns their tokens. */
 export async function registerUser(
-  testApp: TestApp,
+  testApp: Pick<TestApp, 'server'>,
   overrides: Partial<Registration> = {},
 ): Promise<RegisteredUser> {
   const registration = aRegistration(overrides);

@@ -12,6 +12,9 @@ export const APP_ERROR_STATUS = {
   not_found: HttpStatus.NOT_FOUND,
   forbidden: HttpStatus.FORBIDDEN,
   conflict: HttpStatus.CONFLICT,
+  not_a_member: HttpStatus.FORBIDDEN,
+  owner_cannot_leave: HttpStatus.CONFLICT,
+  cannot_message_self: HttpStatus.BAD_REQUEST,
 } as const satisfies Record<string, HttpStatus>;
 
 export type AppErrorCode = keyof typeof APP_ERROR_STATUS;

@@ -1,0 +1,70 @@
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { RequestValidationError } from '@app/common/validation/request-validation.error';
+
+export const DEFAULT_PAGE_LIMIT = 50;
+export const MAX_PAGE_LIMIT = 200;
+
+/** `?limit=&cursor=` of every paginated list. */
+export class PageQueryDto {
+  /** How many items to return: 1 to 200, 50 when left out. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PAGE_LIMIT)
+  limit: number = DEFAULT_PAGE_LIMIT;
+
+  /** The `nextCursor` of the previous page, as it was given. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 512)
+  cursor?: string;
+}
+
+/** One page of a list; `nextCursor` is null on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/**
+ * The page of `rows`, which were read with `limit + 1` so that the extra row tells whether
+ * another page follows. `positionOf` gives what the next page starts after.
+ */
+export function pageOf<T>(rows: T[], limit: number, positionOf: (last: T) => object): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items,
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(positionOf(last)) : null,
+  };
+}
+
+export function mapPage<T, R>(page: Page<T>, map: (item: T) => R): Page<R> {
+  return { items: page.items.map(map), nextCursor: page.nextCursor };
+}
+
+/** Cursors are opaque to clients: base64url of a small JSON position. */
+export function encodeCursor(position: object): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+/** The position in a cursor, or a 400 naming `cursor` when it is not one this list gave out. */
+export function decodeCursor<T>(cursor: string, isPosition: (value: unknown) => value is T): T {
+  let position: unknown;
+  try {
+    position = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    position = undefined;
+  }
+  if (!isPosition(position)) {
+    throw new RequestValidationError([{ field: 'cursor', message: 'cursor is not valid here' }]);
+  }
+  return position;
+}
+
+/** For cursor type guards: a plain object. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

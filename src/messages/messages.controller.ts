@@ -1,0 +1,54 @@
+import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { AuthenticatedUser } from '@app/auth/authenticated-user';
+import { Authenticated, CurrentUser } from '@app/auth/authenticated.decorator';
+import {
+  ListRoomMessagesQueryDto,
+  MessagePageResponseDto,
+  MessageResponseDto,
+  PostMessageRequestDto,
+  toMessagePageResponse,
+  toMessageResponse,
+} from './messages.dto';
+import { MessagesService } from './messages.service';
+
+@Controller()
+@ApiTags('messages')
+@Authenticated()
+export class MessagesController {
+  constructor(private readonly messages: MessagesService) {}
+
+  /** A room's history by seq, oldest first; 404 to non-members of a private or direct room. */
+  @Get('rooms/:id/messages')
+  async listRoomMessages(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() query: ListRoomMessagesQueryDto,
+  ): Promise<MessagePageResponseDto> {
+    return toMessagePageResponse(await this.messages.listRoomMessages(caller.id, id, query));
+  }
+
+  /** Posts to a room the caller is a member of; 201 once the message is committed. */
+  @Post('rooms/:id/messages')
+  async postRoomMessage(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() request: PostMessageRequestDto,
+  ): Promise<MessageResponseDto> {
+    return toMessageResponse(
+      await this.messages.post(caller.id, id, request.body, request.clientMsgId ?? null),
+    );
+  }
+
+  /** A private message to a user, in the direct room of the two, made on first use. */
+  @Post('users/:id/messages')
+  async postPrivateMessage(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() request: PostMessageRequestDto,
+  ): Promise<MessageResponseDto> {
+    return toMessageResponse(
+      await this.messages.postPrivate(caller.id, id, request.body, request.clientMsgId ?? null),
+    );
+  }
+}

@@ -1,0 +1,81 @@
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { Page, PageQueryDto } from '@app/common/pagination/pagination';
+import { Message } from './message.entity';
+
+export const MESSAGE_BODY_MAX_LENGTH = 4000;
+export const CLIENT_MESSAGE_ID_MAX_LENGTH = 64;
+
+export class PostMessageRequestDto {
+  /** 1 to 4000 characters. */
+  @IsString()
+  @Length(1, MESSAGE_BODY_MAX_LENGTH)
+  body: string;
+
+  /**
+   * A key the client picks, 1 to 64 characters, to make a retry safe: the same key from the same
+   * sender in the same room stores one message, and a retry gets that message back.
+   */
+  @IsOptional()
+  @IsString()
+  @Length(1, CLIENT_MESSAGE_ID_MAX_LENGTH)
+  clientMsgId?: string;
+}
+
+/**
+ * `?after=` alone (or nothing): oldest first from there. `?before=` alone: the newest `limit`
+ * messages below it, still oldest first, and `nextCursor` goes further back. Both: the range
+ * between, oldest first. A `cursor` carries on the way it was given and takes neither.
+ */
+export class ListRoomMessagesQueryDto extends PageQueryDto {
+  /** Only messages with a greater seq. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  after?: number;
+
+  /** Only messages with a smaller seq. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  before?: number;
+}
+
+/** A message: `{ id, roomId, seq, senderId, body, clientMsgId, createdAt }`. */
+export class MessageResponseDto {
+  id: string;
+  roomId: string;
+  /** 1, 2, 3 … within the room, with no gap and no repeat. */
+  seq: number;
+  senderId: string;
+  body: string;
+  clientMsgId: string | null;
+  createdAt: string;
+}
+
+export class MessagePageResponseDto {
+  /** Oldest first. */
+  items: MessageResponseDto[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export function toMessageResponse(message: Message): MessageResponseDto {
+  return {
+    id: message.id,
+    roomId: message.roomId,
+    seq: message.seq,
+    senderId: message.senderId,
+    body: message.body,
+    clientMsgId: message.clientMsgId,
+    createdAt: message.createdAt.toISOString(),
+  };
+}
+
+export function toMessagePageResponse(page: Page<Message>): MessagePageResponseDto {
+  return { items: page.items.map(toMessageResponse), nextCursor: page.nextCursor };
+}

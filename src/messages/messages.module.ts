@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { RoomsModule } from '@app/rooms/rooms.module';
+import { UsersModule } from '@app/users/users.module';
+import { InProcessMessageEvents, MessageEvents } from './message-events';
+import { Message } from './message.entity';
+import { MessagesController } from './messages.controller';
+import { MessagesRepository } from './messages.repository';
+import { MessagesService } from './messages.service';
+
+@Module({
+  imports: [RoomsModule, UsersModule, TypeOrmModule.forFeature([Message])],
+  controllers: [MessagesController],
+  providers: [
+    MessagesRepository,
+    MessagesService,
+    InProcessMessageEvents,
+    // The seam: the bus replaces this one provider to publish to every instance.
+    { provide: MessageEvents, useExisting: InProcessMessageEvents },
+  ],
+  exports: [MessagesService, MessageEvents, InProcessMessageEvents],
+})
+export class MessagesModule {}

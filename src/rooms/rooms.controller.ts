@@ -1,0 +1,114 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { AuthenticatedUser } from '@app/auth/authenticated-user';
+import { Authenticated, CurrentUser } from '@app/auth/authenticated.decorator';
+import { PageQueryDto } from '@app/common/pagination/pagination';
+import {
+  AddRoomMemberRequestDto,
+  CreateRoomRequestDto,
+  RoomMemberPageResponseDto,
+  RoomMemberResponseDto,
+  RoomPageResponseDto,
+  RoomResponseDto,
+  toRoomMemberPageResponse,
+  toRoomMemberResponse,
+  toRoomPageResponse,
+  toRoomResponse,
+} from './rooms.dto';
+import { RoomsService } from './rooms.service';
+
+/** A private or direct room is 404 to non-members on every route, as if it did not exist. */
+@Controller('rooms')
+@ApiTags('rooms')
+@Authenticated()
+export class RoomsController {
+  constructor(private readonly rooms: RoomsService) {}
+
+  /** Creates a room; the caller is its owner and first member. */
+  @Post()
+  async createRoom(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Body() request: CreateRoomRequestDto,
+  ): Promise<RoomResponseDto> {
+    return toRoomResponse(await this.rooms.createRoom(caller.id, request));
+  }
+
+  /** Public rooms and the caller's rooms (direct ones included), oldest first. */
+  @Get()
+  async listRooms(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Query() query: PageQueryDto,
+  ): Promise<RoomPageResponseDto> {
+    return toRoomPageResponse(await this.rooms.listRooms(caller.id, query));
+  }
+
+  @Get(':id')
+  async getRoom(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<RoomResponseDto> {
+    return toRoomResponse(await this.rooms.getRoom(caller.id, id));
+  }
+
+  /** Deletes the room with its members and messages; owner only. */
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async deleteRoom(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<void> {
+    await this.rooms.deleteRoom(caller.id, id);
+  }
+
+  /** Joins a public room; joining again changes nothing. */
+  @Put(':id/members/me')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async joinRoom(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<void> {
+    await this.rooms.joinRoom(caller.id, id);
+  }
+
+  /** Leaves a room; the owner cannot (409), and deletes it instead. */
+  @Delete(':id/members/me')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async leaveRoom(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<void> {
+    await this.rooms.leaveRoom(caller.id, id);
+  }
+
+  /** The owner adds a member: the way into a private room. Adding a member again changes nothing. */
+  @Post(':id/members')
+  async addRoomMember(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() request: AddRoomMemberRequestDto,
+  ): Promise<RoomMemberResponseDto> {
+    return toRoomMemberResponse(await this.rooms.addMember(caller.id, id, request.userId));
+  }
+
+  /** The room's members in the order they joined. */
+  @Get(':id/members')
+  async listRoomMembers(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() query: PageQueryDto,
+  ): Promise<RoomMemberPageResponseDto> {
+    return toRoomMemberPageResponse(await this.rooms.listMembers(caller.id, id, query));
+  }
+}

@@ -1,0 +1,97 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsIn, IsString, IsUUID, Length } from 'class-validator';
+import { Page } from '@app/common/pagination/pagination';
+import { toUserResponse, UserResponseDto } from '@app/users/users.dto';
+import { Room, RoomVisibility } from './room.entity';
+import { RoomMemberProfile } from './rooms.service';
+
+export const ROOM_NAME_MAX_LENGTH = 100;
+
+/** The visibilities a client may create; direct rooms come from private messages. */
+const CREATABLE_VISIBILITIES = [RoomVisibility.Public, RoomVisibility.Private] as const;
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+export class CreateRoomRequestDto {
+  /** 1 to 100 characters, surrounding spaces removed. */
+  @IsString()
+  @Transform(trim)
+  @Length(1, ROOM_NAME_MAX_LENGTH)
+  name: string;
+
+  /** `public`: anyone may read and join it; `private`: only members, whom the owner adds. */
+  @ApiProperty({ enum: CREATABLE_VISIBILITIES, enumName: 'NewRoomVisibility' })
+  @IsIn(CREATABLE_VISIBILITIES)
+  visibility: RoomVisibility.Public | RoomVisibility.Private;
+}
+
+export class AddRoomMemberRequestDto {
+  /** The user to add. */
+  @IsUUID()
+  userId: string;
+}
+
+export class RoomResponseDto {
+  id: string;
+  /** Null for a direct room. */
+  name: string | null;
+  @ApiProperty({ enum: RoomVisibility, enumName: 'RoomVisibility' })
+  visibility: RoomVisibility;
+  /** Null for a direct room, which nobody owns. */
+  ownerId: string | null;
+  /** The seq of the newest message; 0 when there is none yet. */
+  lastSeq: number;
+  createdAt: string;
+}
+
+export class RoomPageResponseDto {
+  items: RoomResponseDto[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export enum RoomMemberRole {
+  Owner = 'owner',
+  Member = 'member',
+}
+
+export class RoomMemberResponseDto {
+  user: UserResponseDto;
+  @ApiProperty({ enum: RoomMemberRole, enumName: 'RoomMemberRole' })
+  role: RoomMemberRole;
+  joinedAt: string;
+}
+
+export class RoomMemberPageResponseDto {
+  items: RoomMemberResponseDto[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export function toRoomResponse(room: Room): RoomResponseDto {
+  return {
+    id: room.id,
+    name: room.name,
+    visibility: room.visibility,
+    ownerId: room.ownerId,
+    lastSeq: room.lastSeq,
+    createdAt: room.createdAt.toISOString(),
+  };
+}
+
+export function toRoomPageResponse(page: Page<Room>): RoomPageResponseDto {
+  return { items: page.items.map(toRoomResponse), nextCursor: page.nextCursor };
+}
+
+export function toRoomMemberResponse(profile: RoomMemberProfile): RoomMemberResponseDto {
+  return {
+    user: toUserResponse(profile.user),
+    role: profile.isOwner ? RoomMemberRole.Owner : RoomMemberRole.Member,
+    joinedAt: profile.member.joinedAt.toISOString(),
+  };
+}
+
+export function toRoomMemberPageResponse(page: Page<RoomMemberProfile>): RoomMemberPageResponseDto {
+  return { items: page.items.map(toRoomMemberResponse), nextCursor: page.nextCursor };
+}

@@ -1,0 +1,191 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { Brackets, DataSource, In, Repository } from 'typeorm';
+import {
+  runSqliteWriteTransaction,
+  toSqliteDatetime,
+} from '@app/database/sqlite-write-transaction';
+import { RoomMember } from './room-member.entity';
+import { Room, RoomVisibility } from './room.entity';
+
+/** A room as one user sees it. */
+export interface RoomAccess {
+  room: Room;
+  isMember: boolean;
+}
+
+/** Where a page of the room list starts: after this room. */
+export interface RoomListPosition {
+  createdAt: Date;
+  id: string;
+}
+
+/** Where a page of a room's members starts: after this member. */
+export interface MemberListPosition {
+  joinedAt: Date;
+  userId: string;
+}
+
+/** The only place that reads or writes the `rooms` and `room_members` tables. */
+@Injectable()
+export class RoomsRepository {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(Room) private readonly rooms: Repository<Room>,
+    @InjectRepository(RoomMember) private readonly members: Repository<RoomMember>,
+  ) {}
+
+  /** Inserts a room and its owner's membership, both or neither. */
+  async insertWithOwner(room: Room, owner: RoomMember): Promise<void> {
+    if (this.dataSource.options.type === 'better-sqlite3') {
+      await runSqliteWriteTransaction(this.dataSource, (database) => {
+        database
+          .prepare(
+            `INSERT INTO "rooms" ("id", "name", "visibility", "ownerId", "directKey", "lastSeq", "createdAt")
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            room.id,
+            room.name,
+            room.visibility,
+            room.ownerId,
+            room.directKey,
+            room.lastSeq,
+            toSqliteDatetime(room.createdAt),
+          );
+        database
+          .prepare(`INSERT INTO "room_members" ("roomId", "userId", "joinedAt") VALUES (?, ?, ?)`)
+          .run(owner.roomId, owner.userId, toSqliteDatetime(owner.joinedAt));
+      });
+      return;
+    }
+    // Copies: TypeORM writes values the database returned (raw, untransformed) into what it inserts.
+    await this.dataSource.transaction(async (manager) => {
+      await manager.insert(Room, { ...room });
+      await manager.insert(RoomMember, { ...owner });
+    });
+  }
+
+  findById(id: string): Promise<Room | null> {
+    return this.rooms.findOneBy({ id });
+  }
+
+  /** The room and whether `userId` is a member, in one query; null when there is no room. */
+  async findAccess(roomId: string, userId: string): Promise<RoomAccess | null> {
+    const { entities, raw } = await this.rooms
+      .createQueryBuilder('room')
+      .leftJoin(RoomMember, 'member', 'member.roomId = room.id AND member.userId = :userId', {
+        userId,
+      })
+      .addSelect('member.userId', 'memberUserId')
+      .where('room.id = :roomId', { roomId })
+      .getRawAndEntities<{ memberUserId: string | null }>();
+    const room = entities[0];
+    return room ? { room, isMember: raw[0]?.memberUserId != null } : null;
+  }
+
+  /** Public rooms and the rooms `userId` is a member of, oldest first, `limit + 1` of them. */
+  listVisible(userId: string, after: RoomListPosition | null, limit: number): Promise<Room[]> {
+    const membership = this.members
+      .createQueryBuilder('member')
+      .select('1')
+      .where('member.roomId = room.id')
+      .andWhere('member.userId = :userId');
+    const query = this.rooms
+      .createQueryBuilder('room')
+      .where(
+        new Brackets((visible) =>
+          visible
+            .where('room.visibility = :public', { public: RoomVisibility.Public })
+            .orWhere(`EXISTS (${membership.getQuery()})`, { userId }),
+        ),
+      );
+    if (after) {
+      query.andWhere(
+        new Brackets((later) =>
+          later
+            .where('room.createdAt > :afterCreatedAt', { afterCreatedAt: after.createdAt })
+            .orWhere('room.createdAt = :afterCreatedAt AND room.id > :afterId', {
+              afterId: after.id,
+            }),
+        ),
+      );
+    }
+    return query
+      .orderBy('room.createdAt', 'ASC')
+      .addOrderBy('room.id', 'ASC')
+      .limit(limit + 1)
+      .getMany();
+  }
+
+  /** Deletes the room; its memberships and messages go with it (ON DELETE CASCADE). */
+  async delete(id: string): Promise<void> {
+    await this.rooms.delete({ id });
+  }
+
+  findMember(roomId: string, userId: string): Promise<RoomMember | null> {
+    return this.members.findOneBy({ roomId, userId });
+  }
+
+  /** Adds the memberships that do not exist yet; existing ones keep their `joinedAt`. */
+  async insertMembersUnlessPresent(members: RoomMember[]): Promise<void> {
+    await this.members
+      .createQueryBuilder()
+      .insert()
+      .values(members.map((member) => ({ ...member })))
+      .orIgnore()
+      .execute();
+  }
+
+  async deleteMember(roomId: string, userId: string): Promise<void> {
+    await this.members.delete({ roomId, userId });
+  }
+
+  countMembers(roomId: string, userIds: string[]): Promise<number> {
+    return this.members.countBy({ roomId, userId: In(userIds) });
+  }
+
+  /** A room's members in the order they joined, `limit + 1` of them. */
+  listMembers(
+    roomId: string,
+    after: MemberListPosition | null,
+    limit: number,
+  ): Promise<RoomMember[]> {
+    const query = this.members
+      .createQueryBuilder('member')
+      .where('member.roomId = :roomId', { roomId });
+    if (after) {
+      query.andWhere(
+        new Brackets((later) =>
+          later
+            .where('member.joinedAt > :afterJoinedAt', { afterJoinedAt: after.joinedAt })
+            .orWhere('member.joinedAt = :afterJoinedAt AND member.userId > :afterUserId', {
+              afterUserId: after.userId,
+            }),
+        ),
+      );
+    }
+    return query
+      .orderBy('member.joinedAt', 'ASC')
+      .addOrderBy('member.userId', 'ASC')
+      .limit(limit + 1)
+      .getMany();
+  }
+
+  findByDirectKey(directKey: string): Promise<Room | null> {
+    return this.rooms.findOneBy({ directKey });
+  }
+
+  /**
+   * Inserts a direct room unless its `directKey` is taken, which it is when the other user's
+   * first message won the race: then nothing happens and the caller reads that room.
+   */
+  async insertDirectUnlessPresent(room: Room): Promise<void> {
+    await this.rooms
+      .createQueryBuilder()
+      .insert()
+      .values({ ...room })
+      .orIgnore()
+      .execute();
+  }
+}

@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { AppError } from '@app/common/errors/app-error';
+import { decodeCursor, isRecord, Page, pageOf } from '@app/common/pagination/pagination';
+import { User } from '@app/users/user.entity';
+import { UsersService } from '@app/users/users.service';
+import { RoomMember } from './room-member.entity';
+import { Room, RoomVisibility } from './room.entity';
+import { RoomAccess, RoomsRepository } from './rooms.repository';
+
+export interface NewRoom {
+  name: string;
+  visibility: RoomVisibility.Public | RoomVisibility.Private;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string;
+}
+
+/** A member with their public profile. */
+export interface RoomMemberProfile {
+  member: RoomMember;
+  user: User;
+  isOwner: boolean;
+}
+
+/** The same answer for a room that does not exist and one the caller may not see. */
+const ROOM_NOT_FOUND = 'Room not found';
+
+@Injectable()
+export class RoomsService {
+  constructor(
+    private readonly rooms: RoomsRepository,
+    private readonly users: UsersService,
+  ) {}
+
+  /** The key of the direct room of two users, whichever of them asks. */
+  static directKey(userId: string, otherUserId: string): string {
+    return [userId, otherUserId].sort().join(':');
+  }
+
+  async createRoom(ownerId: string, request: NewRoom): Promise<Room> {
+    const now = new Date();
+    const room: Room = {
+      id: randomUUID(),
+      name: request.name,
+      visibility: request.visibility,
+      ownerId,
+      directKey: null,
+      lastSeq: 0,
+      createdAt: now,
+    };
+    await this.rooms.insertWithOwner(room, { roomId: room.id, userId: ownerId, joinedAt: now });
+    return room;
+  }
+
+  /** Public rooms and the caller's own (private and direct ones included), oldest first. */
+  async listRooms(userId: string, page: PageRequest): Promise<Page<Room>> {
+    const after = page.cursor ? decodeCursor(page.cursor, isRoomListCursor) : null;
+    const rows = await this.rooms.listVisible(
+      userId,
+      after && { createdAt: new Date(after.createdAt), id: after.id },
+      page.limit,
+    );
+    return pageOf(rows, page.limit, (last) => roomListCursor(last));
+  }
+
+  async getRoom(userId: string, roomId: string): Promise<Room> {
+    return (await this.getReadableRoom(userId, roomId)).room;
+  }
+
+  /**
+   * The room and the caller's membership when the caller may read it: a public room, or one they
+   * are a member of. Anything else is 404, exactly as for a room that does not exist.
+   */
+  async getReadableRoom(userId: string, roomId: string): Promise<RoomAccess> {
+    const access = await this.rooms.findAccess(roomId, userId);
+    if (!access || (access.room.visibility !== RoomVisibility.Public && !access.isMember)) {
+      throw new AppError('not_found', ROOM_NOT_FOUND);
+    }
+    return access;
+  }
+
+  /** Throws the error a non-member gets for writing to the room: 404 or 403. */
+  async assertMember(userId: string, roomId: string): Promise<void> {
+    const access = await this.getReadableRoom(userId, roomId);
+    if (!access.isMember) {
+      throw new AppError('not_a_member', 'Join the room first');
+    }
+  }
+
+  async deleteRoom(userId: string, roomId: string): Promise<void> {
+    const { room } = await this.getReadableRoom(userId, roomId);
+    if (room.ownerId !== userId) {
+      throw new AppError('forbidden', "Only the room's owner can delete it");
+    }
+    await this.rooms.delete(room.id);
+  }
+
+  /** Joins a public room; idempotent. A private or direct room is 404 unless already a member. */
+  async joinRoom(userId: string, roomId: string): Promise<void> {
+    const access = await this.getReadableRoom(userId, roomId);
+    if (!access.isMember) {
+      await this.rooms.insertMembersUnlessPresent([{ roomId, userId, joinedAt: new Date() }]);
+    }
+  }
+
+  /** Leaves a room; idempotent. The owner cannot leave: they delete the room instead. */
+  async leaveRoom(userId: string, roomId: string): Promise<void> {
+    const { room } = await this.getReadableRoom(userId, roomId);
+    if (room.ownerId === userId) {
+      throw new AppError(
+        'owner_cannot_leave',
+        "The room's owner cannot leave it; delete it instead",
+      );
+    }
+    await this.rooms.deleteMember(roomId, userId);
+  }
+
+  /** The owner adds a user (the way into a private room); idempotent. */
+  async addMember(callerId: string, roomId: string, userId: string): Promise<RoomMemberProfile> {
+    const { room } = await this.getReadableRoom(callerId, roomId);
+    if (room.ownerId !== callerId) {
+      throw new AppError('forbidden', "Only the room's owner can add members");
+    }
+    const user = await this.users.getUser(userId);
+    await this.rooms.insertMembersUnlessPresent([{ roomId, userId, joinedAt: new Date() }]);
+    const member = await this.rooms.findMember(roomId, userId);
+    if (!member) {
+      // The room was deleted in between.
+      throw new AppError('not_found', ROOM_NOT_FOUND);
+    }
+    return { member, user, isOwner: false };
+  }
+
+  /** A room's members in the order they joined. */
+  async listMembers(
+    userId: string,
+    roomId: string,
+    page: PageRequest,
+  ): Promise<Page<RoomMemberProfile>> {
+    const { room } = await this.getReadableRoom(userId, roomId);
+    const after = page.cursor ? decodeCursor(page.cursor, isMemberListCursor) : null;
+    const rows = await this.rooms.listMembers(
+      roomId,
+      after && { joinedAt: new Date(after.joinedAt), userId: after.userId },
+      page.limit,
+    );
+    const { items, nextCursor } = pageOf(rows, page.limit, (last) => memberListCursor(last));
+    const users = await this.users.getUsersByIds(items.map((member) => member.userId));
+    const profiles = items.flatMap((member) => {
+      const user = users.get(member.userId);
+      return user ? [{ member, user, isOwner: member.userId === room.ownerId }] : [];
+    });
+    return { items: profiles, nextCursor };
+  }
+
+  /**
+   * The direct room of two users, made on first use. One room per pair also when both write
+   * first at the same moment: the unique `directKey` lets one insert win and the other read it.
+   * Both users are (again) members afterwards, so that a user who left gets new messages.
+   */
+  async getOrCreateDirectRoom(userId: string, otherUserId: string): Promise<Room> {
+    const directKey = RoomsService.directKey(userId, otherUserId);
+    const existing = await this.rooms.findByDirectKey(directKey);
+    if (existing && (await this.rooms.countMembers(existing.id, [userId, otherUserId])) === 2) {
+      return existing;
+    }
+    const now = new Date();
+    if (!existing) {
+      await this.rooms.insertDirectUnlessPresent({
+        id: randomUUID(),
+        name: null,
+        visibility: RoomVisibility.Direct,
+        ownerId: null,
+        directKey,
+        lastSeq: 0,
+        createdAt: now,
+      });
+    }
+    const room = existing ?? (await this.rooms.findByDirectKey(directKey));
+    if (!room) {
+      throw new Error(`Direct room ${directKey} is missing right after its insert`);
+    }
+    await this.rooms.insertMembersUnlessPresent([
+      { roomId: room.id, userId, joinedAt: now },
+      { roomId: room.id, userId: otherUserId, joinedAt: now },
+    ]);
+    return room;
+  }
+}
+
+interface RoomListCursor {
+  createdAt: string;
+  id: string;
+}
+
+interface MemberListCursor {
+  joinedAt: string;
+  userId: string;
+}
+
+function roomListCursor(room: Room): RoomListCursor {
+  return { createdAt: room.createdAt.toISOString(), id: room.id };
+}
+
+function memberListCursor(member: RoomMember): MemberListCursor {
+  return { joinedAt: member.joinedAt.toISOString(), userId: member.userId };
+}
+
+function isRoomListCursor(value: unknown): value is RoomListCursor {
+  return isRecord(value) && isTimestamp(value.createdAt) && isUuid(value.id);
+}
+
+function isMemberListCursor(value: unknown): value is MemberListCursor {
+  return isRecord(value) && isTimestamp(value.joinedAt) && isUuid(value.userId);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+function isTimestamp(value: unknown): value is string {
+  return typeof value === 'string' && !Number.isNaN(Date.parse(value));
+}

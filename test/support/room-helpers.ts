@@ -1,0 +1,103 @@
+import request from 'supertest';
+import { aMessage, aRoom, MessageRequest, RoomRequest } from '@test/factories/room.factory';
+import { bearer, RegisteredUser } from './auth-helpers';
+import { TestApp } from './test-app';
+
+/** What supertest can send to: a test app's server, or a URL in `server`. */
+export type HttpTarget = Pick<TestApp, 'server'>;
+
+export interface RoomBody {
+  id: string;
+  name: string | null;
+  visibility: 'public' | 'private' | 'direct';
+  ownerId: string | null;
+  lastSeq: number;
+  createdAt: string;
+}
+
+export interface MessageBody {
+  id: string;
+  roomId: string;
+  seq: number;
+  senderId: string;
+  body: string;
+  clientMsgId: string | null;
+  createdAt: string;
+}
+
+/** Creates a room owned by `owner` through the API. */
+export async function createRoom(
+  target: HttpTarget,
+  owner: RegisteredUser,
+  overrides: Partial<RoomRequest> = {},
+): Promise<RoomBody> {
+  const response = await request(target.server)
+    .post('/api/rooms')
+    .set(bearer(owner.accessToken))
+    .send(aRoom(overrides))
+    .expect(201);
+  return response.body as RoomBody;
+}
+
+export async function joinRoom(
+  target: HttpTarget,
+  user: RegisteredUser,
+  roomId: string,
+): Promise<void> {
+  await request(target.server)
+    .put(`/api/rooms/${roomId}/members/me`)
+    .set(bearer(user.accessToken))
+    .expect(204);
+}
+
+export async function addMember(
+  target: HttpTarget,
+  owner: RegisteredUser,
+  roomId: string,
+  userId: string,
+): Promise<void> {
+  await request(target.server)
+    .post(`/api/rooms/${roomId}/members`)
+    .set(bearer(owner.accessToken))
+    .send({ userId })
+    .expect(201);
+}
+
+/** Posts a message and expects the 201. */
+export async function postMessage(
+  target: HttpTarget,
+  sender: RegisteredUser,
+  roomId: string,
+  overrides: Partial<MessageRequest> = {},
+): Promise<MessageBody> {
+  const response = await request(target.server)
+    .post(`/api/rooms/${roomId}/messages`)
+    .set(bearer(sender.accessToken))
+    .send(aMessage(overrides))
+    .expect(201);
+  return response.body as MessageBody;
+}
+
+/** The whole history of a room, page by page (bounded), oldest first. */
+export async function readHistory(
+  target: HttpTarget,
+  reader: RegisteredUser,
+  roomId: string,
+  maxPages = 100,
+): Promise<MessageBody[]> {
+  const messages: MessageBody[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < maxPages; page++) {
+    const response = await request(target.server)
+      .get(`/api/rooms/${roomId}/messages`)
+      .query(cursor ? { limit: 200, cursor } : { limit: 200 })
+      .set(bearer(reader.accessToken))
+      .expect(200);
+    messages.push(...(response.body.items as MessageBody[]));
+    cursor = response.body.nextCursor as string | null;
+    if (!cursor) {
+      return messages;
+    }
+  }
+  throw new Error(`History of room ${roomId} has more than ${maxPages} pages`);
+}
