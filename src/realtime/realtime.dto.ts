@@ -1,4 +1,45 @@
-import { IsString, Length } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { MAX_PAGE_LIMIT } from '@app/common/pagination/pagination';
+import { PostMessageRequestDto } from '@app/messages/messages.dto';
+
+// The frames of the WebSocket protocol, validated by the same rules as their REST routes.
+
+/** `join {roomId}` and `leave {roomId}`. */
+export class RoomFrameDto {
+  @IsUUID()
+  roomId: string;
+}
+
+/** `send {roomId, body, clientMsgId?}`: as `POST /api/rooms/:id/messages`. */
+export class SendFrameDto extends PostMessageRequestDto {
+  @IsUUID()
+  roomId: string;
+}
+
+/** `dm {userId, body, clientMsgId?}`: as `POST /api/users/:id/messages`. */
+export class DirectMessageFrameDto extends PostMessageRequestDto {
+  @IsUUID()
+  userId: string;
+}
+
+/** `sync {roomId, afterSeq, limit?}`: the messages after `afterSeq`, oldest first. */
+export class SyncFrameDto {
+  @IsUUID()
+  roomId: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  afterSeq: number;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PAGE_LIMIT)
+  limit?: number;
+}
 
 /** `auth {token}`: a fresh access token for a connection whose token is about to expire. */
 export class AuthFrameDto {

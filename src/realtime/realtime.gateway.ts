@@ -1,5 +1,5 @@
 import { IncomingMessage } from 'node:http';
-import { OnModuleDestroy, UseFilters, UsePipes } from '@nestjs/common';
+import { Logger, OnModuleDestroy, UseFilters, UsePipes } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -12,11 +12,24 @@ import {
 import type { WebSocket } from 'ws';
 import { CloseCode, ServerEventMap } from '@libs/client';
 import { AccessTokensService } from '@app/auth/access-tokens.service';
+import { DEFAULT_PAGE_LIMIT } from '@app/common/pagination/pagination';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
+import { toMessageResponse } from '@app/messages/messages.dto';
+import { MessagesService } from '@app/messages/messages.service';
+import { RoomsService } from '@app/rooms/rooms.service';
 import { ConnectionRegistry } from './connection-registry';
 import { RealtimeExceptionFilter } from './realtime-exception.filter';
-import { RealtimeFanout, userChannel } from './realtime-fanout';
-import { AuthFrameDto, PingFrameDto } from './realtime.dto';
+import { PresenceService } from './presence.service';
+import { RealtimeConnection } from './realtime-connection';
+import { RealtimeFanout, roomChannel, userChannel } from './realtime-fanout';
+import {
+  AuthFrameDto,
+  DirectMessageFrameDto,
+  PingFrameDto,
+  RoomFrameDto,
+  SendFrameDto,
+  SyncFrameDto,
+} from './realtime.dto';
 import { RealtimeError } from './realtime.error';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
 
@@ -29,11 +42,16 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
 @UseFilters(RealtimeExceptionFilter)
 @UsePipes(createValidationPipe())
 export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy {
+  private readonly logger = new Logger(RealtimeGateway.name);
+
   constructor(
     private readonly connections: ConnectionRegistry,
     private readonly authenticator: UpgradeAuthenticator,
     private readonly accessTokens: AccessTokensService,
     private readonly fanout: RealtimeFanout,
+    private readonly presence: PresenceService,
+    private readonly rooms: RoomsService,
+    private readonly messages: MessagesService,
   ) {}
 
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
@@ -51,6 +69,9 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
     const connection = this.connections.remove(socket);
     if (connection) {
       this.fanout.unsubscribeAll(connection);
+      this.presence
+        .disconnected(connection)
+        .catch((error: Error) => this.logger.warn(`Presence not updated: ${error.message}`));
     }
   }
 
@@ -65,6 +86,89 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
   @SubscribeMessage('ping')
   ping(@MessageBody() _frame: PingFrameDto): WsResponse<ServerEventMap['pong']> {
     return { event: 'pong', data: {} };
+  }
+
+  /**
+   * Live messages of a room from now on; a public room is joined as a member first. `lastSeq`
+   * is read after the subscription is in place, so `sync` from it misses nothing.
+   */
+  @SubscribeMessage('join')
+  async joinRoom(
+    @MessageBody() frame: RoomFrameDto,
+    @ConnectedSocket() socket: WebSocket,
+  ): Promise<WsResponse<ServerEventMap['joined']>> {
+    const connection = this.connectionOf(socket);
+    const userId = connection.user.id;
+    await this.rooms.joinRoom(userId, frame.roomId);
+    await this.fanout.subscribe(connection, roomChannel(frame.roomId));
+    const room = await this.rooms.getRoom(userId, frame.roomId);
+    if (!connection.rooms.has(room.id)) {
+      connection.rooms.add(room.id);
+      await this.presence.entered(connection, room.id);
+    }
+    return { event: 'joined', data: { roomId: room.id, lastSeq: room.lastSeq } };
+  }
+
+  /** No more live messages of the room on this connection; the membership stays (REST leaves it). */
+  @SubscribeMessage('leave')
+  async leaveRoom(
+    @MessageBody() frame: RoomFrameDto,
+    @ConnectedSocket() socket: WebSocket,
+  ): Promise<WsResponse<ServerEventMap['left']>> {
+    const connection = this.connectionOf(socket);
+    this.fanout.unsubscribe(connection, roomChannel(frame.roomId));
+    if (connection.rooms.delete(frame.roomId)) {
+      await this.presence.exited(connection, frame.roomId);
+    }
+    return { event: 'left', data: { roomId: frame.roomId } };
+  }
+
+  /** The one write path, as `POST /api/rooms/:id/messages`: `ack` after the commit. */
+  @SubscribeMessage('send')
+  async sendMessage(
+    @MessageBody() frame: SendFrameDto,
+    @ConnectedSocket() socket: WebSocket,
+  ): Promise<WsResponse<ServerEventMap['ack']>> {
+    const { user } = this.connectionOf(socket);
+    const message = await this.messages.post(user.id, frame.roomId, frame.body, frame.clientMsgId);
+    return { event: 'ack', data: ackOf(message) };
+  }
+
+  /** A private message through the direct room of the two users, as `POST /api/users/:id/messages`. */
+  @SubscribeMessage('dm')
+  async sendPrivateMessage(
+    @MessageBody() frame: DirectMessageFrameDto,
+    @ConnectedSocket() socket: WebSocket,
+  ): Promise<WsResponse<ServerEventMap['ack']>> {
+    const { user } = this.connectionOf(socket);
+    const message = await this.messages.postPrivate(
+      user.id,
+      frame.userId,
+      frame.body,
+      frame.clientMsgId,
+    );
+    return { event: 'ack', data: ackOf(message) };
+  }
+
+  /** The messages after `afterSeq`, oldest first: how a client fills a gap or catches up. */
+  @SubscribeMessage('sync')
+  async syncRoom(
+    @MessageBody() frame: SyncFrameDto,
+    @ConnectedSocket() socket: WebSocket,
+  ): Promise<WsResponse<ServerEventMap['history']>> {
+    const { user } = this.connectionOf(socket);
+    const page = await this.messages.listRoomMessages(user.id, frame.roomId, {
+      after: frame.afterSeq,
+      limit: frame.limit ?? DEFAULT_PAGE_LIMIT,
+    });
+    return {
+      event: 'history',
+      data: {
+        roomId: frame.roomId,
+        messages: page.items.map(toMessageResponse),
+        hasMore: page.nextCursor !== null,
+      },
+    };
   }
 
   @SubscribeMessage('auth')
@@ -83,4 +187,26 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
     connection.renew(user);
     return { event: 'authed', data: { expiresAt: user.expiresAt.toISOString() } };
   }
+
+  private connectionOf(socket: WebSocket): RealtimeConnection {
+    const connection = this.connections.get(socket);
+    if (!connection) {
+      throw new RealtimeError('unauthenticated', 'The connection is closing');
+    }
+    return connection;
+  }
+}
+
+function ackOf(message: {
+  roomId: string;
+  id: string;
+  seq: number;
+  clientMsgId: string | null;
+}): ServerEventMap['ack'] {
+  return {
+    roomId: message.roomId,
+    id: message.id,
+    seq: message.seq,
+    clientMsgId: message.clientMsgId,
+  };
 }

@@ -1,13 +1,33 @@
 import { Module } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@config';
 import { AuthModule } from '@app/auth/auth.module';
+import { MessagesModule } from '@app/messages/messages.module';
+import { RoomsModule } from '@app/rooms/rooms.module';
 import { ConnectionRegistry } from './connection-registry';
+import { MessageDelivery } from './message-delivery';
+import { InMemoryPresenceStore, PresenceStore, RedisPresenceStore } from './presence-store';
+import { PresenceService } from './presence.service';
 import { RealtimeFanout } from './realtime-fanout';
 import { RealtimeGateway } from './realtime.gateway';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
 
 @Module({
-  imports: [AuthModule],
-  providers: [RealtimeGateway, ConnectionRegistry, UpgradeAuthenticator, RealtimeFanout],
-  exports: [RealtimeFanout],
+  imports: [AuthModule, RoomsModule, MessagesModule],
+  providers: [
+    RealtimeGateway,
+    ConnectionRegistry,
+    UpgradeAuthenticator,
+    RealtimeFanout,
+    MessageDelivery,
+    PresenceService,
+    {
+      provide: PresenceStore,
+      inject: [APP_CONFIG],
+      useFactory: ({ redis }: AppConfig) =>
+        redis.url
+          ? new RedisPresenceStore(redis.url, redis.keyPrefix)
+          : new InMemoryPresenceStore(),
+    },
+  ],
 })
 export class RealtimeModule {}

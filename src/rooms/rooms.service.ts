@@ -13,6 +13,8 @@ export interface NewRoom {
   visibility: RoomVisibility.Public | RoomVisibility.Private;
 }
 
+export type DeliveryAudience = { kind: 'room' } | { kind: 'users'; userIds: string[] };
+
 export interface PageRequest {
   limit: number;
   cursor?: string;
@@ -96,6 +98,22 @@ export class RoomsService {
       throw new AppError('forbidden', "Only the room's owner can delete it");
     }
     await this.rooms.delete(room.id);
+  }
+
+  /**
+   * Who gets a room's messages live: the connections that joined it, or for a direct room both
+   * users wherever they are connected (no join needed). Fixed when the room is made, so callers
+   * may cache it. Null for a room that does not exist.
+   */
+  async deliveryAudience(roomId: string): Promise<DeliveryAudience | null> {
+    const room = await this.rooms.findById(roomId);
+    if (!room) {
+      return null;
+    }
+    if (room.visibility === RoomVisibility.Direct && room.directKey) {
+      return { kind: 'users', userIds: room.directKey.split(':') };
+    }
+    return { kind: 'room' };
   }
 
   /** Joins a public room; idempotent. A private or direct room is 404 unless already a member. */
