@@ -7,5 +7,7 @@ module.exports = {
   ...base,
   roots: ['<rootDir>/test'],
   testRegex: '\\.(e2e-spec|services-spec)\\.ts$',
+  // Suites that run the server as separate processes need it compiled.
+  globalSetup: '<rootDir>/test/services/build-server.js',
   testTimeout: 60000,
 };

@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
-import { Page, PageQueryDto } from '@app/common/pagination/pagination';
+import { PageQueryDto } from '@app/common/pagination/page-query.dto';
+import { Page } from '@app/common/pagination/pagination';
 import { Message } from './message.entity';
 
 export const MESSAGE_BODY_MAX_LENGTH = 4000;

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { AppError } from '@app/common/errors/app-error';
 import { RequestValidationError } from '@app/common/validation/request-validation.error';
 import { RoomsService } from '@app/rooms/rooms.service';
@@ -117,8 +118,13 @@ describe(MessagesService.name, () => {
       events.messageCommitted.mockImplementation(() => {
         throw new Error('bus down');
       });
-
-      await expect(service.post(SENDER_ID, ROOM_ID, 'hello')).resolves.toMatchObject({ seq: 1 });
+      const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      try {
+        await expect(service.post(SENDER_ID, ROOM_ID, 'hello')).resolves.toMatchObject({ seq: 1 });
+        expect(logged).toHaveBeenCalledWith(expect.objectContaining({ message: 'bus down' }));
+      } finally {
+        logged.mockRestore();
+      }
     });
   });
 

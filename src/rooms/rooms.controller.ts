@@ -14,7 +14,7 @@ import {
 import { ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { Authenticated, CurrentUser } from '@app/auth/authenticated.decorator';
-import { PageQueryDto } from '@app/common/pagination/pagination';
+import { PageQueryDto } from '@app/common/pagination/page-query.dto';
 import {
   AddRoomMemberRequestDto,
   CreateRoomRequestDto,
@@ -54,6 +54,7 @@ export class RoomsController {
     return toRoomPageResponse(await this.rooms.listRooms(caller.id, query));
   }
 
+  /** One room: public ones to anyone, private and direct ones to their members. */
   @Get(':id')
   async getRoom(
     @CurrentUser() caller: AuthenticatedUser,

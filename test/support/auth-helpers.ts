@@ -2,6 +2,11 @@ import request from 'supertest';
 import { aRegistration, Registration } from '@test/factories/user.factory';
 import { TestApp } from './test-app';
 
+/** What supertest sends to: a test app's server, or the URL of a server process. */
+export interface HttpTarget {
+  server: TestApp['server'] | string;
+}
+
 export interface RegisteredUser {
   registration: Registration;
   id: string;
@@ -11,7 +16,7 @@ export interface RegisteredUser {
 
 /** Registers a new user through the API and returns their tokens. */
 export async function registerUser(
-  testApp: Pick<TestApp, 'server'>,
+  testApp: HttpTarget,
   overrides: Partial<Registration> = {},
 ): Promise<RegisteredUser> {
   const registration = aRegistration(overrides);

@@ -1,10 +1,6 @@
 import request from 'supertest';
 import { aMessage, aRoom, MessageRequest, RoomRequest } from '@test/factories/room.factory';
-import { bearer, RegisteredUser } from './auth-helpers';
-import { TestApp } from './test-app';
-
-/** What supertest can send to: a test app's server, or a URL in `server`. */
-export type HttpTarget = Pick<TestApp, 'server'>;
+import { bearer, HttpTarget, RegisteredUser } from './auth-helpers';
 
 export interface RoomBody {
   id: string;

@@ -43,3 +43,12 @@ async function withAdminClient(serverUrl: string, work: (client: Client) => Prom
     await client.end();
   }
 }
+
+/** The PostgreSQL server of `npm run test:services`; throws elsewhere, so a service suite cannot skip. */
+export function requireTestDatabaseUrl(): string {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) {
+    throw new Error('TEST_DATABASE_URL is not set: run this suite with `npm run test:services`');
+  }
+  return url;
+}
