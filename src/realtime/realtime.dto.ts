@@ -1,6 +1,6 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
-import { MAX_PAGE_LIMIT } from '@app/common/pagination/pagination';
+import { MAX_PAGE_LIMIT } from '@app/common/pagination/page-query.dto';
 import { PostMessageRequestDto } from '@app/messages/messages.dto';
 
 // The frames of the WebSocket protocol, validated by the same rules as their REST routes.

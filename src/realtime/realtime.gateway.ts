@@ -12,7 +12,7 @@ import {
 import type { WebSocket } from 'ws';
 import { CloseCode, ServerEventMap } from '@libs/client';
 import { AccessTokensService } from '@app/auth/access-tokens.service';
-import { DEFAULT_PAGE_LIMIT } from '@app/common/pagination/pagination';
+import { DEFAULT_PAGE_LIMIT } from '@app/common/pagination/page-query.dto';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
 import { toMessageResponse } from '@app/messages/messages.dto';
 import { MessagesService } from '@app/messages/messages.service';
