@@ -5,7 +5,7 @@ import {
   HealthIndicatorFunction,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
-import { ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@config';
@@ -16,7 +16,8 @@ const DEPENDENCY_TIMEOUT_MS = 1000;
 
 /** Outside `/api`: load balancers and orchestrators probe these. */
 @Controller('health')
-@ApiTags('health')
+// Probes for load balancers and orchestrators, not part of the REST API or its client.
+@ApiExcludeController()
 @Public()
 @SkipThrottle()
 export class HealthController {
@@ -38,7 +39,6 @@ export class HealthController {
    * load balancer steers away and an operator sees which one failed.
    */
   @Get('ready')
-  @ApiServiceUnavailableResponse({ description: 'A dependency is down; the body names it' })
   async checkReadiness(
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<HealthCheckResult> {

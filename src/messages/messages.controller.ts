@@ -1,5 +1,15 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '@app/openapi/api-errors.decorator';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { Authenticated, CurrentUser } from '@app/auth/authenticated.decorator';
 import {
@@ -15,6 +25,7 @@ import { MessagesService } from './messages.service';
 @Controller()
 @ApiTags('messages')
 @Authenticated()
+@ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.TOO_MANY_REQUESTS)
 export class MessagesController {
   constructor(private readonly messages: MessagesService) {}
 
@@ -30,6 +41,7 @@ export class MessagesController {
 
   /** Posts to a room the caller is a member of; 201 once the message is committed. */
   @Post('rooms/:id/messages')
+  @ApiErrors(HttpStatus.FORBIDDEN, HttpStatus.PAYLOAD_TOO_LARGE)
   async postRoomMessage(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,
@@ -42,6 +54,7 @@ export class MessagesController {
 
   /** A private message to a user, in the direct room of the two, made on first use. */
   @Post('users/:id/messages')
+  @ApiErrors(HttpStatus.PAYLOAD_TOO_LARGE)
   async postPrivateMessage(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,

@@ -15,11 +15,30 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setTitle('Switchboard')
     .setDescription('REST API of Switchboard: accounts, rooms, messages and private messages.')
     .setVersion(API_VERSION)
+    .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+    .addServer('/', 'The server that serves this document')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
-  return SwaggerModule.createDocument(app, config, {
+  const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controllerKey, methodKey) => methodKey,
   });
+  return withExplicitPublicOperations(document);
+}
+
+/**
+ * Every route needs a bearer token unless it is `@Public()`, and `@Authenticated()` documents
+ * the token; so an operation without `security` is public, and says so (`security: []`).
+ */
+function withExplicitPublicOperations(document: OpenAPIObject): OpenAPIObject {
+  for (const path of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = path[method];
+      if (operation && !operation.security) {
+        operation.security = [];
+      }
+    }
+  }
+  return document;
 }
 
 /** Swagger UI at /docs and the document at /openapi.json, outside the /api prefix. */

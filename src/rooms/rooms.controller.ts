@@ -12,6 +12,7 @@ import {
   Query,
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '@app/openapi/api-errors.decorator';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { Authenticated, CurrentUser } from '@app/auth/authenticated.decorator';
 import { PageQueryDto } from '@app/common/pagination/page-query.dto';
@@ -33,11 +34,13 @@ import { RoomsService } from './rooms.service';
 @Controller('rooms')
 @ApiTags('rooms')
 @Authenticated()
+@ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.TOO_MANY_REQUESTS)
 export class RoomsController {
   constructor(private readonly rooms: RoomsService) {}
 
   /** Creates a room; the caller is its owner and first member. */
   @Post()
+  @ApiErrors(HttpStatus.PAYLOAD_TOO_LARGE)
   async createRoom(
     @CurrentUser() caller: AuthenticatedUser,
     @Body() request: CreateRoomRequestDto,
@@ -56,6 +59,7 @@ export class RoomsController {
 
   /** One room: public ones to anyone, private and direct ones to their members. */
   @Get(':id')
+  @ApiErrors(HttpStatus.NOT_FOUND)
   async getRoom(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,
@@ -66,6 +70,7 @@ export class RoomsController {
   /** Deletes the room with its members and messages; owner only. */
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiErrors(HttpStatus.FORBIDDEN, HttpStatus.NOT_FOUND)
   async deleteRoom(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,
@@ -76,6 +81,7 @@ export class RoomsController {
   /** Joins a public room; joining again changes nothing. */
   @Put(':id/members/me')
   @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiErrors(HttpStatus.NOT_FOUND)
   async joinRoom(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,
@@ -86,6 +92,7 @@ export class RoomsController {
   /** Leaves a room; the owner cannot (409), and deletes it instead. */
   @Delete(':id/members/me')
   @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiErrors(HttpStatus.NOT_FOUND, HttpStatus.CONFLICT)
   async leaveRoom(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,
@@ -95,6 +102,7 @@ export class RoomsController {
 
   /** The owner adds a member: the way into a private room. Adding a member again changes nothing. */
   @Post(':id/members')
+  @ApiErrors(HttpStatus.FORBIDDEN, HttpStatus.NOT_FOUND, HttpStatus.PAYLOAD_TOO_LARGE)
   async addRoomMember(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,
@@ -105,6 +113,7 @@ export class RoomsController {
 
   /** The room's members in the order they joined. */
   @Get(':id/members')
+  @ApiErrors(HttpStatus.NOT_FOUND)
   async listRoomMembers(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,

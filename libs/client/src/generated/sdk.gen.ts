@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { CheckLivenessData, CheckLivenessResponses, CheckReadinessData, CheckReadinessErrors, CheckReadinessResponses, GetMyProfileData, GetMyProfileErrors, GetMyProfileResponses, GetUserProfileData, GetUserProfileErrors, GetUserProfileResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RefreshTokensData, RefreshTokensErrors, RefreshTokensResponses, RegisterData, RegisterErrors, RegisterResponses } from './types.gen';
+import type { AddRoomMemberData, AddRoomMemberErrors, AddRoomMemberResponses, CreateRoomData, CreateRoomErrors, CreateRoomResponses, DeleteRoomData, DeleteRoomErrors, DeleteRoomResponses, GetMyProfileData, GetMyProfileErrors, GetMyProfileResponses, GetRoomData, GetRoomErrors, GetRoomResponses, GetUserProfileData, GetUserProfileErrors, GetUserProfileResponses, JoinRoomData, JoinRoomErrors, JoinRoomResponses, LeaveRoomData, LeaveRoomErrors, LeaveRoomResponses, ListRoomMembersData, ListRoomMembersErrors, ListRoomMembersResponses, ListRoomMessagesData, ListRoomMessagesErrors, ListRoomMessagesResponses, ListRoomsData, ListRoomsErrors, ListRoomsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PostPrivateMessageData, PostPrivateMessageErrors, PostPrivateMessageResponses, PostRoomMessageData, PostRoomMessageErrors, PostRoomMessageResponses, RefreshTokensData, RefreshTokensErrors, RefreshTokensResponses, RegisterData, RegisterErrors, RegisterResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -67,6 +67,108 @@ export const register = <ThrowOnError extends boolean = false>(options: Options<
 });
 
 /**
+ * Public rooms and the caller's rooms (direct ones included), oldest first.
+ */
+export const listRooms = <ThrowOnError extends boolean = false>(options?: Options<ListRoomsData, ThrowOnError>) => (options?.client ?? client).get<ListRoomsResponses, ListRoomsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms',
+    ...options
+});
+
+/**
+ * Creates a room; the caller is its owner and first member.
+ */
+export const createRoom = <ThrowOnError extends boolean = false>(options: Options<CreateRoomData, ThrowOnError>) => (options.client ?? client).post<CreateRoomResponses, CreateRoomErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Deletes the room with its members and messages; owner only.
+ */
+export const deleteRoom = <ThrowOnError extends boolean = false>(options: Options<DeleteRoomData, ThrowOnError>) => (options.client ?? client).delete<DeleteRoomResponses, DeleteRoomErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}',
+    ...options
+});
+
+/**
+ * One room: public ones to anyone, private and direct ones to their members.
+ */
+export const getRoom = <ThrowOnError extends boolean = false>(options: Options<GetRoomData, ThrowOnError>) => (options.client ?? client).get<GetRoomResponses, GetRoomErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}',
+    ...options
+});
+
+/**
+ * The room's members in the order they joined.
+ */
+export const listRoomMembers = <ThrowOnError extends boolean = false>(options: Options<ListRoomMembersData, ThrowOnError>) => (options.client ?? client).get<ListRoomMembersResponses, ListRoomMembersErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/members',
+    ...options
+});
+
+/**
+ * The owner adds a member: the way into a private room. Adding a member again changes nothing.
+ */
+export const addRoomMember = <ThrowOnError extends boolean = false>(options: Options<AddRoomMemberData, ThrowOnError>) => (options.client ?? client).post<AddRoomMemberResponses, AddRoomMemberErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/members',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Leaves a room; the owner cannot (409), and deletes it instead.
+ */
+export const leaveRoom = <ThrowOnError extends boolean = false>(options: Options<LeaveRoomData, ThrowOnError>) => (options.client ?? client).delete<LeaveRoomResponses, LeaveRoomErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/members/me',
+    ...options
+});
+
+/**
+ * Joins a public room; joining again changes nothing.
+ */
+export const joinRoom = <ThrowOnError extends boolean = false>(options: Options<JoinRoomData, ThrowOnError>) => (options.client ?? client).put<JoinRoomResponses, JoinRoomErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/members/me',
+    ...options
+});
+
+/**
+ * A room's history by seq, oldest first; 404 to non-members of a private or direct room.
+ */
+export const listRoomMessages = <ThrowOnError extends boolean = false>(options: Options<ListRoomMessagesData, ThrowOnError>) => (options.client ?? client).get<ListRoomMessagesResponses, ListRoomMessagesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/messages',
+    ...options
+});
+
+/**
+ * Posts to a room the caller is a member of; 201 once the message is committed.
+ */
+export const postRoomMessage = <ThrowOnError extends boolean = false>(options: Options<PostRoomMessageData, ThrowOnError>) => (options.client ?? client).post<PostRoomMessageResponses, PostRoomMessageErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/messages',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
  * The caller's own profile.
  */
 export const getMyProfile = <ThrowOnError extends boolean = false>(options?: Options<GetMyProfileData, ThrowOnError>) => (options?.client ?? client).get<GetMyProfileResponses, GetMyProfileErrors, ThrowOnError>({
@@ -85,12 +187,14 @@ export const getUserProfile = <ThrowOnError extends boolean = false>(options: Op
 });
 
 /**
- * Liveness: the process answers.
+ * A private message to a user, in the direct room of the two, made on first use.
  */
-export const checkLiveness = <ThrowOnError extends boolean = false>(options?: Options<CheckLivenessData, ThrowOnError>) => (options?.client ?? client).get<CheckLivenessResponses, unknown, ThrowOnError>({ url: '/health', ...options });
-
-/**
- * Readiness: each dependency answers. When one does not, 503 with the same body, so that a
- * load balancer steers away and an operator sees which one failed.
- */
-export const checkReadiness = <ThrowOnError extends boolean = false>(options?: Options<CheckReadinessData, ThrowOnError>) => (options?.client ?? client).get<CheckReadinessResponses, CheckReadinessErrors, ThrowOnError>({ url: '/health/ready', ...options });
+export const postPrivateMessage = <ThrowOnError extends boolean = false>(options: Options<PostPrivateMessageData, ThrowOnError>) => (options.client ?? client).post<PostPrivateMessageResponses, PostPrivateMessageErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/users/{id}/messages',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
