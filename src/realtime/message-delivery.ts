@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InProcessMessageEvents } from '@app/messages/message-events';
 import { MessageResponseDto } from '@app/messages/messages.dto';
+import { RoomEvents } from '@app/rooms/room-events';
 import { DeliveryAudience, RoomsService } from '@app/rooms/rooms.service';
 import { RealtimeFanout } from './realtime-fanout';
 
@@ -10,7 +11,8 @@ const AUDIENCE_CACHE_SIZE = 10_000;
 /**
  * Takes every committed message off the write path's seam and delivers it live on every instance:
  * to the connections that joined its room, or, for a private message, to every connection of
- * both users. The sender's ack does not wait for this.
+ * both users. The sender's ack does not wait for this. A user who leaves a room, or everyone when
+ * it is deleted, gets `left {roomId}` on the connections that joined it, which stop receiving it.
  */
 @Injectable()
 export class MessageDelivery implements OnModuleInit {
@@ -21,6 +23,7 @@ export class MessageDelivery implements OnModuleInit {
     private readonly events: InProcessMessageEvents,
     private readonly rooms: RoomsService,
     private readonly fanout: RealtimeFanout,
+    private readonly roomEvents: RoomEvents,
   ) {}
 
   onModuleInit(): void {
@@ -29,6 +32,11 @@ export class MessageDelivery implements OnModuleInit {
         // Best-effort (PRODUCT.md, guarantee 4): the message is committed; `sync` will find it.
         this.logger.warn(`Live delivery of ${message.id} failed: ${error.message}`),
       );
+    });
+    this.roomEvents.accessRevoked.subscribe(({ roomId, userId }) => {
+      void (userId
+        ? this.fanout.publishToUsers([userId], 'left', { roomId })
+        : this.fanout.publishToRoom(roomId, 'left', { roomId }));
     });
   }
 

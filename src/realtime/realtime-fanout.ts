@@ -1,10 +1,21 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Signal } from '@app/common/signal';
 import { MessageBus, Unsubscribe } from '@libs/bus';
 import { ServerEvent, ServerEventMap } from '@libs/client';
 import { RealtimeConnection } from './realtime-connection';
 
 export const roomChannel = (roomId: string) => `room:${roomId}`;
 export const userChannel = (userId: string) => `user:${userId}`;
+
+const LEFT_FRAME_START = Buffer.from('{"event":"left"');
+
+/** The room of a `left` frame (access revoked), else undefined; other frames are not parsed. */
+function revokedRoomOf(frame: Buffer): string | undefined {
+  if (!frame.subarray(0, LEFT_FRAME_START.length).equals(LEFT_FRAME_START)) {
+    return undefined;
+  }
+  return (JSON.parse(frame.toString('utf8')) as { data: { roomId: string } }).data.roomId;
+}
 
 /** One frame, serialized once; the same bytes travel the bus and go to every socket. */
 export function serializeFrame<E extends ServerEvent>(event: E, data: ServerEventMap[E]): Buffer {
@@ -21,6 +32,8 @@ export function serializeFrame<E extends ServerEvent>(event: E, data: ServerEven
 export class RealtimeFanout {
   private readonly logger = new Logger(RealtimeFanout.name);
   private readonly subscriptions = new WeakMap<RealtimeConnection, Map<string, Unsubscribe>>();
+  /** A `left {roomId}` reached a connection that had joined the room: it must stop. */
+  readonly roomLeft = new Signal<{ connection: RealtimeConnection; roomId: string }>(this.logger);
 
   constructor(private readonly bus: MessageBus) {}
 
@@ -50,7 +63,13 @@ export class RealtimeFanout {
     // Reserve the slot first: a second subscribe while this one awaits must not add another.
     channels.set(channel, () => undefined);
     const unsubscribe = await this.bus.subscribe(channel, (message) => {
-      connection.sendFrame(message.data);
+      const revokedRoom = revokedRoomOf(message.data);
+      if (revokedRoom === undefined) {
+        connection.sendFrame(message.data);
+      } else if (connection.rooms.has(revokedRoom)) {
+        connection.sendFrame(message.data);
+        this.roomLeft.emit({ connection, roomId: revokedRoom });
+      }
     });
     if (channels.get(channel) && connection.isOpen) {
       channels.set(channel, unsubscribe);

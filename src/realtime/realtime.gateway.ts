@@ -1,5 +1,5 @@
 import { IncomingMessage } from 'node:http';
-import { Logger, OnModuleDestroy, UseFilters, UsePipes } from '@nestjs/common';
+import { Logger, OnModuleDestroy, OnModuleInit, UseFilters, UsePipes } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -41,7 +41,9 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
 @WebSocketGateway({ path: '/ws' })
 @UseFilters(RealtimeExceptionFilter)
 @UsePipes(createValidationPipe())
-export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy {
+export class RealtimeGateway
+  implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnModuleDestroy
+{
   private readonly logger = new Logger(RealtimeGateway.name);
 
   constructor(
@@ -73,6 +75,15 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
         .disconnected(connection)
         .catch((error: Error) => this.logger.warn(`Presence not updated: ${error.message}`));
     }
+  }
+
+  onModuleInit(): void {
+    // Access revoked elsewhere (REST leave, room deleted): stop as if the client had sent `leave`.
+    this.fanout.roomLeft.subscribe(({ connection, roomId }) => {
+      this.stopRoom(connection, roomId).catch((error: Error) =>
+        this.logger.warn(`Presence not updated: ${error.message}`),
+      );
+    });
   }
 
   /** Draining: no new upgrades, and every client is told to reconnect elsewhere. */
@@ -115,11 +126,7 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
     @MessageBody() frame: RoomFrameDto,
     @ConnectedSocket() socket: WebSocket,
   ): Promise<WsResponse<ServerEventMap['left']>> {
-    const connection = this.connectionOf(socket);
-    this.fanout.unsubscribe(connection, roomChannel(frame.roomId));
-    if (connection.rooms.delete(frame.roomId)) {
-      await this.presence.exited(connection, frame.roomId);
-    }
+    await this.stopRoom(this.connectionOf(socket), frame.roomId);
     return { event: 'left', data: { roomId: frame.roomId } };
   }
 
@@ -186,6 +193,13 @@ export class RealtimeGateway implements OnGatewayConnection, OnGatewayDisconnect
     }
     connection.renew(user);
     return { event: 'authed', data: { expiresAt: user.expiresAt.toISOString() } };
+  }
+
+  private async stopRoom(connection: RealtimeConnection, roomId: string): Promise<void> {
+    this.fanout.unsubscribe(connection, roomChannel(roomId));
+    if (connection.rooms.delete(roomId)) {
+      await this.presence.exited(connection, roomId);
+    }
   }
 
   private connectionOf(socket: WebSocket): RealtimeConnection {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { UsersModule } from '@app/users/users.module';
+import { RoomEvents } from './room-events';
 import { RoomMember } from './room-member.entity';
 import { Room } from './room.entity';
 import { RoomsController } from './rooms.controller';
@@ -10,7 +11,7 @@ import { RoomsService } from './rooms.service';
 @Module({
   imports: [UsersModule, TypeOrmModule.forFeature([Room, RoomMember])],
   controllers: [RoomsController],
-  providers: [RoomsRepository, RoomsService],
-  exports: [RoomsService],
+  providers: [RoomsRepository, RoomsService, RoomEvents],
+  exports: [RoomsService, RoomEvents],
 })
 export class RoomsModule {}

@@ -6,6 +6,7 @@ import { User } from '@app/users/user.entity';
 import { UsersService } from '@app/users/users.service';
 import { RoomMember } from './room-member.entity';
 import { Room, RoomVisibility } from './room.entity';
+import { RoomEvents } from './room-events';
 import { RoomAccess, RoomsRepository } from './rooms.repository';
 
 export interface NewRoom {
@@ -35,6 +36,7 @@ export class RoomsService {
   constructor(
     private readonly rooms: RoomsRepository,
     private readonly users: UsersService,
+    private readonly events: RoomEvents,
   ) {}
 
   /** The key of the direct room of two users, whichever of them asks. */
@@ -98,6 +100,7 @@ export class RoomsService {
       throw new AppError('forbidden', "Only the room's owner can delete it");
     }
     await this.rooms.delete(room.id);
+    this.events.accessRevoked.emit({ roomId: room.id, userId: null });
   }
 
   /**
@@ -134,6 +137,7 @@ export class RoomsService {
       );
     }
     await this.rooms.deleteMember(roomId, userId);
+    this.events.accessRevoked.emit({ roomId, userId });
   }
 
   /** The owner adds a user (the way into a private room); idempotent. */

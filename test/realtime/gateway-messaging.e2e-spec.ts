@@ -1,6 +1,7 @@
 import { CloseCode, RealtimeMessage } from '@libs/client';
 import { ConnectionRegistry } from '@app/realtime/connection-registry';
-import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
+import request from 'supertest';
+import { bearer, registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import { addMember, createRoom, joinRoom, postMessage } from '@test/support/room-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
 import { sleep, waitUntil } from '@test/support/wait-until';
@@ -225,6 +226,33 @@ describe('WebSocket gateway: rooms, messages and presence (e2e)', () => {
       userId: bob.id,
       status: 'offline',
     });
+  });
+
+  it('leaving over REST, or the room being deleted, ends live delivery with a left frame', async () => {
+    const owner = await registerUser(testApp);
+    const member = await registerUser(testApp);
+    const room = await createRoom(testApp, owner, { visibility: 'private' });
+    await addMember(testApp, owner, room.id, member.id);
+    const memberSocket = await connect(member);
+    const ownerSocket = await connect(owner);
+    await memberSocket.request('join', { roomId: room.id }, 'joined');
+    await ownerSocket.request('join', { roomId: room.id }, 'joined');
+
+    await request(testApp.server)
+      .delete(`/api/rooms/${room.id}/members/me`)
+      .set(bearer(member.accessToken))
+      .expect(204);
+    expect((await memberSocket.next('left')).data).toEqual({ roomId: room.id });
+    await postMessage(testApp, owner, room.id, { body: 'members only' });
+    await ownerSocket.next('message');
+    await sleep(100);
+    expect(memberSocket.frames.filter((frame) => frame.event === 'message')).toEqual([]);
+
+    await request(testApp.server)
+      .delete(`/api/rooms/${room.id}`)
+      .set(bearer(owner.accessToken))
+      .expect(204);
+    expect((await ownerSocket.next('left')).data).toEqual({ roomId: room.id });
   });
 
   it('a left connection gets no more messages of the room', async () => {
