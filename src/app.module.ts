@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AppConfig, ConfigModule } from '@config';
+import { CacheModule } from '@libs/cache';
 import { AccessTokenGuard } from '@app/auth/access-token.guard';
 import { AuthModule } from '@app/auth/auth.module';
 import { GlobalExceptionFilter } from '@app/common/errors/global-exception.filter';
@@ -22,6 +23,7 @@ export class AppModule {
         DatabaseModule,
         // Before the auth guard, so that floods of unauthenticated requests are counted too.
         ThrottlingModule,
+        CacheModule.forRoot(),
         AuthModule,
         UsersModule,
         HealthModule,

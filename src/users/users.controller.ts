@@ -1,4 +1,5 @@
 import { Controller, Get, Param, ParseUUIDPipe } from '@nestjs/common';
+import { CacheResponse } from '@libs/cache';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { Authenticated, CurrentUser } from '@app/auth/authenticated.decorator';
 import { toUserResponse, UserResponseDto } from './users.dto';
@@ -15,6 +16,7 @@ export class UsersController {
   }
 
   @Get(':id')
+  @CacheResponse({ tags: (request) => [`user:${request.params.id}`] })
   async getUserProfile(@Param('id', ParseUUIDPipe) id: string): Promise<UserResponseDto> {
     return toUserResponse(await this.users.getUser(id));
   }
