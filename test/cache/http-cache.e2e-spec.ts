@@ -1,3 +1,5 @@
+import { CACHE_MANAGER } from '@nestjs/cache-manager';
+import type { Cache } from 'cache-manager';
 import request from 'supertest';
 import { CacheService } from '@libs/cache';
 import { bearer, registerUser } from '@test/support/auth-helpers';
@@ -83,5 +85,15 @@ describe('response cache (e2e)', () => {
       .set(bearer(alice.accessToken))
       .expect(404);
     expect(again.headers['x-cache']).toBe('MISS');
+  });
+
+  it('CACHE_MANAGER (cache-manager over the same tiers) keeps plain values', async () => {
+    const cacheManager = testApp.app.get<Cache>(CACHE_MANAGER);
+
+    await cacheManager.set('plain:settings', { theme: 'dark' }, 10_000);
+
+    expect(await cacheManager.get('plain:settings')).toEqual({ theme: 'dark' });
+    await cacheManager.del('plain:settings');
+    expect(await cacheManager.get('plain:settings')).toBeUndefined();
   });
 });

@@ -30,6 +30,8 @@ export interface CircuitBreakerOptions {
   probe: () => Promise<unknown>;
   /** Runs after a successful probe and before the dependency is used again; may throw. */
   onRecover?: () => Promise<void>;
+  /** True while `onRecover` has more to do (work queued while it ran): it runs again. */
+  needsRecovery?: () => boolean;
   /** Called for each failed operation (not for probes). */
   onError?: (error: unknown) => void;
   logger: Pick<LoggerService, 'log' | 'warn'>;
@@ -117,7 +119,10 @@ export class CircuitBreaker {
     try {
       await withTimeout(this.options.probe(), this.options.timeoutMs);
       if (this.options.onRecover) {
-        await withTimeout(this.options.onRecover(), RECOVERY_TIMEOUT_MS);
+        do {
+          await withTimeout(this.options.onRecover(), RECOVERY_TIMEOUT_MS);
+          // Checked in the same tick as the switch to up below: nothing can slip in between.
+        } while (this.options.needsRecovery?.());
       }
     } catch {
       return;

@@ -15,6 +15,8 @@ type Mode = 'ok' | 'throws' | 'hangs';
  */
 class FakeRedisClient implements RedisTierClient {
   mode: Mode = 'ok';
+  /** While set, scripts wait for it before answering. */
+  scriptGate: Promise<void> | undefined;
   readonly evals: { script: string; keys: string[] }[] = [];
   readonly isOpen = true;
   private readonly listeners = new Map<string, ((error?: Error) => void)[]>();
@@ -31,10 +33,11 @@ class FakeRedisClient implements RedisTierClient {
   set = () => this.answer('OK');
   unlink = () => this.answer(0);
   mGet = (keys: string[]) => this.answer(keys.map(() => null));
-  eval = (script: string, options: { keys: string[]; arguments: string[] }) => {
+  eval = async (script: string, options: { keys: string[]; arguments: string[] }) => {
     const answer = this.answer(script === SET_IF_CURRENT_SCRIPT ? 1 : 0);
     if (this.mode === 'ok') {
       this.evals.push({ script, keys: options.keys });
+      await this.scriptGate;
     }
     return answer;
   };
@@ -209,6 +212,25 @@ describe(RedisCacheTier.name, () => {
         'page',
       );
     });
+  });
+
+  it('replays invalidations made while it was replaying, before it is used again', async () => {
+    const { client, service, redis } = await start('ok');
+    client.mode = 'throws';
+    await service.invalidateTags(['room:2']);
+    let openGate!: () => void;
+    client.scriptGate = new Promise((resolve) => (openGate = resolve));
+
+    client.mode = 'ok';
+    await waitFor(() => client.evals.length === 1); // the replay of room:2, held at the gate
+    await service.invalidateTags(['room:3']); // the tier is not up yet: kept for replay
+    openGate();
+    await waitFor(() => redis.health() === 'up');
+
+    expect(client.evals.map((call) => call.keys)).toEqual([
+      ['test:cache:gen:room:2', 'test:cache:tag:room:2'],
+      ['test:cache:gen:room:3', 'test:cache:tag:room:3'],
+    ]);
   });
 
   it('takes the tier down on a client error event, and back up on ready', async () => {

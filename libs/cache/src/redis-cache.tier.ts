@@ -78,6 +78,7 @@ export class RedisCacheTier implements SharedCacheTier, OnModuleInit, OnModuleDe
       retryIntervalMs: options.retryIntervalMs,
       probe: () => this.client.ping(),
       onRecover: () => this.replayInvalidations(),
+      needsRecovery: () => this.pendingOverflow || this.pendingInvalidations.size > 0,
       onError: () => this.metrics.countTier('redis', 'errors'),
       logger: this.logger,
     });
