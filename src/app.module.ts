@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AppConfig, ConfigModule } from '@config';
 import { BusModule } from '@libs/bus';
+import { CacheModule } from '@libs/cache';
 import { AccessTokenGuard } from '@app/auth/access-token.guard';
 import { AuthModule } from '@app/auth/auth.module';
 import { HttpDrain } from '@app/bootstrap/http-drain';
@@ -30,6 +31,7 @@ export class AppModule {
         BusModule,
         DatabaseModule,
         ThrottlingModule,
+        CacheModule.forRoot(),
         AuthModule,
         UsersModule,
         RoomsModule,

@@ -11,6 +11,7 @@ import type { FastifyReply } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@config';
 import { Public } from '@app/auth/authenticated.decorator';
 import { BusHealthIndicator } from './bus-health.indicator';
+import { CacheHealthIndicator } from './cache-health.indicator';
 
 const DEPENDENCY_TIMEOUT_MS = 1000;
 
@@ -25,6 +26,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly bus: BusHealthIndicator,
+    private readonly cache: CacheHealthIndicator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -35,8 +37,9 @@ export class HealthController {
   }
 
   /**
-   * Readiness: each dependency answers. When one does not, 503 with the same body, so that a
-   * load balancer steers away and an operator sees which one failed.
+   * Readiness: the database answers (503 naming it otherwise, so that a load balancer steers
+   * away). With Redis, the bus and the cache are reported too, and listed in `degraded` while
+   * Redis is away: the instance still serves every request from the database, so it stays ready.
    */
   @Get('ready')
   async checkReadiness(
@@ -45,9 +48,9 @@ export class HealthController {
     const checks: HealthIndicatorFunction[] = [
       () => this.database.pingCheck('database', { timeout: DEPENDENCY_TIMEOUT_MS }),
     ];
-    // In-process, the bus cannot be down.
     if (this.config.redis.url) {
       checks.push(() => this.bus.check('bus'));
+      checks.push(() => this.cache.check('cache'));
     }
     try {
       return withDegradedList(await this.health.check(checks));

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { BusHealthIndicator } from './bus-health.indicator';
+import { CacheHealthIndicator } from './cache-health.indicator';
 import { HealthController } from './health.controller';
 
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
-  providers: [BusHealthIndicator],
+  providers: [BusHealthIndicator, CacheHealthIndicator],
 })
 export class HealthModule {}

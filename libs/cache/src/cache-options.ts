@@ -1,0 +1,90 @@
+import { ModuleMetadata, Type } from '@nestjs/common';
+import { AppConfig } from '@config';
+import { CacheInvalidationChannel } from './cache-invalidation.channel';
+
+/** Who is asking, for routes whose answer depends on the caller; undefined when nobody is. */
+export type CallerResolver = (request: unknown) => string | undefined;
+
+/** What `CacheModule.forRoot()` accepts; everything else comes from the typed `AppConfig`. */
+export interface CacheModuleOptions {
+  /** Modules the invalidation channel needs (the bus module, once it exists). */
+  imports?: ModuleMetadata['imports'];
+  /** Carries invalidations to the other instances. Default: in-process only. */
+  invalidationChannel?: Type<CacheInvalidationChannel>;
+  /** Default: `request.user.id`, as the access-token guard sets it. */
+  callerOf?: CallerResolver;
+  memory?: Partial<CacheOptions['memory']>;
+  redis?: Partial<Omit<RedisTierOptions, 'url' | 'keyPrefix'>>;
+}
+
+export interface RedisTierOptions {
+  url: string;
+  /** Starts every key: `<keyPrefix>cache:entry:…`, `…cache:tag:…`, `…cache:gen:…`. */
+  keyPrefix: string;
+  /** A command slower than this counts as a failure and takes the tier offline. */
+  commandTimeoutMs: number;
+  /** How often an offline tier is probed (PING) to bring it back. */
+  retryIntervalMs: number;
+  /** How long start-up waits for the first connection before going on without Redis. */
+  connectTimeoutMs: number;
+  /** Invalidations kept for replay while Redis is unreachable; past this, the tier is wiped. */
+  maxPendingInvalidations: number;
+}
+
+export interface CacheOptions {
+  /** `CACHE_TTL_MS`: the lifetime of a cached response unless its route says otherwise. */
+  defaultTtlMs: number;
+  callerOf: CallerResolver;
+  memory: {
+    /** The in-process tier holds at most this many entries (least recently used go first). */
+    maxEntries: number;
+    /** …and at most this much body text in total (characters). */
+    maxSize: number;
+    /**
+     * With Redis, the in-process tier keeps an entry at most this long, which bounds how stale
+     * it can be if a cross-instance invalidation is lost. Without Redis it is the only tier and
+     * keeps entries for their full TTL.
+     */
+    frontTtlMs: number;
+  };
+  /** Undefined: no `REDIS_URL`, in-process only. */
+  redis: RedisTierOptions | undefined;
+}
+
+export const DEFAULT_MEMORY_OPTIONS: CacheOptions['memory'] = {
+  maxEntries: 10_000,
+  maxSize: 64 * 1024 * 1024,
+  frontTtlMs: 5_000,
+};
+
+export const DEFAULT_REDIS_OPTIONS: Omit<RedisTierOptions, 'url' | 'keyPrefix'> = {
+  commandTimeoutMs: 200,
+  retryIntervalMs: 1_000,
+  connectTimeoutMs: 2_000,
+  maxPendingInvalidations: 100_000,
+};
+
+/** The caller as the access-token guard leaves it on the request. */
+export const callerFromRequestUser: CallerResolver = (request) => {
+  const user = (request as { user?: { id?: unknown } } | undefined)?.user;
+  return typeof user?.id === 'string' ? user.id : undefined;
+};
+
+export function resolveCacheOptions(
+  config: AppConfig,
+  options: CacheModuleOptions = {},
+): CacheOptions {
+  return {
+    defaultTtlMs: config.cache.ttlMs,
+    callerOf: options.callerOf ?? callerFromRequestUser,
+    memory: { ...DEFAULT_MEMORY_OPTIONS, ...options.memory },
+    redis: config.redis.url
+      ? {
+          ...DEFAULT_REDIS_OPTIONS,
+          ...options.redis,
+          url: config.redis.url,
+          keyPrefix: config.redis.keyPrefix,
+        }
+      : undefined,
+  };
+}

@@ -1,0 +1,82 @@
+import { CACHE_MANAGER } from '@nestjs/cache-manager';
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { createCache } from 'cache-manager';
+import { APP_CONFIG, AppConfig } from '@config';
+import {
+  CacheInvalidationChannel,
+  InProcessCacheInvalidationChannel,
+} from './cache-invalidation.channel';
+import { CacheMetrics } from './cache-metrics';
+import { CACHE_OPTIONS, SHARED_CACHE_TIER } from './cache.constants';
+import { CacheModuleOptions, CacheOptions, resolveCacheOptions } from './cache-options';
+import { CacheService } from './cache.service';
+import { HttpCacheInterceptor } from './http-cache.interceptor';
+import { MemoryCacheTier } from './memory-cache.tier';
+import { createRedisTierClient, RedisCacheTier } from './redis-cache.tier';
+
+/**
+ * Response caching: the in-process tier, the Redis tier when `REDIS_URL` is set, tag
+ * invalidation across instances, and `@CacheResponse()` routes. Global, so that any feature
+ * module can mark routes and call `CacheService.invalidateTags()`.
+ *
+ * `CACHE_MANAGER` (cache-manager over the same two Keyv tiers) is there for plain values that
+ * may live out their TTL; it knows nothing of tags, so it is not for answers a write changes.
+ */
+@Global()
+@Module({})
+export class CacheModule {
+  static forRoot(options: CacheModuleOptions = {}): DynamicModule {
+    return {
+      module: CacheModule,
+      imports: options.imports ?? [],
+      providers: [
+        {
+          provide: CACHE_OPTIONS,
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) => resolveCacheOptions(config, options),
+        },
+        CacheMetrics,
+        {
+          provide: MemoryCacheTier,
+          inject: [CACHE_OPTIONS, CacheMetrics],
+          useFactory: (resolved: CacheOptions, metrics: CacheMetrics) =>
+            new MemoryCacheTier(
+              {
+                ...resolved.memory,
+                maxTtlMs: resolved.redis ? resolved.memory.frontTtlMs : undefined,
+              },
+              metrics,
+            ),
+        },
+        {
+          provide: SHARED_CACHE_TIER,
+          inject: [CACHE_OPTIONS, CacheMetrics],
+          useFactory: (resolved: CacheOptions, metrics: CacheMetrics) =>
+            resolved.redis
+              ? new RedisCacheTier(createRedisTierClient(resolved.redis), resolved.redis, metrics)
+              : null,
+        },
+        {
+          provide: CacheInvalidationChannel,
+          useClass: options.invalidationChannel ?? InProcessCacheInvalidationChannel,
+        },
+        {
+          provide: CACHE_MANAGER,
+          inject: [CACHE_OPTIONS, MemoryCacheTier, SHARED_CACHE_TIER],
+          useFactory: (
+            resolved: CacheOptions,
+            memory: MemoryCacheTier,
+            shared: RedisCacheTier | null,
+          ) =>
+            createCache({
+              stores: shared ? [memory.keyv, shared.keyv] : [memory.keyv],
+              ttl: resolved.defaultTtlMs,
+            }),
+        },
+        CacheService,
+        HttpCacheInterceptor,
+      ],
+      exports: [CacheService, CacheMetrics, HttpCacheInterceptor, CACHE_OPTIONS, CACHE_MANAGER],
+    };
+  }
+}

@@ -1,0 +1,99 @@
+import { CACHE_MANAGER } from '@nestjs/cache-manager';
+import type { Cache } from 'cache-manager';
+import request from 'supertest';
+import { CacheService } from '@libs/cache';
+import { bearer, registerUser } from '@test/support/auth-helpers';
+import { startTestApp, TestApp } from '@test/support/test-app';
+
+describe('response cache (e2e)', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await startTestApp();
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  const http = () => request(testApp.server);
+
+  it('GET /api/users/:id: MISS, then HIT with the same body', async () => {
+    const alice = await registerUser(testApp);
+    const bob = await registerUser(testApp);
+
+    const first = await http()
+      .get(`/api/users/${bob.id}`)
+      .set(bearer(alice.accessToken))
+      .expect(200);
+    const second = await http()
+      .get(`/api/users/${bob.id}`)
+      .set(bearer(alice.accessToken))
+      .expect(200);
+
+    expect(first.headers['x-cache']).toBe('MISS');
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(second.text).toBe(first.text);
+    expect(second.body).toEqual({
+      id: bob.id,
+      username: bob.registration.username,
+      displayName: bob.registration.username,
+      createdAt: expect.any(String),
+    });
+  });
+
+  it('a query in another order is the same entry', async () => {
+    const alice = await registerUser(testApp);
+
+    await http()
+      .get(`/api/users/${alice.id}?b=2&a=1`)
+      .set(bearer(alice.accessToken))
+      .expect('X-Cache', 'MISS');
+    await http()
+      .get(`/api/users/${alice.id}?a=1&b=2`)
+      .set(bearer(alice.accessToken))
+      .expect('X-Cache', 'HIT');
+  });
+
+  it('checks access before the cache answers: no token, no cached profile', async () => {
+    const alice = await registerUser(testApp);
+    await http().get(`/api/users/${alice.id}`).set(bearer(alice.accessToken)).expect(200);
+
+    const response = await http().get(`/api/users/${alice.id}`).expect(401);
+    expect(response.headers['x-cache']).toBeUndefined();
+  });
+
+  it('invalidating the tag makes the next read a MISS', async () => {
+    const alice = await registerUser(testApp);
+    const read = () => http().get(`/api/users/${alice.id}`).set(bearer(alice.accessToken));
+    await read().expect('X-Cache', 'MISS');
+    await read().expect('X-Cache', 'HIT');
+
+    await testApp.app.get(CacheService).invalidateTags([`user:${alice.id}`]);
+
+    await read().expect('X-Cache', 'MISS');
+  });
+
+  it('does not cache a 404', async () => {
+    const alice = await registerUser(testApp);
+    const missing = '00000000-0000-4000-8000-000000000000';
+
+    await http().get(`/api/users/${missing}`).set(bearer(alice.accessToken)).expect(404);
+    const again = await http()
+      .get(`/api/users/${missing}`)
+      .set(bearer(alice.accessToken))
+      .expect(404);
+    expect(again.headers['x-cache']).toBe('MISS');
+  });
+
+  it('CACHE_MANAGER (cache-manager over the same tiers) keeps plain values', async () => {
+    const cacheManager = testApp.app.get<Cache>(CACHE_MANAGER);
+
+    await cacheManager.set('plain:settings', { theme: 'dark' }, 10_000);
+
+    expect(await cacheManager.get('plain:settings')).toEqual({ theme: 'dark' });
+    await cacheManager.del('plain:settings');
+    expect(await cacheManager.get('plain:settings')).toBeUndefined();
+  });
+});
