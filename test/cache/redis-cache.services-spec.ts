@@ -6,7 +6,7 @@ import request from 'supertest';
 import { ConfigModule, loadConfig } from '@config';
 import { CacheModule, CacheService } from '@libs/cache';
 import { bearer, registerUser } from '@test/support/auth-helpers';
-import { ownRedisServer, OwnRedisServer } from '@test/support/redis-server';
+import { RedisServerProcess } from '@test/support/redis-server-process';
 import { requireTestRedisUrl } from '@test/support/test-redis';
 import { startTestApp, TestApp } from '@test/support/test-app';
 
@@ -149,10 +149,10 @@ describe('Redis cache tier (services)', () => {
   });
 
   describe('Redis stopped mid-test', () => {
-    let server: OwnRedisServer;
+    let server: RedisServerProcess;
 
     beforeAll(async () => {
-      server = await ownRedisServer();
+      server = await RedisServerProcess.start();
     });
 
     afterAll(async () => {

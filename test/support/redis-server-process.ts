@@ -26,10 +26,10 @@ export class RedisServerProcess {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts redis-server and resolves once it accepts connections. */
+  /** Starts redis-server (unless it runs) and resolves once it accepts connections. */
   async start(): Promise<void> {
     if (this.child) {
-      throw new Error(`redis-server on port ${this.port} is already running`);
+      return;
     }
     const child = spawn(
       'redis-server',
@@ -70,8 +70,26 @@ export class RedisServerProcess {
       child.once('exit', () => resolve());
       timer = setTimeout(resolve, STOP_TIMEOUT_MS);
     });
+    // SIGKILL acts on a frozen (SIGSTOP) process too.
     child.kill('SIGKILL');
     await exited;
     clearTimeout(timer);
+  }
+
+  /** Freezes it (SIGSTOP): connections stay open, commands get no answer. */
+  pause(): void {
+    this.signal('SIGSTOP');
+  }
+
+  /** Thaws it (SIGCONT): it answers everything it was sent meanwhile. */
+  resume(): void {
+    this.signal('SIGCONT');
+  }
+
+  private signal(name: NodeJS.Signals): void {
+    if (!this.child) {
+      throw new Error(`redis-server on port ${this.port} is not running`);
+    }
+    this.child.kill(name);
   }
 }
