@@ -2,7 +2,9 @@ import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import type { WebSocket } from 'ws';
 import { APP_CONFIG, AppConfig } from '@config';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
+import { MetricsService } from '@app/metrics/metrics.service';
 import { RealtimeConnection } from './realtime-connection';
+import { RealtimeMetrics } from './realtime-metrics';
 
 /** The open connections of this instance, by socket and by user, and their heartbeat. */
 @Injectable()
@@ -11,7 +13,20 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
   private readonly byUser = new Map<string, Set<RealtimeConnection>>();
   private heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: RealtimeMetrics,
+    metricsService: MetricsService,
+  ) {
+    const bySocket = this.bySocket;
+    metricsService.gauge({
+      name: 'ws_connections',
+      help: 'Open WebSocket connections on this instance',
+      collect() {
+        this.set(bySocket.size);
+      },
+    });
+  }
 
   onModuleInit(): void {
     this.heartbeat = setInterval(() => {
@@ -31,7 +46,7 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
   }
 
   add(socket: WebSocket, user: AuthenticatedUser): RealtimeConnection {
-    const connection = new RealtimeConnection(socket, user, this.config.websocket);
+    const connection = new RealtimeConnection(socket, user, this.config.websocket, this.metrics);
     socket.on('pong', () => connection.markAlive());
     this.bySocket.set(socket, connection);
     const userConnections = this.byUser.get(user.id) ?? new Set();

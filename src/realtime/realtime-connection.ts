@@ -3,6 +3,12 @@ import type { WebSocket } from 'ws';
 import { CloseCode, ServerEvent, ServerEventMap } from '@libs/client';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { TokenBucket } from './rate-limiter';
+import type { RealtimeMetrics } from './realtime-metrics';
+
+export type ConnectionMetrics = Pick<
+  RealtimeMetrics,
+  'framesSent' | 'slowConsumersDropped' | 'closed'
+>;
 
 /** After `close()`, a peer that does not finish the closing handshake is cut off. */
 const CLOSE_GRACE_MS = 5000;
@@ -37,6 +43,7 @@ export class RealtimeConnection {
     private readonly socket: WebSocket,
     private authenticatedUser: AuthenticatedUser,
     private readonly limits: ConnectionLimits,
+    private readonly metrics: ConnectionMetrics,
   ) {
     this.frames = new TokenBucket(limits.messageRate, limits.messageRate * 2);
     this.scheduleExpiry();
@@ -65,10 +72,12 @@ export class RealtimeConnection {
       return false;
     }
     if (this.socket.bufferedAmount > this.limits.maxBuffered) {
+      this.metrics.slowConsumersDropped.inc();
       this.close(CloseCode.TryAgainLater, 'Too slow: too many messages were waiting');
       return false;
     }
     this.socket.send(frame, { binary: false });
+    this.metrics.framesSent.inc();
     return true;
   }
 
@@ -109,6 +118,7 @@ export class RealtimeConnection {
     }
     this.closed = true;
     clearTimeout(this.expiryTimer);
+    this.metrics.closed.inc({ code: String(code) });
     this.socket.close(code, reason);
     setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref();
   }

@@ -3,6 +3,7 @@ import { Signal } from '@app/common/signal';
 import { MessageBus, Unsubscribe } from '@libs/bus';
 import { ServerEvent, ServerEventMap } from '@libs/client';
 import { RealtimeConnection } from './realtime-connection';
+import { RealtimeMetrics } from './realtime-metrics';
 
 export const roomChannel = (roomId: string) => `room:${roomId}`;
 export const userChannel = (userId: string) => `user:${userId}`;
@@ -35,7 +36,10 @@ export class RealtimeFanout {
   /** A `left {roomId}` reached a connection that had joined the room: it must stop. */
   readonly roomLeft = new Signal<{ connection: RealtimeConnection; roomId: string }>(this.logger);
 
-  constructor(private readonly bus: MessageBus) {}
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly metrics: RealtimeMetrics,
+  ) {}
 
   async publishToRoom<E extends ServerEvent>(
     roomId: string,
@@ -65,7 +69,9 @@ export class RealtimeFanout {
     const unsubscribe = await this.bus.subscribe(channel, (message) => {
       const revokedRoom = revokedRoomOf(message.data);
       if (revokedRoom === undefined) {
-        connection.sendFrame(message.data);
+        if (connection.sendFrame(message.data)) {
+          this.metrics.fanoutDeliveries.inc();
+        }
       } else if (connection.rooms.has(revokedRoom)) {
         connection.sendFrame(message.data);
         this.roomLeft.emit({ connection, roomId: revokedRoom });

@@ -8,7 +8,8 @@ import { CloseCode, MAX_REF_LENGTH, RealtimeErrorCode } from '@libs/client';
 import { ConnectionRegistry } from './connection-registry';
 import { frameContext } from './frame-context';
 import { RealtimeConnection } from './realtime-connection';
-import { UpgradeAuthenticator } from './upgrade-authenticator';
+import { RealtimeMetrics } from './realtime-metrics';
+import { UpgradeAuthenticator, UpgradeVerdict } from './upgrade-authenticator';
 
 interface HandlerResult {
   event: string;
@@ -25,6 +26,7 @@ interface HandlerResult {
 export class RealtimeWsAdapter extends WsAdapter {
   private readonly authenticator: UpgradeAuthenticator;
   private readonly connections: ConnectionRegistry;
+  private readonly metrics: RealtimeMetrics;
 
   constructor(
     app: INestApplicationContext,
@@ -33,6 +35,7 @@ export class RealtimeWsAdapter extends WsAdapter {
     super(app);
     this.authenticator = app.get(UpgradeAuthenticator);
     this.connections = app.get(ConnectionRegistry);
+    this.metrics = app.get(RealtimeMetrics);
   }
 
   override create(port: number, options: ServerOptions & { path?: string }): unknown {
@@ -43,10 +46,7 @@ export class RealtimeWsAdapter extends WsAdapter {
       perMessageDeflate: false,
       verifyClient: ((info, accept) => {
         this.authenticator.verify(info.req).then(
-          (verdict) =>
-            verdict.accepted
-              ? accept(true)
-              : accept(false, verdict.status, verdict.message, verdict.headers),
+          (verdict) => (verdict.accepted ? accept(true) : this.refuseUpgrade(verdict, accept)),
           () => accept(false, 500, 'Internal server error'),
         );
       }) satisfies VerifyClientCallbackAsync,
@@ -88,6 +88,7 @@ export class RealtimeWsAdapter extends WsAdapter {
       this.refuse(connection, 'unknown_event', `Unknown event "${frame.event}"`, frame.ref);
       return;
     }
+    this.metrics.framesReceived.inc({ event: frame.event });
     frameContext.run({ connection, ref: frame.ref }, () => {
       transform(callback(frame.data ?? {}, frame.event)).subscribe((result) => {
         const answer = result as HandlerResult | undefined;
@@ -98,12 +99,21 @@ export class RealtimeWsAdapter extends WsAdapter {
     });
   }
 
+  private refuseUpgrade(
+    verdict: Extract<UpgradeVerdict, { accepted: false }>,
+    accept: Parameters<VerifyClientCallbackAsync>[1],
+  ): void {
+    this.metrics.upgradesRefused.inc({ status: String(verdict.status) });
+    accept(false, verdict.status, verdict.message, verdict.headers);
+  }
+
   private refuse(
     connection: RealtimeConnection,
     code: RealtimeErrorCode,
     message: string,
     ref: string | undefined,
   ): void {
+    this.metrics.framesReceived.inc({ event: 'refused' });
     connection.send('error', ref === undefined ? { code, message } : { code, message, ref }, ref);
     if (!connection.strike()) {
       connection.close(CloseCode.PolicyViolation, 'Too many refused frames');

@@ -8,6 +8,7 @@ import { MessageDelivery } from './message-delivery';
 import { InMemoryPresenceStore, PresenceStore, RedisPresenceStore } from './presence-store';
 import { PresenceService } from './presence.service';
 import { RealtimeFanout } from './realtime-fanout';
+import { RealtimeMetrics } from './realtime-metrics';
 import { RealtimeGateway } from './realtime.gateway';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
 
@@ -20,6 +21,7 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
     RealtimeFanout,
     MessageDelivery,
     PresenceService,
+    RealtimeMetrics,
     {
       provide: PresenceStore,
       inject: [APP_CONFIG],

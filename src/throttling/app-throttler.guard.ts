@@ -1,5 +1,16 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
-import { ThrottlerException, ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
+import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerException,
+  ThrottlerGuard,
+  ThrottlerLimitDetail,
+  ThrottlerModuleOptions,
+  ThrottlerStorage,
+} from '@nestjs/throttler';
+import { Counter } from 'prom-client';
+import { MetricsService } from '@app/metrics/metrics.service';
 
 /**
  * The throttler guard, plus a plain `Retry-After` whichever limit was hit: the library names the
@@ -7,6 +18,22 @@ import { ThrottlerException, ThrottlerGuard, ThrottlerLimitDetail } from '@nestj
  */
 @Injectable()
 export class AppThrottlerGuard extends ThrottlerGuard {
+  private readonly throttled: Counter<'throttler'>;
+
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
+    metrics: MetricsService,
+  ) {
+    super(options, storage, reflector);
+    this.throttled = metrics.counter({
+      name: 'http_requests_throttled_total',
+      help: 'HTTP requests answered 429, by the limit they passed (default or auth)',
+      labelNames: ['throttler'],
+    });
+  }
+
   protected override throwThrottlingException(
     context: ExecutionContext,
     limit: ThrottlerLimitDetail,
@@ -15,6 +42,7 @@ export class AppThrottlerGuard extends ThrottlerGuard {
       .switchToHttp()
       .getResponse<{ header(name: string, value: number): void }>();
     response.header('Retry-After', Math.max(1, limit.timeToBlockExpire));
+    this.throttled.inc({ throttler: limit.key.split(':')[0] });
     throw new ThrottlerException();
   }
 }

@@ -1,6 +1,9 @@
 import request from 'supertest';
+import { registerUser } from '@test/support/auth-helpers';
 import { parsePrometheusText, sumOf } from '@test/support/prometheus-text';
+import { createRoom } from '@test/support/room-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
+import { WsTestClient } from '@test/support/ws-test-client';
 
 const REQUESTS = 'switchboard_http_request_duration_seconds_count';
 
@@ -41,6 +44,48 @@ describe('metrics (e2e)', () => {
     expect(sumOf(after, REQUESTS, route) - sumOf(before, REQUESTS, route)).toBe(3);
     const unmatched = { route: 'unmatched', status_code: '404' };
     expect(sumOf(after, REQUESTS, unmatched) - sumOf(before, REQUESTS, unmatched)).toBe(1);
+  });
+
+  it('counts throttled requests by limit', async () => {
+    const limited = await startTestApp({ environment: { THROTTLE_LIMIT: '2' } });
+    try {
+      for (let i = 0; i < 3; i++) {
+        await request(limited.server).get('/api/users/me');
+      }
+      const metrics = await request(limited.server).get('/metrics').expect(200);
+      const samples = parsePrometheusText(metrics.text);
+      expect(
+        sumOf(samples, 'switchboard_http_requests_throttled_total', { throttler: 'default' }),
+      ).toBe(1);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('counts WebSocket connections, frames and fan-out deliveries', async () => {
+    const live = await startTestApp({ listen: true });
+    try {
+      const alice = await registerUser(live);
+      const room = await createRoom(live, alice);
+      const socket = await WsTestClient.connect(live.url!, { token: alice.accessToken });
+      await socket.request('join', { roomId: room.id }, 'joined');
+      await socket.request('send', { roomId: room.id, body: 'counted' }, 'ack');
+      await socket.next('message');
+      socket.sendFrame('not json');
+      await socket.next('error');
+
+      const samples = parsePrometheusText((await request(live.server).get('/metrics')).text);
+      expect(sumOf(samples, 'switchboard_ws_connections')).toBe(1);
+      expect(sumOf(samples, 'switchboard_ws_frames_received_total', { event: 'join' })).toBe(1);
+      expect(sumOf(samples, 'switchboard_ws_frames_received_total', { event: 'send' })).toBe(1);
+      expect(sumOf(samples, 'switchboard_ws_frames_received_total', { event: 'refused' })).toBe(1);
+      // The message, and the sender's own presence.
+      expect(sumOf(samples, 'switchboard_ws_fanout_deliveries_total')).toBe(2);
+      expect(sumOf(samples, 'switchboard_ws_frames_sent_total')).toBeGreaterThanOrEqual(5);
+      await socket.closeAndWait();
+    } finally {
+      await live.close();
+    }
   });
 
   it('needs the bearer token when METRICS_TOKEN is set', async () => {

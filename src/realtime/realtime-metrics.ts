@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { MessageBus } from '@libs/bus';
+import { MetricsService } from '@app/metrics/metrics.service';
+
+/** The WebSocket side's Prometheus metrics, in one place. */
+@Injectable()
+export class RealtimeMetrics {
+  readonly framesReceived: Counter<'event'>;
+  readonly framesSent: Counter;
+  readonly fanoutDeliveries: Counter;
+  readonly slowConsumersDropped: Counter;
+  readonly closed: Counter<'code'>;
+  readonly upgradesRefused: Counter<'status'>;
+
+  constructor(metrics: MetricsService, bus: MessageBus) {
+    this.framesReceived = metrics.counter({
+      name: 'ws_frames_received_total',
+      help: 'WebSocket frames received, by event (refused frames as "refused")',
+      labelNames: ['event'],
+    });
+    this.framesSent = metrics.counter({
+      name: 'ws_frames_sent_total',
+      help: 'WebSocket frames written to sockets',
+    });
+    this.fanoutDeliveries = metrics.counter({
+      name: 'ws_fanout_deliveries_total',
+      help: 'Frames from the bus (messages, presence) written to a local socket',
+    });
+    this.slowConsumersDropped = metrics.counter({
+      name: 'ws_slow_consumers_dropped_total',
+      help: 'Connections closed with 1013 for reading too slowly (over WS_MAX_BUFFERED)',
+    });
+    this.closed = metrics.counter({
+      name: 'ws_closed_by_server_total',
+      help: 'Connections the server closed, by close code',
+      labelNames: ['code'],
+    });
+    this.upgradesRefused = metrics.counter({
+      name: 'ws_upgrades_refused_total',
+      help: 'WebSocket upgrades refused before the 101, by HTTP status',
+      labelNames: ['status'],
+    });
+    metrics.gauge({
+      name: 'bus_reconnects',
+      help: 'Times the bus has recovered from losing Redis since the start',
+      collect() {
+        this.set(bus.status().reconnects);
+      },
+    });
+  }
+}
