@@ -4,13 +4,14 @@ import { User } from '@app/users/user.entity';
 import { aRegistration } from '@test/factories/user.factory';
 import { parsePrometheusText, sumOf } from '@test/support/prometheus-text';
 import { startTestApp, TestApp } from '@test/support/test-app';
+import { WsTestClient } from '@test/support/ws-test-client';
 
 describe('load shedding (e2e)', () => {
   let testApp: TestApp;
 
   beforeAll(async () => {
     // A heap limit of 1 byte: the process counts as saturated from the first sample on.
-    testApp = await startTestApp({ environment: { SHED_MAX_HEAP_USED_BYTES: '1' } });
+    testApp = await startTestApp({ listen: true, environment: { SHED_MAX_HEAP_USED_BYTES: '1' } });
     await new Promise((resolve) => setTimeout(resolve, 1200));
   });
 
@@ -30,6 +31,13 @@ describe('load shedding (e2e)', () => {
     expect(response.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
     const users = testApp.app.get(DataSource).getRepository(User);
     expect(await users.countBy({ username: registration.username })).toBe(0);
+  });
+
+  it('refuses WebSocket upgrades with 503 and Retry-After', async () => {
+    const outcome = await WsTestClient.tryConnect(testApp.url!, { token: 'not even checked' });
+
+    expect(outcome).toMatchObject({ accepted: false, status: 503 });
+    expect(!outcome.accepted && outcome.headers['retry-after']).toBe('5');
   });
 
   it('turns /health/ready unready but keeps /health and /metrics answering', async () => {
