@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Signal } from '@app/common/signal';
 import { MessageResponseDto } from './messages.dto';
 
 /**
@@ -17,22 +18,16 @@ export type MessageCommittedListener = (message: MessageResponseDto) => void;
 /** The default `MessageEvents`: calls this process's listeners, one failing never the others. */
 @Injectable()
 export class InProcessMessageEvents extends MessageEvents {
-  private readonly logger = new Logger(InProcessMessageEvents.name);
-  private readonly listeners = new Set<MessageCommittedListener>();
+  private readonly committed = new Signal<MessageResponseDto>(
+    new Logger(InProcessMessageEvents.name),
+  );
 
   messageCommitted(message: MessageResponseDto): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(message);
-      } catch (error) {
-        this.logger.error(error instanceof Error ? error : String(error));
-      }
-    }
+    this.committed.emit(message);
   }
 
   /** Calls `listener` with every message committed from now on; returns the way to stop. */
   subscribe(listener: MessageCommittedListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.committed.subscribe(listener);
   }
 }
