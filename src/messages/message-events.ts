@@ -5,8 +5,8 @@ import { MessageResponseDto } from './messages.dto';
 /**
  * The seam through which a committed message leaves the write path. `MessagesService` calls it
  * after the commit, once per stored message (a retry that finds its first message does not
- * publish again). Inject `MessageEvents`; the default delivers in this process only, and the
- * bus replaces it (`{ provide: MessageEvents, useClass: … }`) to reach every instance.
+ * publish again). The default delivers to this process's listeners; the realtime module's
+ * MessageDelivery listens and publishes each message on the bus to every instance.
  * Implementations must not throw and must not block: the sender's ack waits for this call.
  */
 export abstract class MessageEvents {

@@ -15,7 +15,7 @@ import { MessagesService } from './messages.service';
     MessagesRepository,
     MessagesService,
     InProcessMessageEvents,
-    // The seam: the bus replaces this one provider to publish to every instance.
+    // The seam: MessageDelivery (realtime) subscribes to it and publishes to every instance.
     { provide: MessageEvents, useExisting: InProcessMessageEvents },
   ],
   exports: [MessagesService, MessageEvents, InProcessMessageEvents],
