@@ -64,7 +64,11 @@ export class RealtimeGateway
     }
     const connection = this.connections.add(socket, user);
     // Private messages reach every connection of the user without a join.
-    void this.fanout.subscribe(connection, userChannel(user.id));
+    this.fanout
+      .subscribe(connection, userChannel(user.id))
+      .catch((error: Error) =>
+        this.logger.warn(`Private messages not subscribed: ${error.message}`),
+      );
   }
 
   handleDisconnect(socket: WebSocket): void {
