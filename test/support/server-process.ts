@@ -1,8 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { sleep } from './wait-until';
+import { findFreePort } from './network';
+import { sleep, waitUntil } from './wait-until';
 
 const ROOT = resolve(__dirname, '..', '..');
 /** The compiled server, as `npm run start:prod` runs it. */
@@ -10,7 +10,10 @@ export const SERVER_MAIN = join(ROOT, 'dist', 'src', 'main.js');
 
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
-const OUTPUT_KEPT = 8192;
+/** Output kept per stream: enough for every line a suite logs, bounded all the same. */
+const OUTPUT_LIMIT = 4 * 1024 * 1024;
+/** Output quoted when a start fails. */
+const OUTPUT_QUOTED = 8192;
 
 /**
  * The server's environment. DATA_DIR and JWT_SECRET are required so that a test process never
@@ -24,37 +27,73 @@ export interface ServerEnvironment {
   [name: string]: string | undefined;
 }
 
+export interface ServerProcessOptions {
+  /** The compiled entry point to run; `dist/src/main.js` unless said otherwise. */
+  script?: string;
+}
+
+/** How a process ended. */
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** One line of the server's JSON log (pino), as far as the tests read it. */
+export interface LogLine {
+  level?: number;
+  pid?: number;
+  context?: string;
+  msg?: string;
+  requestId?: string;
+  req?: { id?: string; method?: string; url?: string };
+  res?: { statusCode?: number };
+  [field: string]: unknown;
+}
+
 /**
  * `node dist/src/main.js` in a child process on a free port of 127.0.0.1: what production runs,
- * for tests that need several processes or a real crash. Build first (`npx nest build`;
- * `npm run test:services` does it in its global setup). Stop or kill every one in `afterAll`.
+ * for tests that need several processes, a real signal or a real crash. Build first (`npm test`
+ * and `npm run test:services` do). Everything it writes is kept, so a test can read its log.
+ * Stop or kill every one in `afterAll`.
  */
 export class ServerProcess {
-  private output = '';
-  private exit: string | undefined;
+  private stdoutText = '';
+  private stderrText = '';
+  private exitState: string | undefined;
+  /** Settles when the process has exited, however it ended. */
+  readonly exited: Promise<ProcessExit>;
   private readonly killOnExit = () => this.child.kill('SIGKILL');
 
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,
   ) {
-    child.stdout?.on('data', (chunk: Buffer) => this.keep(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => this.keep(chunk));
-    child.once('error', (error) => (this.exit ??= error.message));
-    child.once('exit', (code, signal) => (this.exit ??= `exited with ${code ?? signal}`));
+    child.stdout?.on('data', (chunk: Buffer) => (this.stdoutText = keep(this.stdoutText, chunk)));
+    child.stderr?.on('data', (chunk: Buffer) => (this.stderrText = keep(this.stderrText, chunk)));
+    child.once('error', (error) => (this.exitState ??= error.message));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.exitState ??= `exited with ${code ?? signal}`;
+        resolve({ code, signal });
+      }),
+    );
     process.once('exit', this.killOnExit);
   }
 
   /** Starts a server and resolves once `GET /health` answers 200. */
-  static async start(environment: ServerEnvironment): Promise<ServerProcess> {
+  static async start(
+    environment: ServerEnvironment,
+    options: ServerProcessOptions = {},
+  ): Promise<ServerProcess> {
+    const script = options.script ?? SERVER_MAIN;
     if (!environment.DATA_DIR || !environment.JWT_SECRET) {
       throw new Error('ServerProcess.start needs DATA_DIR and JWT_SECRET');
     }
-    if (!existsSync(SERVER_MAIN)) {
-      throw new Error(`${SERVER_MAIN} is missing: run \`npx nest build\` first`);
+    if (!existsSync(script)) {
+      throw new Error(`${script} is missing: run \`npx nest build\` first`);
     }
     const port = await findFreePort();
-    const child = spawn(process.execPath, [SERVER_MAIN], {
+    const child = spawn(process.execPath, [script], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       // Only what is named here: nothing leaks in from the test runner's own environment.
@@ -88,23 +127,79 @@ export class ServerProcess {
     return this.child.pid;
   }
 
+  /** Everything the process wrote to stdout so far. */
+  get stdout(): string {
+    return this.stdoutText;
+  }
+
+  /** Everything the process wrote to stdout and stderr so far. */
+  get output(): string {
+    return `${this.stdoutText}${this.stderrText}`;
+  }
+
+  /** The JSON lines of stdout (the server's pino log), parsed; other lines are left out. */
+  logLines(): LogLine[] {
+    return this.stdoutText.split('\n').flatMap((line) => {
+      if (!line.startsWith('{')) {
+        return [];
+      }
+      try {
+        return [JSON.parse(line) as LogLine];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Waits until the log has at least `count` lines that `matches`; returns them. */
+  async waitForLogLines(
+    matches: (line: LogLine) => boolean,
+    count: number,
+    timeoutMs: number,
+    what: string,
+  ): Promise<LogLine[]> {
+    await waitUntil(() => this.logLines().filter(matches).length >= count, timeoutMs, what);
+    return this.logLines().filter(matches);
+  }
+
+  /** Sends a signal and returns at once; `waitForExit` tells how the process took it. */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** How the process ended; rejects if it is still running after `timeoutMs`. */
+  async waitForExit(timeoutMs: number): Promise<ProcessExit> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Process ${this.pid} still running after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.exited, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** SIGTERM: the server drains and exits; SIGKILL if it has not after a while. */
-  stop(): Promise<void> {
+  stop(): Promise<ProcessExit> {
     return this.signalAndWait('SIGTERM');
   }
 
   /** SIGKILL, as a crash: nothing is flushed or closed. Resolves once the process is gone. */
-  kill(): Promise<void> {
+  kill(): Promise<ProcessExit> {
     return this.signalAndWait('SIGKILL');
   }
 
   private async waitUntilHealthy(): Promise<void> {
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
-      if (this.exit !== undefined || Date.now() > deadline) {
+      if (this.exitState !== undefined || Date.now() > deadline) {
         await this.kill();
         throw new Error(
-          `Server on port ${this.port} did not start (${this.exit ?? 'timed out'}): ${this.output.trim()}`,
+          `Server on port ${this.port} did not start (${this.exitState ?? 'timed out'}): ${this.output.slice(-OUTPUT_QUOTED).trim()}`,
         );
       }
       try {
@@ -119,39 +214,21 @@ export class ServerProcess {
     }
   }
 
-  private async signalAndWait(signal: NodeJS.Signals): Promise<void> {
+  private async signalAndWait(signal: NodeJS.Signals): Promise<ProcessExit> {
     process.removeListener('exit', this.killOnExit);
-    if (this.child.exitCode !== null || this.child.signalCode !== null) {
-      return;
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill(signal);
+      try {
+        return await this.waitForExit(STOP_TIMEOUT_MS);
+      } catch {
+        this.child.kill('SIGKILL');
+      }
     }
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = await Promise.race([
-      exited.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS))),
-    ]);
-    clearTimeout(timer);
-    if (gaveUp) {
-      this.child.kill('SIGKILL');
-      await exited;
-    }
-  }
-
-  private keep(chunk: Buffer): void {
-    this.output = (this.output + chunk.toString()).slice(-OUTPUT_KEPT);
+    return this.exited;
   }
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+function keep(kept: string, chunk: Buffer): string {
+  const text = kept + chunk.toString();
+  return text.length > OUTPUT_LIMIT ? text.slice(-OUTPUT_LIMIT) : text;
 }
