@@ -1,15 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, ClientRequest, IncomingHttpHeaders, request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CloseCode } from '@libs/client';
 import { aRegistration } from '@test/factories/user.factory';
 import { registerUser } from '@test/support/auth-helpers';
 import { acceptsConnections } from '@test/support/network';
-import { ServerProcess } from '@test/support/server-process';
-import { createTestDatabase, TestDatabase } from '@test/support/test-database';
-import { testRedisEnvironment } from '@test/support/test-redis';
+import { createServerSetup, ServerProcess, ServerSetup } from '@test/support/server-process';
 import { waitUntil } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
 
@@ -81,29 +75,20 @@ class HeldRequest {
  * flight and a WebSocket client is connected.
  */
 describe('graceful shutdown on SIGTERM (process)', () => {
-  let dataDirectory: string;
-  let database: TestDatabase;
+  let setup: ServerSetup;
   let server: ServerProcess;
   // Keep-alive, as browsers and load balancers connect: the drain must not wait for idle sockets.
   const agent = new Agent({ keepAlive: true });
 
   beforeAll(async () => {
-    dataDirectory = mkdtempSync(join(tmpdir(), 'switchboard-shutdown-'));
-    database = await createTestDatabase();
-    server = await ServerProcess.start({
-      DATA_DIR: dataDirectory,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      DATABASE_URL: database.url,
-      ...testRedisEnvironment(),
-      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-    });
+    setup = await createServerSetup({ SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) });
+    server = await ServerProcess.start(setup.environment);
   });
 
   afterAll(async () => {
     agent.destroy();
     await server?.kill();
-    await database?.drop();
-    rmSync(dataDirectory, { recursive: true, force: true });
+    await setup?.remove();
   });
 
   it('finishes in-flight requests, refuses new connections, closes sockets with 1001, exits 0', async () => {

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import request, { Response } from 'supertest';
 import { bearer, registerUser } from '@test/support/auth-helpers';
-import { LogLine, ServerProcess } from '@test/support/server-process';
-import { createTestDatabase, TestDatabase } from '@test/support/test-database';
-import { testRedisEnvironment } from '@test/support/test-redis';
+import {
+  createServerSetup,
+  LogLine,
+  ServerProcess,
+  ServerSetup,
+} from '@test/support/server-process';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 const REQUEST_ID_HEADER = 'x-request-id';
@@ -23,27 +23,17 @@ function requestLine(lines: LogLine[], response: Response): LogLine | undefined 
  * its whole output is then searched for each of them.
  */
 describe('secrets in the log (process)', () => {
-  let dataDirectory: string;
-  let database: TestDatabase;
+  let setup: ServerSetup;
   let server: ServerProcess;
-  const jwtSecret = randomBytes(32).toString('hex');
 
   beforeAll(async () => {
-    dataDirectory = mkdtempSync(join(tmpdir(), 'switchboard-log-'));
-    database = await createTestDatabase();
-    server = await ServerProcess.start({
-      DATA_DIR: dataDirectory,
-      JWT_SECRET: jwtSecret,
-      DATABASE_URL: database.url,
-      ...testRedisEnvironment(),
-      LOG_LEVEL: 'info',
-    });
+    setup = await createServerSetup({ LOG_LEVEL: 'info' });
+    server = await ServerProcess.start(setup.environment);
   });
 
   afterAll(async () => {
     await server?.kill();
-    await database?.drop();
-    rmSync(dataDirectory, { recursive: true, force: true });
+    await setup?.remove();
   });
 
   it('logs each request with its id and none of the passwords or tokens', async () => {
@@ -89,7 +79,7 @@ describe('secrets in the log (process)', () => {
     const secrets: Record<string, string> = {
       password: user.registration.password,
       'wrong password': wrongPassword,
-      'JWT secret': jwtSecret,
+      'JWT secret': setup.environment.JWT_SECRET,
     };
     const tokens = {
       'register access token': user.accessToken,

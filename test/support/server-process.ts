@@ -1,7 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFreePort } from './network';
+import { createTestDatabase } from './test-database';
+import { testRedisEnvironment } from './test-redis';
 import { sleep, waitUntil } from './wait-until';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -36,6 +40,38 @@ export interface ServerProcessOptions {
 export interface ProcessExit {
   code: number | null;
   signal: NodeJS.Signals | null;
+}
+
+/** The environment of a suite's server processes, and how to clean up after them. */
+export interface ServerSetup {
+  environment: ServerEnvironment;
+  /** Drops the database and deletes DATA_DIR: in afterAll, once the servers are gone. */
+  remove(): Promise<void>;
+}
+
+/**
+ * What the server processes of one suite share, as a fleet's instances do: a data directory of
+ * their own, one JWT secret, the suite's database (PostgreSQL under `npm run test:services`,
+ * else SQLite in DATA_DIR) and Redis with the suite's key prefix (under test:services only).
+ */
+export async function createServerSetup(
+  overrides: Record<string, string> = {},
+): Promise<ServerSetup> {
+  const dataDirectory = mkdtempSync(join(tmpdir(), 'switchboard-server-'));
+  const database = await createTestDatabase();
+  return {
+    environment: {
+      DATA_DIR: dataDirectory,
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      DATABASE_URL: database.url,
+      ...testRedisEnvironment(),
+      ...overrides,
+    },
+    remove: async () => {
+      await database.drop();
+      rmSync(dataDirectory, { recursive: true, force: true });
+    },
+  };
 }
 
 /** One line of the server's JSON log (pino), as far as the tests read it. */
@@ -105,6 +141,7 @@ export class ServerProcess {
         LOG_LEVEL: 'silent',
         THROTTLE_LIMIT: '1000000',
         AUTH_THROTTLE_LIMIT: '1000000',
+        WS_CONNECT_LIMIT: '1000000',
         ...environment,
       },
     });
