@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { ServerEvent, ServerFrame } from '@libs/client';
+import type { ServerEvent, ServerEventMap, ServerFrame } from '@libs/client';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -100,6 +100,13 @@ export class WsTestClient {
         });
       });
     }
+  }
+
+  /** The data of every frame of `event` received and not yet taken, without taking them. */
+  received<E extends ServerEvent>(event: E): ServerEventMap[E][] {
+    return this.frames.flatMap((frame) =>
+      frame.event === event ? [(frame as ServerFrame<E>).data] : [],
+    );
   }
 
   /** Sends a frame and waits for the answer of `event`. */
