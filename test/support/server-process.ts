@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,8 @@ const ROOT = resolve(__dirname, '..', '..');
 export const SERVER_MAIN = join(ROOT, 'dist', 'src', 'main.js');
 
 const START_TIMEOUT_MS = 30_000;
+/** For an entry point that is expected to refuse to start. */
+const RUN_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** Output kept per stream: enough for every line a suite logs, bounded all the same. */
 const OUTPUT_LIMIT = 4 * 1024 * 1024;
@@ -72,6 +74,27 @@ export async function createServerSetup(
       rmSync(dataDirectory, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs an entry point that should refuse to start until it exits, in an empty working directory
+ * (no `.env` there fills in what the test leaves out), with only the given environment.
+ */
+export function runUntilExit(
+  environment: Record<string, string>,
+  options: ServerProcessOptions = {},
+): SpawnSyncReturns<string> {
+  const workingDirectory = mkdtempSync(join(tmpdir(), 'switchboard-run-'));
+  try {
+    return spawnSync(process.execPath, [options.script ?? SERVER_MAIN], {
+      cwd: workingDirectory,
+      env: { PATH: process.env.PATH ?? '', ...environment },
+      encoding: 'utf8',
+      timeout: RUN_TIMEOUT_MS,
+    });
+  } finally {
+    rmSync(workingDirectory, { recursive: true, force: true });
+  }
 }
 
 /** One line of the server's JSON log (pino), as far as the tests read it. */
