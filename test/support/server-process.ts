@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { findFreePort } from './network';
 import { createTestDatabase } from './test-database';
 import { testRedisEnvironment } from './test-redis';
-import { sleep, waitUntil } from './wait-until';
+import { settlesWithin, sleep, waitUntil } from './wait-until';
 
 const ROOT = resolve(__dirname, '..', '..');
 /** The compiled server, as `npm run start:prod` runs it. */
@@ -229,18 +229,10 @@ export class ServerProcess {
 
   /** How the process ended; rejects if it is still running after `timeoutMs`. */
   async waitForExit(timeoutMs: number): Promise<ProcessExit> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Process ${this.pid} still running after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([this.exited, timedOut]);
-    } finally {
-      clearTimeout(timer);
+    if (!(await settlesWithin(this.exited, timeoutMs))) {
+      throw new Error(`Process ${this.pid} still running after ${timeoutMs} ms`);
     }
+    return this.exited;
   }
 
   /** SIGTERM: the server drains and exits; SIGKILL if it has not after a while. */
