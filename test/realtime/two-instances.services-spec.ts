@@ -1,3 +1,4 @@
+import { PresenceStatus } from '@libs/client';
 import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import { RedisServerProcess } from '@test/support/redis-server-process';
 import { createRoom } from '@test/support/room-helpers';
@@ -35,6 +36,18 @@ describe('two server processes on one Redis and one PostgreSQL (services)', () =
   const send = async (from: WsTestClient, roomId: string, body: string) =>
     (await from.request('send', { roomId, body }, 'ack')).data;
 
+  /** Alice connected to A and Bob to B, both joined to a new room of Alice's. */
+  const aliceOnAAndBobOnB = async () => {
+    const alice = await registerUser(instanceA);
+    const bob = await registerUser(instanceB);
+    const room = await createRoom(instanceA, alice);
+    const aliceOnA = await connect(instanceA, alice);
+    const bobOnB = await connect(instanceB, bob);
+    await aliceOnA.request('join', { roomId: room.id }, 'joined');
+    await bobOnB.request('join', { roomId: room.id }, 'joined');
+    return { alice, room, aliceOnA, bobOnB };
+  };
+
   beforeAll(async () => {
     requireTestDatabaseUrl();
     requireTestRedisUrl();
@@ -57,13 +70,7 @@ describe('two server processes on one Redis and one PostgreSQL (services)', () =
   });
 
   it('a room message sent on A reaches a client joined on B', async () => {
-    const alice = await registerUser(instanceA);
-    const bob = await registerUser(instanceB);
-    const room = await createRoom(instanceA, alice);
-    const aliceOnA = await connect(instanceA, alice);
-    const bobOnB = await connect(instanceB, bob);
-    await aliceOnA.request('join', { roomId: room.id }, 'joined');
-    await bobOnB.request('join', { roomId: room.id }, 'joined');
+    const { alice, room, aliceOnA, bobOnB } = await aliceOnAAndBobOnB();
 
     const ack = await send(aliceOnA, room.id, 'from A');
 
@@ -111,11 +118,8 @@ describe('two server processes on one Redis and one PostgreSQL (services)', () =
     const bobOnA = await connect(instanceA, bob);
 
     await bobOnB.request('join', { roomId: room.id }, 'joined');
-    expect((await watcherOnA.next('presence')).data).toEqual({
-      roomId: room.id,
-      userId: bob.id,
-      status: 'online',
-    });
+    const bobIs = (status: PresenceStatus) => ({ roomId: room.id, userId: bob.id, status });
+    expect((await watcherOnA.next('presence')).data).toEqual(bobIs('online'));
     await bobOnA.request('join', { roomId: room.id }, 'joined');
     await sleep(QUIET_MS);
     // Bob was online already: his second connection, on the other instance, changes nothing.
@@ -126,21 +130,11 @@ describe('two server processes on one Redis and one PostgreSQL (services)', () =
     expect(watcherOnA.received('presence')).toEqual([]);
 
     await bobOnA.closeAndWait();
-    expect((await watcherOnA.next('presence')).data).toEqual({
-      roomId: room.id,
-      userId: bob.id,
-      status: 'offline',
-    });
+    expect((await watcherOnA.next('presence')).data).toEqual(bobIs('offline'));
   });
 
   it('Redis restarted: messages committed meanwhile are in sync, live delivery resumes by itself', async () => {
-    const alice = await registerUser(instanceA);
-    const bob = await registerUser(instanceB);
-    const room = await createRoom(instanceA, alice);
-    const aliceOnA = await connect(instanceA, alice);
-    const bobOnB = await connect(instanceB, bob);
-    await aliceOnA.request('join', { roomId: room.id }, 'joined');
-    await bobOnB.request('join', { roomId: room.id }, 'joined');
+    const { room, aliceOnA, bobOnB } = await aliceOnAAndBobOnB();
     const before = await send(aliceOnA, room.id, 'before the outage');
     expect((await bobOnB.next('message')).data.id).toBe(before.id);
 
