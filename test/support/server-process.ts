@@ -187,11 +187,6 @@ export class ServerProcess {
     return this.child.pid;
   }
 
-  /** Everything the process wrote to stdout so far. */
-  get stdout(): string {
-    return this.stdoutText;
-  }
-
   /** Everything the process wrote to stdout and stderr so far. */
   get output(): string {
     return `${this.stdoutText}${this.stderrText}`;
