@@ -49,6 +49,11 @@ export function runPrimary(config: AppConfig): void {
 
   const fork = () => startedAt.set(cluster.fork(), Date.now());
 
+  // A worker is in service once it listens: the line operators (and the tests) wait for.
+  cluster.on('listening', (worker, address) => {
+    log(`worker ${worker.process.pid} listening on ${address.address}:${address.port}`);
+  });
+
   cluster.on('exit', (worker, code, signal) => {
     const livedMs = Date.now() - (startedAt.get(worker) ?? Date.now());
     startedAt.delete(worker);

@@ -1,9 +1,14 @@
 import { request as httpRequest } from 'node:http';
 import request from 'supertest';
+import { ConnectionRegistry } from '@app/realtime/connection-registry';
+import { registerUser } from '@test/support/auth-helpers';
 import { NginxProcess } from '@test/support/nginx-process';
 import { parsePrometheusText, sumOf } from '@test/support/prometheus-text';
 import { requireTestRedisUrl } from '@test/support/test-redis';
+import { createRoom, postMessage } from '@test/support/room-helpers';
 import { startTestFleet, TestApp, TestFleet } from '@test/support/test-app';
+import { waitUntil } from '@test/support/wait-until';
+import { WsTestClient } from '@test/support/ws-test-client';
 
 const LIMIT = 6;
 
@@ -69,6 +74,28 @@ describe('two instances behind nginx (services)', () => {
     expect(served[0] + served[1]).toBe(20);
     expect(served[0]).toBeGreaterThanOrEqual(8);
     expect(served[1]).toBeGreaterThanOrEqual(8);
+  });
+
+  it('a WebSocket client behind nginx gets a message posted through the other instance', async () => {
+    const author = await registerUser(fleet.apps[0]);
+    const room = await createRoom(fleet.apps[0], author);
+    const registries = fleet.apps.map((app) => app.app.get(ConnectionRegistry));
+    const before = registries.map((registry) => registry.size);
+
+    const client = await WsTestClient.connect(nginx.url, { token: author.accessToken });
+    try {
+      // Which instance nginx chose (least_conn): the one with a new connection.
+      const gained = () => registries.findIndex((registry, i) => registry.size > before[i]);
+      await waitUntil(() => gained() >= 0, 5000, 'the connection to reach an instance');
+      const other = fleet.apps[1 - gained()];
+      await client.request('join', { roomId: room.id }, 'joined');
+
+      const posted = await postMessage(other, author, room.id);
+
+      expect((await client.next('message')).data).toMatchObject({ id: posted.id, roomId: room.id });
+    } finally {
+      await client.closeAndWait();
+    }
   });
 
   it('rate-limits each client by its own address, across both instances', async () => {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { acceptsConnections, findFreePort } from './network';
-import { sleep } from './wait-until';
+import { settlesWithin, sleep } from './wait-until';
 
 const START_TIMEOUT_MS = 10_000;
 const SERVER_BLOCK = resolve(__dirname, '..', '..', 'deploy', 'nginx', 'switchboard.conf');
@@ -80,7 +80,7 @@ http {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       const exited = new Promise((resolve) => this.child.once('exit', resolve));
       this.child.kill('SIGQUIT');
-      await Promise.race([exited, sleep(5000)]);
+      await settlesWithin(exited, 5000);
       this.child.kill('SIGKILL');
     }
     rmSync(this.directory, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { acceptsConnections, findFreePort } from './network';
-import { sleep } from './wait-until';
+import { settlesWithin, sleep } from './wait-until';
 
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5000;
@@ -65,15 +65,10 @@ export class RedisServerProcess {
     if (!child || child.exitCode !== null || child.signalCode !== null) {
       return;
     }
-    let timer: NodeJS.Timeout | undefined;
-    const exited = new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      timer = setTimeout(resolve, STOP_TIMEOUT_MS);
-    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     // SIGKILL acts on a frozen (SIGSTOP) process too.
     child.kill('SIGKILL');
-    await exited;
-    clearTimeout(timer);
+    await settlesWithin(exited, STOP_TIMEOUT_MS);
   }
 
   /** Freezes it (SIGSTOP): connections stay open, commands get no answer. */

@@ -16,3 +16,19 @@ export async function waitUntil(
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Waits for `promise` for at most `timeoutMs`: whether it settled in time. Leaves no timer behind. */
+export async function settlesWithin(
+  promise: Promise<unknown>,
+  timeoutMs: number,
+): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>(
+    (resolve) => (timer = setTimeout(resolve, timeoutMs, false)),
+  );
+  try {
+    return await Promise.race([promise.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

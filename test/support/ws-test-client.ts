@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { ServerEvent, ServerFrame } from '@libs/client';
+import type { ServerEvent, ServerEventMap, ServerFrame } from '@libs/client';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -26,7 +26,14 @@ export class WsTestClient {
   private readonly waiters: (() => void)[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  private constructor(readonly socket: WebSocket) {
+  /**
+   * @param localPort the client's end of the TCP connection: which server process holds the
+   *   other end tells a test where the connection landed (see ClusterProcess.workerOf).
+   */
+  private constructor(
+    readonly socket: WebSocket,
+    readonly localPort: number,
+  ) {
     socket.on('message', (data) => {
       this.frames.push(JSON.parse((data as Buffer).toString('utf8')) as ServerFrame);
       this.waiters.splice(0).forEach((wake) => wake());
@@ -57,8 +64,12 @@ export class WsTestClient {
       origin: options.origin,
       autoPong: options.autoPong ?? true,
     });
+    let localPort = 0;
+    socket.once('upgrade', (response) => (localPort = response.socket.localPort ?? 0));
     return new Promise((resolve, reject) => {
-      socket.once('open', () => resolve({ accepted: true, client: new WsTestClient(socket) }));
+      socket.once('open', () =>
+        resolve({ accepted: true, client: new WsTestClient(socket, localPort) }),
+      );
       socket.once('unexpected-response', (_request, response) => {
         resolve({ accepted: false, status: response.statusCode ?? 0, headers: response.headers });
         socket.terminate();
@@ -100,6 +111,13 @@ export class WsTestClient {
         });
       });
     }
+  }
+
+  /** The data of every frame of `event` received and not yet taken, without taking them. */
+  received<E extends ServerEvent>(event: E): ServerEventMap[E][] {
+    return this.frames.flatMap((frame) =>
+      frame.event === event ? [(frame as ServerFrame<E>).data] : [],
+    );
   }
 
   /** Sends a frame and waits for the answer of `event`. */

@@ -1,0 +1,182 @@
+import { PresenceStatus } from '@libs/client';
+import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
+import { RedisServerProcess } from '@test/support/redis-server-process';
+import { createRoom } from '@test/support/room-helpers';
+import { createServerSetup, ServerProcess, ServerSetup } from '@test/support/server-process';
+import { requireTestDatabaseUrl } from '@test/support/test-database';
+import { requireTestRedisUrl } from '@test/support/test-redis';
+import { sleep, waitUntil } from '@test/support/wait-until';
+import { WsTestClient } from '@test/support/ws-test-client';
+
+/** How long a frame that must not come gets to show up. */
+const QUIET_MS = 300;
+/** Redis is back: by then both instances deliver live again (reconnect back-off is 2 s at most). */
+const RESUME_TIMEOUT_MS = 15_000;
+const PROBE_WAIT_MS = 500;
+
+/**
+ * Issue 4, service-backed: two server processes on one PostgreSQL database and one Redis (a
+ * redis-server of this suite's own, so that it can be restarted), with one JWT secret and one
+ * key prefix, and real WebSocket clients on each.
+ */
+describe('two server processes on one Redis and one PostgreSQL (services)', () => {
+  let redis: RedisServerProcess;
+  let setup: ServerSetup;
+  let instanceA: ServerProcess;
+  let instanceB: ServerProcess;
+  const clients: WsTestClient[] = [];
+
+  const connect = async (instance: ServerProcess, user: RegisteredUser) => {
+    const client = await WsTestClient.connect(instance.url, { token: user.accessToken });
+    clients.push(client);
+    return client;
+  };
+
+  /** Sends on `from` and resolves with the ack's message id. */
+  const send = async (from: WsTestClient, roomId: string, body: string) =>
+    (await from.request('send', { roomId, body }, 'ack')).data;
+
+  /** Alice connected to A and Bob to B, both joined to a new room of Alice's. */
+  const aliceOnAAndBobOnB = async () => {
+    const alice = await registerUser(instanceA);
+    const bob = await registerUser(instanceB);
+    const room = await createRoom(instanceA, alice);
+    const aliceOnA = await connect(instanceA, alice);
+    const bobOnB = await connect(instanceB, bob);
+    await aliceOnA.request('join', { roomId: room.id }, 'joined');
+    await bobOnB.request('join', { roomId: room.id }, 'joined');
+    return { alice, room, aliceOnA, bobOnB };
+  };
+
+  beforeAll(async () => {
+    requireTestDatabaseUrl();
+    requireTestRedisUrl();
+    redis = await RedisServerProcess.start();
+    setup = await createServerSetup({ REDIS_URL: redis.url, WS_MESSAGE_RATE: '1000' });
+    [instanceA, instanceB] = await Promise.all([
+      ServerProcess.start(setup.environment),
+      ServerProcess.start(setup.environment),
+    ]);
+  });
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.closeAndWait()));
+  });
+
+  afterAll(async () => {
+    await Promise.all([instanceA?.kill(), instanceB?.kill()]);
+    await setup?.remove();
+    await redis?.stop();
+  });
+
+  it('a room message sent on A reaches a client joined on B', async () => {
+    const { alice, room, aliceOnA, bobOnB } = await aliceOnAAndBobOnB();
+
+    const ack = await send(aliceOnA, room.id, 'from A');
+
+    expect((await bobOnB.next('message')).data).toMatchObject({
+      id: ack.id,
+      roomId: room.id,
+      seq: 1,
+      senderId: alice.id,
+      body: 'from A',
+    });
+    expect((await aliceOnA.next('message')).data.id).toBe(ack.id);
+  });
+
+  it('a private message sent on A reaches every connection of both users on A and B, without a join', async () => {
+    const alice = await registerUser(instanceA);
+    const bob = await registerUser(instanceA);
+    const aliceOnA = await connect(instanceA, alice);
+    const aliceOnB = await connect(instanceB, alice);
+    const bobOnA = await connect(instanceA, bob);
+    const bobOnB = await connect(instanceB, bob);
+
+    const ack = (await aliceOnA.request('dm', { userId: bob.id, body: 'psst' }, 'ack')).data;
+
+    const received = await Promise.all(
+      [bobOnA, bobOnB, aliceOnA, aliceOnB].map((client) => client.next('message')),
+    );
+    for (const frame of received) {
+      expect(frame.data).toMatchObject({
+        id: ack.id,
+        roomId: ack.roomId,
+        senderId: alice.id,
+        body: 'psst',
+      });
+    }
+  });
+
+  it('presence across instances: a user on both is offline only when both connections are gone', async () => {
+    const alice = await registerUser(instanceA);
+    const bob = await registerUser(instanceA);
+    const room = await createRoom(instanceA, alice);
+    const watcherOnA = await connect(instanceA, alice);
+    await watcherOnA.request('join', { roomId: room.id }, 'joined');
+    expect((await watcherOnA.next('presence')).data).toMatchObject({ userId: alice.id });
+    const bobOnB = await connect(instanceB, bob);
+    const bobOnA = await connect(instanceA, bob);
+
+    await bobOnB.request('join', { roomId: room.id }, 'joined');
+    const bobIs = (status: PresenceStatus) => ({ roomId: room.id, userId: bob.id, status });
+    expect((await watcherOnA.next('presence')).data).toEqual(bobIs('online'));
+    await bobOnA.request('join', { roomId: room.id }, 'joined');
+    await sleep(QUIET_MS);
+    // Bob was online already: his second connection, on the other instance, changes nothing.
+    expect(watcherOnA.received('presence')).toEqual([]);
+
+    await bobOnB.closeAndWait();
+    await sleep(QUIET_MS);
+    expect(watcherOnA.received('presence')).toEqual([]);
+
+    await bobOnA.closeAndWait();
+    expect((await watcherOnA.next('presence')).data).toEqual(bobIs('offline'));
+  });
+
+  it('Redis restarted: messages committed meanwhile are in sync, live delivery resumes by itself', async () => {
+    const { room, aliceOnA, bobOnB } = await aliceOnAAndBobOnB();
+    const before = await send(aliceOnA, room.id, 'before the outage');
+    expect((await bobOnB.next('message')).data.id).toBe(before.id);
+
+    await redis.stop();
+    const duringOutage = [];
+    for (let i = 1; i <= 3; i++) {
+      duringOutage.push(await send(aliceOnA, room.id, `during the outage ${i}`));
+    }
+    await sleep(QUIET_MS);
+    // Committed and acknowledged, but not live: the bus had nowhere to publish them.
+    expect(bobOnB.received('message')).toEqual([]);
+    await redis.start();
+
+    const history = (
+      await bobOnB.request('sync', { roomId: room.id, afterSeq: before.seq }, 'history')
+    ).data;
+    expect(history.messages.map((message) => message.id)).toEqual(
+      duringOutage.map((ack) => ack.id),
+    );
+    expect(history.messages.map((message) => message.seq)).toEqual([2, 3, 4]);
+    expect(history.hasMore).toBe(false);
+
+    // Each direction: send until one arrives live on the other instance, then every one does.
+    for (const [from, to] of [
+      [aliceOnA, bobOnB],
+      [bobOnB, aliceOnA],
+    ]) {
+      await waitUntil(
+        async () => {
+          const probe = await send(from, room.id, 'probe');
+          await sleep(PROBE_WAIT_MS);
+          return to.received('message').some((message) => message.id === probe.id);
+        },
+        RESUME_TIMEOUT_MS,
+        'live delivery across the instances after the Redis restart',
+      );
+      const after = await send(from, room.id, 'after the restart');
+      await waitUntil(
+        () => to.received('message').some((message) => message.id === after.id),
+        5000,
+        'the next message, live',
+      );
+    }
+  });
+});
