@@ -164,6 +164,21 @@ describe(CacheService.name, () => {
     });
   });
 
+  it('with a TTL of 0 only loads, and asks no tier', async () => {
+    const shared = new FakeSharedTier();
+    const get = jest.spyOn(shared, 'get');
+    const { service } = createCacheService({ shared });
+    const loader = jest.fn().mockResolvedValue('page');
+
+    await service.getOrLoad({ ...entry('k'), ttlMs: 0 }, loader);
+    const second = await service.getOrLoad({ ...entry('k'), ttlMs: 0 }, loader);
+
+    expect(second).toEqual({ value: 'page', source: 'loader' });
+    expect(loader).toHaveBeenCalledTimes(2);
+    expect(get).not.toHaveBeenCalled();
+    expect(shared.entries.size).toBe(0);
+  });
+
   describe('tag invalidation', () => {
     it('removes the entries recorded under a tag, and only those', async () => {
       const { service, memory, metrics } = createCacheService();

@@ -77,9 +77,13 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
   /**
    * The cached value of `key`, or `loader()`'s, which is then cached under `tags` for `ttlMs`.
    * An error from the loader reaches every request waiting for it and is not cached; neither is
-   * `undefined`. Cached values are shared: treat them as immutable.
+   * `undefined`. Cached values are shared: treat them as immutable. A `ttlMs` of 0 (caching
+   * turned off) only calls the loader.
    */
   async getOrLoad<T>(entry: CacheEntryOptions, loader: () => Promise<T>): Promise<CacheResult<T>> {
+    if (!(entry.ttlMs > 0)) {
+      return { value: await loader(), source: 'loader' };
+    }
     const cached = this.memory.get<T>(entry.key);
     if (cached !== undefined) {
       return { value: cached, source: 'memory' };
