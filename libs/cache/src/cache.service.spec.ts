@@ -253,6 +253,29 @@ describe(CacheService.name, () => {
       expect(warn).toHaveBeenCalledWith(expect.stringContaining('bus down'));
       warn.mockRestore();
     });
+
+    it('warns once per outage of the channel, however many writes fail to publish', async () => {
+      let down = true;
+      class FlakyChannel extends InProcessCacheInvalidationChannel {
+        override publish(): Promise<void> {
+          return down ? Promise.reject(new Error('bus down')) : Promise.resolve();
+        }
+      }
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+      const { service, metrics } = createCacheService({ channel: new FlakyChannel() });
+
+      await service.invalidateTags(['room:1']);
+      await service.invalidateTags(['room:2']);
+      down = false;
+      await service.invalidateTags(['room:3']);
+      down = true;
+      await service.invalidateTags(['room:4']);
+
+      expect(metrics.snapshot().publishErrors).toBe(3);
+      expect(warn).toHaveBeenCalledTimes(2);
+      jest.restoreAllMocks();
+    });
   });
 
   describe('a load overtaken by an invalidation', () => {
