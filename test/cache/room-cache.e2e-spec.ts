@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { bearer, registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import {
   addMember,
@@ -67,6 +68,28 @@ describe('room reads through the response cache (e2e)', () => {
     expect(first).toMatchObject({ status: 200, cache: 'MISS' });
     expect(second).toMatchObject({ status: 200, cache: 'HIT' });
     expect(second.text).toBe(first.text);
+  });
+
+  it('a hit on a private room asks the database nothing: access and page come from memory', async () => {
+    const { member, room } = await privateRoom();
+    await read(member, room.id, '/messages');
+    const queries = jest.spyOn(testApp.app.get(DataSource), 'createQueryRunner');
+    try {
+      expect(await read(member, room.id, '/messages')).toMatchObject({
+        status: 200,
+        cache: 'HIT',
+      });
+      expect(queries).not.toHaveBeenCalled();
+      // The spy sees the database: another page is a miss, and it queries.
+      await http()
+        .get(`/api/rooms/${room.id}/messages?limit=5`)
+        .set(bearer(member.accessToken))
+        .expect(200)
+        .expect('X-Cache', 'MISS');
+      expect(queries).toHaveBeenCalled();
+    } finally {
+      queries.mockRestore();
+    }
   });
 
   it('a post invalidates the history and the room before its 201', async () => {
