@@ -8,6 +8,7 @@ import {
   addMember,
   CachedAnswer,
   createRoom,
+  leaveRoom,
   MessageBody,
   postMessage,
   readRoom,
@@ -116,10 +117,7 @@ describe('cached room reads across two server processes (services)', () => {
     await read();
     expect(await read()).toMatchObject({ status: 200, cache: 'HIT' });
 
-    await request(a.server)
-      .delete(`/api/rooms/${room.id}/members/me`)
-      .set(bearer(member.accessToken))
-      .expect(204);
+    await leaveRoom(a, member, room.id);
 
     await readOnBUntil(read, (answer) => answer.status === 404, 'a 404 for the leaver on B');
     expect(await readRoom(b, owner, room.id, '/messages')).toMatchObject({ status: 200 });

@@ -46,6 +46,17 @@ export async function joinRoom(
     .expect(204);
 }
 
+export async function leaveRoom(
+  target: HttpTarget,
+  user: RegisteredUser,
+  roomId: string,
+): Promise<void> {
+  await request(target.server)
+    .delete(`/api/rooms/${roomId}/members/me`)
+    .set(bearer(user.accessToken))
+    .expect(204);
+}
+
 export async function addMember(
   target: HttpTarget,
   owner: RegisteredUser,
