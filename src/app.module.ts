@@ -6,6 +6,7 @@ import { CacheModule } from '@libs/cache';
 import { AccessTokenGuard } from '@app/auth/access-token.guard';
 import { AuthModule } from '@app/auth/auth.module';
 import { HttpDrain } from '@app/bootstrap/http-drain';
+import { BusCacheInvalidationChannel } from '@app/cache/bus-cache-invalidation.channel';
 import { GlobalExceptionFilter } from '@app/common/errors/global-exception.filter';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
 import { DatabaseModule } from '@app/database/database.module';
@@ -31,7 +32,11 @@ export class AppModule {
         BusModule,
         DatabaseModule,
         ThrottlingModule,
-        CacheModule.forRoot(),
+        // Invalidations reach the other instances over the bus (Redis pub/sub with REDIS_URL).
+        CacheModule.forRoot({
+          imports: [BusModule],
+          invalidationChannel: BusCacheInvalidationChannel,
+        }),
         AuthModule,
         UsersModule,
         RoomsModule,

@@ -12,6 +12,7 @@ import { ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '@app/openapi/api-errors.decorator';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { Authenticated, CurrentUser } from '@app/auth/authenticated.decorator';
+import { CachedRoomRead } from '@app/rooms/cached-room-read.decorator';
 import {
   ListRoomMessagesQueryDto,
   MessagePageResponseDto,
@@ -31,6 +32,7 @@ export class MessagesController {
 
   /** A room's history by seq, oldest first; 404 to non-members of a private or direct room. */
   @Get('rooms/:id/messages')
+  @CachedRoomRead('messages')
   async listRoomMessages(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { AppError } from '@app/common/errors/app-error';
 import { RequestValidationError } from '@app/common/validation/request-validation.error';
+import { RoomCache } from '@app/rooms/room-cache';
 import { RoomsService } from '@app/rooms/rooms.service';
 import { UsersService } from '@app/users/users.service';
 import { Message } from './message.entity';
@@ -24,6 +25,7 @@ describe(MessagesService.name, () => {
   };
   let users: { getUser: jest.Mock };
   let events: { messageCommitted: jest.Mock };
+  let roomCache: { messagePosted: jest.Mock };
   let service: MessagesService;
 
   beforeEach(() => {
@@ -45,11 +47,13 @@ describe(MessagesService.name, () => {
     };
     users = { getUser: jest.fn(() => Promise.resolve()) };
     events = { messageCommitted: jest.fn() };
+    roomCache = { messagePosted: jest.fn(() => Promise.resolve()) };
     service = new MessagesService(
       repository as unknown as MessagesRepository,
       rooms as unknown as RoomsService,
       users as unknown as UsersService,
       events,
+      roomCache as unknown as RoomCache,
     );
   });
 
@@ -75,6 +79,29 @@ describe(MessagesService.name, () => {
       );
     });
 
+    it('invalidates the cached history before it resolves, and before publishing', async () => {
+      const order: string[] = [];
+      roomCache.messagePosted.mockImplementation(() => {
+        order.push('invalidated');
+        return Promise.resolve();
+      });
+      events.messageCommitted.mockImplementation(() => order.push('published'));
+      outcomes.push((message) => ({ outcome: 'created', message: committed(message, 1) }));
+
+      await service.post(SENDER_ID, ROOM_ID, 'hello');
+
+      expect(roomCache.messagePosted).toHaveBeenCalledWith(ROOM_ID);
+      expect(order).toEqual(['invalidated', 'published']);
+    });
+
+    it('invalidates nothing when the write is refused', async () => {
+      outcomes.push(() => ({ outcome: 'refused' }));
+      rooms.assertMember.mockRejectedValue(new AppError('not_found', 'Room not found'));
+
+      await expect(service.post(SENDER_ID, ROOM_ID, 'hello')).rejects.toBeInstanceOf(AppError);
+      expect(roomCache.messagePosted).not.toHaveBeenCalled();
+    });
+
     it('returns the first message of a retried clientMsgId without publishing again', async () => {
       const first = committed(
         {
@@ -91,6 +118,7 @@ describe(MessagesService.name, () => {
 
       await expect(service.post(SENDER_ID, ROOM_ID, 'hello again', 'c1')).resolves.toBe(first);
       expect(events.messageCommitted).not.toHaveBeenCalled();
+      expect(roomCache.messagePosted).toHaveBeenCalledWith(ROOM_ID);
     });
 
     it('a refused write answers with the room’s access error', async () => {

@@ -9,6 +9,7 @@ import {
   pageOf,
 } from '@app/common/pagination/pagination';
 import { RequestValidationError } from '@app/common/validation/request-validation.error';
+import { RoomCache } from '@app/rooms/room-cache';
 import { RoomsService } from '@app/rooms/rooms.service';
 import { UsersService } from '@app/users/users.service';
 import { MessageEvents } from './message-events';
@@ -39,14 +40,17 @@ export class MessagesService {
     private readonly rooms: RoomsService,
     private readonly users: UsersService,
     private readonly events: MessageEvents,
+    private readonly roomCache: RoomCache,
   ) {}
 
   /**
    * The one write path of a message, for REST and WebSocket alike. Resolves with the message
    * once it is committed (so an ack after this loses nothing on a crash), with the room's next
    * seq. With a `clientMsgId` that this sender already used in this room, resolves with that
-   * first message instead and stores nothing. Publishes each newly stored message through
-   * `MessageEvents` after the commit.
+   * first message instead and stores nothing. After the commit, and before it resolves, the
+   * cached history and room are invalidated (on every instance); then each newly stored message
+   * is published through `MessageEvents`, so that whoever receives it live and reads the
+   * history finds it there.
    *
    * 404 when the room does not exist or is private or direct and the sender is not a member;
    * 403 `not_a_member` for a public room the sender has not joined.
@@ -71,7 +75,7 @@ export class MessagesService {
       await this.rooms.assertMember(senderId, roomId);
       result = await this.messages.append(message());
     }
-    return this.settle(result);
+    return this.settle(roomId, result);
   }
 
   /**
@@ -126,16 +130,16 @@ export class MessagesService {
     };
   }
 
-  private settle(result: AppendResult): Message {
-    switch (result.outcome) {
-      case 'created':
-        this.publish(result.message);
-        return result.message;
-      case 'existing':
-        return result.message;
-      case 'refused':
-        throw new AppError('not_a_member', 'Join the room first');
+  private async settle(roomId: string, result: AppendResult): Promise<Message> {
+    if (result.outcome === 'refused') {
+      throw new AppError('not_a_member', 'Join the room first');
     }
+    // Also for a retry: the first attempt may have died between its commit and this.
+    await this.roomCache.messagePosted(roomId);
+    if (result.outcome === 'created') {
+      this.publish(result.message);
+    }
+    return result.message;
   }
 
   /** The message is committed whatever happens here: a failing publisher must not fail it. */

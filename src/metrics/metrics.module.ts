@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { CacheMetricsExporter } from './cache-metrics.exporter';
 import { HttpMetrics } from './http-metrics';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
@@ -7,7 +8,7 @@ import { MetricsService } from './metrics.service';
 @Global()
 @Module({
   controllers: [MetricsController],
-  providers: [MetricsService, HttpMetrics],
+  providers: [MetricsService, HttpMetrics, CacheMetricsExporter],
   exports: [MetricsService],
 })
 export class MetricsModule {}

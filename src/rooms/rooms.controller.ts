@@ -28,6 +28,7 @@ import {
   toRoomPageResponse,
   toRoomResponse,
 } from './rooms.dto';
+import { CachedRoomRead } from './cached-room-read.decorator';
 import { RoomsService } from './rooms.service';
 
 /** A private or direct room is 404 to non-members on every route, as if it did not exist. */
@@ -59,7 +60,7 @@ export class RoomsController {
 
   /** One room: public ones to anyone, private and direct ones to their members. */
   @Get(':id')
-  @ApiErrors(HttpStatus.NOT_FOUND)
+  @CachedRoomRead('details')
   async getRoom(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,
@@ -113,7 +114,7 @@ export class RoomsController {
 
   /** The room's members in the order they joined. */
   @Get(':id/members')
-  @ApiErrors(HttpStatus.NOT_FOUND)
+  @CachedRoomRead('members')
   async listRoomMembers(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { UsersModule } from '@app/users/users.module';
+import { RoomCache } from './room-cache';
 import { RoomEvents } from './room-events';
 import { RoomMember } from './room-member.entity';
 import { Room } from './room.entity';
@@ -11,7 +12,7 @@ import { RoomsService } from './rooms.service';
 @Module({
   imports: [UsersModule, TypeOrmModule.forFeature([Room, RoomMember])],
   controllers: [RoomsController],
-  providers: [RoomsRepository, RoomsService, RoomEvents],
-  exports: [RoomsService, RoomEvents],
+  providers: [RoomsRepository, RoomsService, RoomEvents, RoomCache],
+  exports: [RoomsService, RoomEvents, RoomCache],
 })
 export class RoomsModule {}

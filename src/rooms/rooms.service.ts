@@ -4,6 +4,7 @@ import { AppError } from '@app/common/errors/app-error';
 import { decodeCursor, isRecord, Page, pageOf } from '@app/common/pagination/pagination';
 import { User } from '@app/users/user.entity';
 import { UsersService } from '@app/users/users.service';
+import { RoomCache } from './room-cache';
 import { RoomMember } from './room-member.entity';
 import { Room, RoomVisibility } from './room.entity';
 import { RoomEvents } from './room-events';
@@ -37,6 +38,7 @@ export class RoomsService {
     private readonly rooms: RoomsRepository,
     private readonly users: UsersService,
     private readonly events: RoomEvents,
+    private readonly cache: RoomCache,
   ) {}
 
   /** The key of the direct room of two users, whichever of them asks. */
@@ -80,10 +82,34 @@ export class RoomsService {
    */
   async getReadableRoom(userId: string, roomId: string): Promise<RoomAccess> {
     const access = await this.rooms.findAccess(roomId, userId);
-    if (!access || (access.room.visibility !== RoomVisibility.Public && !access.isMember)) {
+    if (!access || !(await mayRead(access.room.visibility, () => access.isMember))) {
       throw new AppError('not_found', ROOM_NOT_FOUND);
     }
     return access;
+  }
+
+  /**
+   * `getReadableRoom`'s decision without the room, answered from the cache when it can: a
+   * repeated read costs no database query. What guards of cached routes call. Writes that change
+   * it (membership, deletion) invalidate it before they are acknowledged.
+   */
+  async assertReadable(userId: string, roomId: string): Promise<void> {
+    const visibility = await this.cache.visibility(
+      roomId,
+      async () => (await this.rooms.findById(roomId))?.visibility,
+    );
+    const readable =
+      visibility !== undefined &&
+      (await mayRead(visibility, () =>
+        this.cache.isMember(
+          roomId,
+          userId,
+          async () => (await this.rooms.findMember(roomId, userId)) !== null,
+        ),
+      ));
+    if (!readable) {
+      throw new AppError('not_found', ROOM_NOT_FOUND);
+    }
   }
 
   /** Throws the error a non-member gets for writing to the room: 404 or 403. */
@@ -100,6 +126,7 @@ export class RoomsService {
       throw new AppError('forbidden', "Only the room's owner can delete it");
     }
     await this.rooms.delete(room.id);
+    await this.cache.roomDeleted(room.id);
     this.events.accessRevoked.emit({ roomId: room.id, userId: null });
   }
 
@@ -124,6 +151,7 @@ export class RoomsService {
     const access = await this.getReadableRoom(userId, roomId);
     if (!access.isMember) {
       await this.rooms.insertMembersUnlessPresent([{ roomId, userId, joinedAt: new Date() }]);
+      await this.cache.membershipChanged(roomId, [userId]);
     }
   }
 
@@ -137,6 +165,7 @@ export class RoomsService {
       );
     }
     await this.rooms.deleteMember(roomId, userId);
+    await this.cache.membershipChanged(roomId, [userId]);
     this.events.accessRevoked.emit({ roomId, userId });
   }
 
@@ -148,6 +177,7 @@ export class RoomsService {
     }
     const user = await this.users.getUser(userId);
     await this.rooms.insertMembersUnlessPresent([{ roomId, userId, joinedAt: new Date() }]);
+    await this.cache.membershipChanged(roomId, [userId]);
     const member = await this.rooms.findMember(roomId, userId);
     if (!member) {
       // The room was deleted in between.
@@ -209,8 +239,17 @@ export class RoomsService {
       { roomId: room.id, userId, joinedAt: now },
       { roomId: room.id, userId: otherUserId, joinedAt: now },
     ]);
+    await this.cache.membershipChanged(room.id, [userId, otherUserId]);
     return room;
   }
+}
+
+/** The one rule for reading a room: a public room to anyone, any other room to its members. */
+async function mayRead(
+  visibility: RoomVisibility,
+  isMember: () => boolean | Promise<boolean>,
+): Promise<boolean> {
+  return visibility === RoomVisibility.Public || (await isMember());
 }
 
 interface RoomListCursor {

@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { registerUser } from '@test/support/auth-helpers';
-import { parsePrometheusText, sumOf } from '@test/support/prometheus-text';
+import { bearer, registerUser } from '@test/support/auth-helpers';
+import { parsePrometheusText, PrometheusSample, sumOf } from '@test/support/prometheus-text';
 import { createRoom } from '@test/support/room-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
 import { WsTestClient } from '@test/support/ws-test-client';
@@ -85,6 +85,38 @@ describe('metrics (e2e)', () => {
       await socket.closeAndWait();
     } finally {
       await live.close();
+    }
+  });
+
+  it('exports the response-cache counters per tier', async () => {
+    const user = await registerUser(testApp);
+    const before = await scrape();
+    const hits = (samples: PrometheusSample[]) =>
+      sumOf(samples, 'switchboard_cache_hits_total', { tier: 'memory' });
+    const misses = (samples: PrometheusSample[]) =>
+      sumOf(samples, 'switchboard_cache_misses_total', { tier: 'memory' });
+
+    for (let i = 0; i < 3; i++) {
+      await request(testApp.server)
+        .get(`/api/users/${user.id}`)
+        .set(bearer(user.accessToken))
+        .expect(200);
+    }
+
+    const after = await scrape();
+    expect(hits(after) - hits(before)).toBe(2);
+    expect(misses(after) - misses(before)).toBe(1);
+    for (const name of ['sets', 'invalidations', 'errors']) {
+      expect(after).toContainEqual(
+        expect.objectContaining({
+          name: `switchboard_cache_${name}_total`,
+          labels: { tier: 'redis' },
+        }),
+      );
+    }
+    expect(sumOf(after, 'switchboard_cache_loads_total')).toBeGreaterThan(0);
+    for (const name of ['coalesced', 'discarded_loads', 'publish_errors']) {
+      expect(after.some((sample) => sample.name === `switchboard_cache_${name}_total`)).toBe(true);
     }
   });
 

@@ -46,6 +46,17 @@ export async function joinRoom(
     .expect(204);
 }
 
+export async function leaveRoom(
+  target: HttpTarget,
+  user: RegisteredUser,
+  roomId: string,
+): Promise<void> {
+  await request(target.server)
+    .delete(`/api/rooms/${roomId}/members/me`)
+    .set(bearer(user.accessToken))
+    .expect(204);
+}
+
 export async function addMember(
   target: HttpTarget,
   owner: RegisteredUser,
@@ -96,4 +107,34 @@ export async function readHistory(
     }
   }
   throw new Error(`History of room ${roomId} has more than ${maxPages} pages`);
+}
+
+/** The cached reads of a room: the room itself, its members, its history. */
+export const ROOM_READS = ['', '/members', '/messages'] as const;
+export type RoomRead = (typeof ROOM_READS)[number];
+
+export interface CachedAnswer {
+  status: number;
+  /** `HIT` or `MISS`; undefined when the cache was never asked (a guard refused). */
+  cache: string | undefined;
+  text: string;
+  body: unknown;
+}
+
+/** `GET /api/rooms/<roomId><read>` as `reader`, whatever the status. */
+export async function readRoom(
+  target: HttpTarget,
+  reader: RegisteredUser,
+  roomId: string,
+  read: RoomRead = '',
+): Promise<CachedAnswer> {
+  const response = await request(target.server)
+    .get(`/api/rooms/${roomId}${read}`)
+    .set(bearer(reader.accessToken));
+  return {
+    status: response.status,
+    cache: response.headers['x-cache'],
+    text: response.text,
+    body: response.body,
+  };
 }

@@ -164,6 +164,21 @@ describe(CacheService.name, () => {
     });
   });
 
+  it('with a TTL of 0 only loads, and asks no tier', async () => {
+    const shared = new FakeSharedTier();
+    const get = jest.spyOn(shared, 'get');
+    const { service } = createCacheService({ shared });
+    const loader = jest.fn().mockResolvedValue('page');
+
+    await service.getOrLoad({ ...entry('k'), ttlMs: 0 }, loader);
+    const second = await service.getOrLoad({ ...entry('k'), ttlMs: 0 }, loader);
+
+    expect(second).toEqual({ value: 'page', source: 'loader' });
+    expect(loader).toHaveBeenCalledTimes(2);
+    expect(get).not.toHaveBeenCalled();
+    expect(shared.entries.size).toBe(0);
+  });
+
   describe('tag invalidation', () => {
     it('removes the entries recorded under a tag, and only those', async () => {
       const { service, memory, metrics } = createCacheService();
@@ -237,6 +252,29 @@ describe(CacheService.name, () => {
       expect(metrics.snapshot().publishErrors).toBe(1);
       expect(warn).toHaveBeenCalledWith(expect.stringContaining('bus down'));
       warn.mockRestore();
+    });
+
+    it('warns once per outage of the channel, however many writes fail to publish', async () => {
+      let down = true;
+      class FlakyChannel extends InProcessCacheInvalidationChannel {
+        override publish(): Promise<void> {
+          return down ? Promise.reject(new Error('bus down')) : Promise.resolve();
+        }
+      }
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+      const { service, metrics } = createCacheService({ channel: new FlakyChannel() });
+
+      await service.invalidateTags(['room:1']);
+      await service.invalidateTags(['room:2']);
+      down = false;
+      await service.invalidateTags(['room:3']);
+      down = true;
+      await service.invalidateTags(['room:4']);
+
+      expect(metrics.snapshot().publishErrors).toBe(3);
+      expect(warn).toHaveBeenCalledTimes(2);
+      jest.restoreAllMocks();
     });
   });
 

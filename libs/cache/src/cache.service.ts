@@ -53,6 +53,8 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
   private readonly flightsByTag = new Map<string, Set<Flight>>();
   private readonly logger = new Logger('Cache');
   private stopListening: (() => void) | undefined;
+  /** Publishing has failed since the last success: warned once, until it works again. */
+  private publishFailing = false;
 
   constructor(
     private readonly memory: MemoryCacheTier,
@@ -77,9 +79,13 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
   /**
    * The cached value of `key`, or `loader()`'s, which is then cached under `tags` for `ttlMs`.
    * An error from the loader reaches every request waiting for it and is not cached; neither is
-   * `undefined`. Cached values are shared: treat them as immutable.
+   * `undefined`. Cached values are shared: treat them as immutable. A `ttlMs` of 0 (caching
+   * turned off) only calls the loader.
    */
   async getOrLoad<T>(entry: CacheEntryOptions, loader: () => Promise<T>): Promise<CacheResult<T>> {
+    if (!(entry.ttlMs > 0)) {
+      return { value: await loader(), source: 'loader' };
+    }
     const cached = this.memory.get<T>(entry.key);
     if (cached !== undefined) {
       return { value: cached, source: 'memory' };
@@ -112,11 +118,19 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     await this.shared?.invalidate(unique);
     try {
       await this.channel.publish({ tags: unique, origin: this.origin });
+      if (this.publishFailing) {
+        this.publishFailing = false;
+        this.logger.log('Cache invalidations reach the other instances again');
+      }
     } catch (error) {
       this.metrics.count('publishErrors');
-      this.logger.warn(
-        `Could not publish a cache invalidation (${error instanceof Error ? error.message : String(error)})`,
-      );
+      if (!this.publishFailing) {
+        this.publishFailing = true;
+        // Once per outage: every write fails to publish while the bus is down.
+        this.logger.warn(
+          `Could not publish a cache invalidation (${error instanceof Error ? error.message : String(error)}); other instances keep in-process entries until they expire, until publishing works again`,
+        );
+      }
     }
   }
 

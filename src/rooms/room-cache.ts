@@ -1,0 +1,92 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CACHE_OPTIONS, CacheOptions, CacheService } from '@libs/cache';
+import { RoomVisibility } from './room.entity';
+
+/** The cached reads of a room, each with a tag of its own. */
+export type RoomCachedPart = 'details' | 'members' | 'messages';
+
+/**
+ * `room:<id>`: every cache entry of a room carries it, so that deleting the room removes them
+ * all. Lower-cased: a route accepts the id in any case, and one room must have one tag.
+ */
+function roomTag(roomId: string): string {
+  return `room:${roomId.toLowerCase()}`;
+}
+
+function partTag(roomId: string, part: RoomCachedPart): string {
+  return `${roomTag(roomId)}:${part}`;
+}
+
+/** Whether one user is a member: their access to a private or direct room. */
+function memberTag(roomId: string, userId: string): string {
+  return `${roomTag(roomId)}:member:${userId}`;
+}
+
+/** The tags of a cached read of one part of a room (`@CacheResponse({ tags })`). */
+export function roomReadTags(roomId: string, part: RoomCachedPart): string[] {
+  return [roomTag(roomId), partTag(roomId, part)];
+}
+
+/**
+ * What the cache holds about rooms, and which writes remove what:
+ *
+ * | entry | tags | removed by |
+ * | --- | --- | --- |
+ * | `GET /api/rooms/:id` | `room:<id>`, `room:<id>:details` | a new message (lastSeq), deletion |
+ * | `GET /api/rooms/:id/members` | `room:<id>`, `room:<id>:members` | join, leave, add, deletion |
+ * | `GET /api/rooms/:id/messages` | `room:<id>`, `room:<id>:messages` | a new message, deletion |
+ * | the room's visibility | `room:<id>` | deletion (it never changes otherwise) |
+ * | one user's membership | `room:<id>`, `room:<id>:member:<user>` | that user's join, leave or add, deletion |
+ *
+ * Access decisions are two entries, not one per (room, user): a public room needs only its
+ * visibility, however many users read it; memberships are cached for private and direct rooms.
+ * Every invalidation is awaited by the write before it is acknowledged.
+ */
+@Injectable()
+export class RoomCache {
+  constructor(
+    private readonly cache: CacheService,
+    @Inject(CACHE_OPTIONS) private readonly options: Pick<CacheOptions, 'defaultTtlMs'>,
+  ) {}
+
+  /** The room's visibility; undefined (and not cached) when there is no such room. */
+  async visibility(
+    roomId: string,
+    load: () => Promise<RoomVisibility | undefined>,
+  ): Promise<RoomVisibility | undefined> {
+    const key = `${roomTag(roomId)} visibility`;
+    return this.getOrLoad(key, [roomTag(roomId)], load);
+  }
+
+  /** Whether `userId` is a member of the room. */
+  async isMember(roomId: string, userId: string, load: () => Promise<boolean>): Promise<boolean> {
+    const key = `${roomTag(roomId)} member ${userId}`;
+    return this.getOrLoad(key, [roomTag(roomId), memberTag(roomId, userId)], load);
+  }
+
+  /** A message was stored: the history pages and the room (its lastSeq) change. */
+  messagePosted(roomId: string): Promise<void> {
+    return this.cache.invalidateTags([partTag(roomId, 'messages'), partTag(roomId, 'details')]);
+  }
+
+  /** These users joined, left or were added: the member list and their access change. */
+  membershipChanged(roomId: string, userIds: readonly string[]): Promise<void> {
+    return this.cache.invalidateTags([
+      partTag(roomId, 'members'),
+      ...userIds.map((userId) => memberTag(roomId, userId)),
+    ]);
+  }
+
+  /** The room is gone: everything cached about it goes. */
+  roomDeleted(roomId: string): Promise<void> {
+    return this.cache.invalidateTags([roomTag(roomId)]);
+  }
+
+  private async getOrLoad<T>(key: string, tags: string[], load: () => Promise<T>): Promise<T> {
+    const { value } = await this.cache.getOrLoad(
+      { key, tags, ttlMs: this.options.defaultTtlMs },
+      load,
+    );
+    return value;
+  }
+}
