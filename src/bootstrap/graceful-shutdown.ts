@@ -32,6 +32,8 @@ export function exitGracefullyOnSignals(app: INestApplication, timeoutMs: number
     }
   };
   for (const signal of SIGNALS) {
-    process.once(signal, (received) => void shutdown(received));
+    // `on`, not `once`: a repeated signal (systemd and the cluster primary may both send one)
+    // must not fall through to Node's default handler and kill the drain.
+    process.on(signal, (received) => void shutdown(received));
   }
 }
