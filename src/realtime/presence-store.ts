@@ -99,7 +99,9 @@ export class RedisPresenceStore extends PresenceStore implements OnApplicationSh
     const expiresAt = Date.now() + PRESENCE_TTL_MS;
     const pipeline = this.redis.pipeline();
     for (const { roomId, userId, connectionId } of entries) {
-      pipeline.zadd(`${roomId}:${userId}`, 'XX', expiresAt, connectionId);
+      // Not XX: after a Redis restart (nothing persisted) this puts live connections back, so
+      // their later `exit` still announces offline.
+      pipeline.zadd(`${roomId}:${userId}`, expiresAt, connectionId);
       pipeline.pexpire(`${roomId}:${userId}`, PRESENCE_TTL_MS);
     }
     await this.run(pipeline);
