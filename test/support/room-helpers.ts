@@ -1,3 +1,4 @@
+import type { RealtimeMessage } from '@libs/client';
 import request from 'supertest';
 import { aMessage, aRoom, MessageRequest, RoomRequest } from '@test/factories/room.factory';
 import { bearer, HttpTarget, RegisteredUser } from './auth-helpers';
@@ -11,15 +12,8 @@ export interface RoomBody {
   createdAt: string;
 }
 
-export interface MessageBody {
-  id: string;
-  roomId: string;
-  seq: number;
-  senderId: string;
-  body: string;
-  clientMsgId: string | null;
-  createdAt: string;
-}
+/** A message as the API returns it: the same shape the WebSocket protocol delivers. */
+export type MessageBody = RealtimeMessage;
 
 /** Creates a room owned by `owner` through the API. */
 export async function createRoom(
