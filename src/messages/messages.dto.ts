@@ -1,3 +1,4 @@
+import type { RealtimeMessage } from '@libs/client';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { PageQueryDto } from '@app/common/pagination/page-query.dto';
@@ -46,8 +47,11 @@ export class ListRoomMessagesQueryDto extends PageQueryDto {
   before?: number;
 }
 
-/** A message: `{ id, roomId, seq, senderId, body, clientMsgId, createdAt }`. */
-export class MessageResponseDto {
+/**
+ * A message: `{ id, roomId, seq, senderId, body, clientMsgId, createdAt }`. The same shape the
+ * WebSocket protocol delivers; `implements` keeps the two from drifting apart.
+ */
+export class MessageResponseDto implements RealtimeMessage {
   id: string;
   roomId: string;
   /** 1, 2, 3 … within the room, with no gap and no repeat. */
