@@ -174,13 +174,14 @@ describe('WebSocket gateway: connection, frames and protection (e2e)', () => {
 
 describe('WebSocket gateway: token expiry, heartbeat and shutdown (e2e)', () => {
   it('closes with 4401 a connection whose token expires, unless renewed in time', async () => {
-    const testApp = await startTestApp({ listen: true, environment: { JWT_TTL: '2s' } });
+    const testApp = await startTestApp({ listen: true, environment: { JWT_TTL: '3s' } });
     try {
       const user = await registerUser(testApp);
       const expiring = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
       const renewed = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
 
-      await sleep(1000);
+      // JWT expiry has whole seconds: 1.1 s later the fresh token expires at least 1 s later.
+      await sleep(1100);
       const refreshed = await fetch(`${testApp.url}/api/auth/refresh`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
