@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { MISSING_ID } from '@test/factories/ids';
 import { aRegistration } from '@test/factories/user.factory';
 import { bearer, registerUser } from '@test/support/auth-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
@@ -95,7 +96,7 @@ describe('auth and users (e2e)', () => {
     });
 
     const missing = await http()
-      .get('/api/users/00000000-0000-4000-8000-000000000000')
+      .get(`/api/users/${MISSING_ID}`)
       .set(bearer(alice.accessToken))
       .expect(404);
     expect(missing.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
@@ -198,8 +199,7 @@ describe('auth and users (e2e)', () => {
     await http()
       .post('/api/auth/refresh')
       .send({
-        refreshToken:
-          '00000000-0000-4000-8000-000000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+        refreshToken: `${MISSING_ID}.${'A'.repeat(43)}`,
       })
       .expect(401);
   });

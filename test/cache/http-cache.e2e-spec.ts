@@ -1,4 +1,5 @@
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
+import { MISSING_ID } from '@test/factories/ids';
 import type { Cache } from 'cache-manager';
 import request from 'supertest';
 import { CacheService } from '@libs/cache';
@@ -77,11 +78,10 @@ describe('response cache (e2e)', () => {
 
   it('does not cache a 404', async () => {
     const alice = await registerUser(testApp);
-    const missing = '00000000-0000-4000-8000-000000000000';
 
-    await http().get(`/api/users/${missing}`).set(bearer(alice.accessToken)).expect(404);
+    await http().get(`/api/users/${MISSING_ID}`).set(bearer(alice.accessToken)).expect(404);
     const again = await http()
-      .get(`/api/users/${missing}`)
+      .get(`/api/users/${MISSING_ID}`)
       .set(bearer(alice.accessToken))
       .expect(404);
     expect(again.headers['x-cache']).toBe('MISS');

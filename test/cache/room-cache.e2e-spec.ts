@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { MISSING_ID } from '@test/factories/ids';
 import { DataSource } from 'typeorm';
 import { bearer, registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import {
@@ -14,8 +15,6 @@ import {
 } from '@test/support/room-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
 import { WsTestClient } from '@test/support/ws-test-client';
-
-const NO_SUCH_ROOM = '00000000-0000-4000-8000-000000000000';
 
 /**
  * The cached room reads of PRODUCT.md (the room, its members, its history): access is decided
@@ -151,7 +150,7 @@ describe('room reads through the response cache (e2e)', () => {
       expect(await read(member, room.id, part)).toMatchObject({ status: 200, cache: 'HIT' });
 
       const refused = await read(stranger, room.id, part);
-      const missing = await read(stranger, NO_SUCH_ROOM, part);
+      const missing = await read(stranger, MISSING_ID, part);
 
       expect(refused.status).toBe(404);
       expect(refused.cache).toBeUndefined();

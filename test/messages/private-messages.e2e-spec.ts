@@ -1,10 +1,9 @@
 import request from 'supertest';
+import { MISSING_ID } from '@test/factories/ids';
 import { aMessage, MessageRequest } from '@test/factories/room.factory';
 import { bearer, RegisteredUser, registerUser } from '@test/support/auth-helpers';
 import { MessageBody, postMessage, readHistory } from '@test/support/room-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
-
-const MISSING_ID = '00000000-0000-4000-8000-000000000000';
 
 describe('private messages (e2e)', () => {
   let testApp: TestApp;

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { MISSING_ID } from '@test/factories/ids';
 import { InProcessMessageEvents } from '@app/messages/message-events';
 import { MessageResponseDto } from '@app/messages/messages.dto';
 import { aMessage } from '@test/factories/room.factory';
@@ -12,8 +13,6 @@ import {
   readHistory,
 } from '@test/support/room-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
-
-const MISSING_ID = '00000000-0000-4000-8000-000000000000';
 
 describe('room messages (e2e)', () => {
   let testApp: TestApp;

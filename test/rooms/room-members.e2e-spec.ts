@@ -1,9 +1,8 @@
 import request from 'supertest';
+import { MISSING_ID } from '@test/factories/ids';
 import { bearer, RegisteredUser, registerUser } from '@test/support/auth-helpers';
 import { addMember, createRoom, joinRoom } from '@test/support/room-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
-
-const MISSING_ID = '00000000-0000-4000-8000-000000000000';
 
 describe('room members (e2e)', () => {
   let testApp: TestApp;
