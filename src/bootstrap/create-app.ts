@@ -1,4 +1,3 @@
-import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -7,7 +6,8 @@ import { AppModule } from '@app/app.module';
 import { RealtimeWsAdapter } from '@app/realtime/realtime-ws.adapter';
 import { createOpenApiDocument, serveOpenApiDocument } from '@app/openapi/openapi-document';
 import { registerLoadShedding } from './load-shedding';
-import { REQUEST_ID_HEADER, requestIdFor } from './request-id';
+import { requestIdFor } from './request-id';
+import { registerResponseHeaders } from './response-headers';
 
 /** Routes that stay at the root, outside the `/api` prefix. */
 export const ROOT_ROUTES = ['health', 'health/ready', 'metrics', 'docs', 'openapi.json'];
@@ -38,13 +38,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     exposedHeaders: ['Retry-After', 'X-Request-Id'],
   });
   await registerLoadShedding(app, config);
-  await app.register(helmet);
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', async (request, reply) => {
-      reply.header(REQUEST_ID_HEADER, request.id);
-    });
+  registerResponseHeaders(app);
   if (config.http.docs) {
     serveOpenApiDocument(app, createOpenApiDocument(app));
   }

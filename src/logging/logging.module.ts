@@ -1,8 +1,9 @@
-import { IncomingMessage } from 'node:http';
-import { Module, RequestMethod } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import pino from 'pino';
 import { APP_CONFIG, AppConfig } from '@config';
-import { redactUrl } from './redact-url';
+import { Loggers, LOGGERS } from './logging.tokens';
+import { RequestLog } from './request-log';
 
 /** Paths of log fields that may hold a secret; pino replaces their values. */
 export const REDACTED_PATHS = [
@@ -16,30 +17,46 @@ export const REDACTED_PATHS = [
   '*.token',
 ];
 
-/** JSON logs, one line per request with its id; secrets never reach the log. */
+function createLoggers(config: AppConfig): Loggers {
+  // Asynchronous: a burst of lines becomes one write, not one syscall each. pino flushes what
+  // is buffered when the process exits.
+  const stdout = pino.destination({ dest: 1, sync: false });
+  return {
+    root: pino(
+      { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+      stdout,
+    ),
+    // Request lines are built from fields that hold no secret (`RequestLog`): nothing to redact.
+    requests: pino({ level: config.logLevel }, stdout),
+  };
+}
+
+/** Provides the loggers to nestjs-pino and to the request log. */
+@Module({
+  providers: [{ provide: LOGGERS, inject: [APP_CONFIG], useFactory: createLoggers }],
+  exports: [LOGGERS],
+})
+class RootLoggerModule {}
+
+/**
+ * JSON logs, one line per request with its id (`RequestLog`, a Fastify hook); secrets never reach
+ * the log. nestjs-pino provides Nest's `Logger` on the same pino instance. Its per-request
+ * middleware is left off: it builds a child logger for every request, and the request line does
+ * not need one.
+ */
 @Module({
   imports: [
+    RootLoggerModule,
     LoggerModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
-        // Every route; the library's default ('*') is the pre-path-to-regexp-8 spelling.
-        forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-        pinoHttp: {
-          level: config.logLevel,
-          redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-          serializers: {
-            req: (request: { id: unknown; method: string; url: string; headers: unknown }) => ({
-              id: request.id,
-              method: request.method,
-              url: redactUrl(request.url),
-              headers: request.headers,
-            }),
-            res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
-          },
-          customProps: (request: IncomingMessage) => ({ requestId: request.id }),
-        },
+      imports: [RootLoggerModule],
+      inject: [LOGGERS],
+      useFactory: (loggers: Loggers) => ({
+        pinoHttp: { logger: loggers.root },
+        // No routes: nestjs-pino sets up its root logger but binds no middleware to requests.
+        forRoutes: [],
       }),
     }),
   ],
+  providers: [RequestLog],
 })
 export class LoggingModule {}

@@ -12,6 +12,8 @@ import {
 import { Counter } from 'prom-client';
 import { MetricsService } from '@app/metrics/metrics.service';
 
+const COUNTED = Symbol('rateLimitCounted');
+
 /**
  * The throttler guard, plus a plain `Retry-After` whichever limit was hit: the library names the
  * header after a non-default throttler (`Retry-After-auth`), which clients do not know to read.
@@ -32,6 +34,20 @@ export class AppThrottlerGuard extends ThrottlerGuard {
       help: 'HTTP requests answered 429, by the limit they passed (default or auth)',
       labelNames: ['throttler'],
     });
+  }
+
+  /**
+   * Counts each request once: a cache hit answered early (`EarlyCacheHits`) runs this guard
+   * before Nest's route does, and a miss then runs it again.
+   */
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<Record<symbol, boolean>>();
+    if (request[COUNTED]) {
+      return true;
+    }
+    const allowed = await super.canActivate(context);
+    request[COUNTED] = true;
+    return allowed;
   }
 
   protected override throwThrottlingException(

@@ -1,9 +1,10 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
-import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
+import { ThrottlerStorage } from '@nestjs/throttler';
 import { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import Redis from 'ioredis';
 import { createFailFastRedis } from '@app/common/redis-client';
+import { FixedWindowThrottlerStorage } from './fixed-window-throttler.storage';
 
 /**
  * Rate-limit counters in Redis, so that a limit holds across the whole fleet; while Redis is
@@ -14,7 +15,7 @@ export class FailOpenThrottlerStorage implements ThrottlerStorage, OnApplication
   private readonly logger = new Logger(FailOpenThrottlerStorage.name);
   private readonly redis: Redis;
   private readonly shared: ThrottlerStorageRedisService;
-  private readonly local = new ThrottlerStorageService();
+  private readonly local = new FixedWindowThrottlerStorage();
   private degraded = false;
 
   constructor(url: string, keyPrefix: string) {
@@ -43,7 +44,7 @@ export class FailOpenThrottlerStorage implements ThrottlerStorage, OnApplication
           `Redis unavailable (${(error as Error).message}): rate limits count per instance until it returns`,
         );
       }
-      return this.local.increment(key, ttl, limit, blockDuration, throttlerName);
+      return this.local.increment(key, ttl, limit, blockDuration);
     }
   }
 

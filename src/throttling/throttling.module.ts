@@ -3,6 +3,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_CONFIG, AppConfig } from '@config';
 import { isAuthAttempt } from './auth-attempt.decorator';
 import { FailOpenThrottlerStorage } from './fail-open-throttler.storage';
+import { FixedWindowThrottlerStorage } from './fixed-window-throttler.storage';
 
 /**
  * HTTP rate limits per client address (counted in Redis when REDIS_URL is set): a default one over all routes together, a strict one over
@@ -25,7 +26,7 @@ import { FailOpenThrottlerStorage } from './fail-open-throttler.storage';
         // With Redis, one count for the whole fleet: 600/min means 600/min, not 600 per instance.
         storage: config.redis.url
           ? new FailOpenThrottlerStorage(config.redis.url, config.redis.keyPrefix)
-          : undefined,
+          : new FixedWindowThrottlerStorage(),
         // Per client, not per route: THROTTLE_LIMIT is what one client may send in all.
         generateKey: (_context, tracker, throttlerName) => `${throttlerName}:${tracker}`,
       }),

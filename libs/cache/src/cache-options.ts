@@ -1,6 +1,7 @@
 import { ModuleMetadata, Type } from '@nestjs/common';
 import { AppConfig } from '@config';
 import { CacheInvalidationChannel } from './cache-invalidation.channel';
+import type { EarlyCacheHitsOptions } from './early-cache-hits';
 
 /** Who is asking, for routes whose answer depends on the caller; undefined when nobody is. */
 export type CallerResolver = (request: unknown) => string | undefined;
@@ -14,6 +15,8 @@ export interface CacheModuleOptions {
   /** Default: `request.user.id`, as the access-token guard sets it. */
   callerOf?: CallerResolver;
   memory?: Partial<CacheOptions['memory']>;
+  /** On Fastify: answer in-process hits before Nest's routing (see `EarlyCacheHits`). */
+  earlyHits?: EarlyCacheHitsOptions;
   redis?: Partial<Omit<RedisTierOptions, 'url' | 'keyPrefix'>>;
 }
 

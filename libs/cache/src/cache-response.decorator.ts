@@ -1,5 +1,6 @@
-import { applyDecorators, SetMetadata, UseInterceptors } from '@nestjs/common';
-import { CACHE_RESPONSE_METADATA } from './cache.constants';
+import { applyDecorators, SetMetadata, Type, UseInterceptors } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { CACHE_RESPONSE_METADATA, CACHED_ROUTE_CONFIG } from './cache.constants';
 import { HttpCacheInterceptor } from './http-cache.interceptor';
 
 /** What a tag function sees of the request: route parameters and the parsed query. */
@@ -17,19 +18,35 @@ export interface CacheResponseOptions {
   perCaller?: boolean;
 }
 
+/** Where a cached route's handler is, handed to Fastify as route config for `EarlyCacheHits`. */
+export interface CachedRoute {
+  controller: Type;
+  handler: (...args: never[]) => unknown;
+  options: CacheResponseOptions;
+}
+
 /**
  * Caches the JSON answer of a GET route, serialized once, and marks responses `X-Cache: HIT` or
  * `MISS`. Keyed by path, normalized query and (with `perCaller`) the caller.
  *
  * Access control for a cached route MUST be a guard (`@UseGuards()` or a global guard): guards
- * run before interceptors, so they decide on every request, hit or miss. A check inside the
- * handler or a service runs only on a miss and would let a cached answer reach a caller it
- * would have refused. That is the only supported way. The route must answer 200 with a JSON
- * body (errors are not cached), and the handler must not write to the response itself.
+ * decide on every request, hit or miss — a hit is answered by `EarlyCacheHits` right after the
+ * same guards ran, and a miss goes through Nest, guards first. A check inside the handler or a
+ * service runs only on a miss and would let a cached answer reach a caller it would have
+ * refused. That is the only supported way. The route must answer 200 with a JSON body (errors
+ * are not cached), and the handler must not write to the response itself.
  */
 export function CacheResponse(options: CacheResponseOptions): MethodDecorator {
   return applyDecorators(
     SetMetadata(CACHE_RESPONSE_METADATA, options),
     UseInterceptors(HttpCacheInterceptor),
+    (target, _key, descriptor) => {
+      const route: CachedRoute = {
+        controller: target.constructor as Type,
+        handler: descriptor.value as CachedRoute['handler'],
+        options,
+      };
+      RouteConfig({ [CACHED_ROUTE_CONFIG]: route })(target, _key, descriptor);
+    },
   );
 }

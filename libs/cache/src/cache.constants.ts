@@ -9,3 +9,6 @@ export const SHARED_CACHE_TIER = Symbol('SHARED_CACHE_TIER');
 
 /** The response header that says whether the cache answered. */
 export const CACHE_STATUS_HEADER = 'X-Cache';
+
+/** The Fastify route-config key under which a cached route is described (`CachedRoute`). */
+export const CACHED_ROUTE_CONFIG = 'switchboard:cachedRoute';

@@ -10,6 +10,7 @@ import { CacheMetrics } from './cache-metrics';
 import { CACHE_OPTIONS, SHARED_CACHE_TIER } from './cache.constants';
 import { CacheModuleOptions, CacheOptions, resolveCacheOptions } from './cache-options';
 import { CacheService } from './cache.service';
+import { EARLY_CACHE_HITS_OPTIONS, EarlyCacheHits } from './early-cache-hits';
 import { HttpCacheInterceptor } from './http-cache.interceptor';
 import { MemoryCacheTier } from './memory-cache.tier';
 import { createRedisTierClient, RedisCacheTier } from './redis-cache.tier';
@@ -75,6 +76,9 @@ export class CacheModule {
         },
         CacheService,
         HttpCacheInterceptor,
+        ...(options.earlyHits
+          ? [{ provide: EARLY_CACHE_HITS_OPTIONS, useValue: options.earlyHits }, EarlyCacheHits]
+          : []),
       ],
       exports: [CacheService, CacheMetrics, HttpCacheInterceptor, CACHE_OPTIONS, CACHE_MANAGER],
     };

@@ -104,6 +104,14 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
+   * The in-process tier's value of `key`, synchronously; undefined on a miss, which is not
+   * counted: the `getOrLoad` that follows a miss counts it.
+   */
+  peek<T>(key: string): T | undefined {
+    return this.memory.peek<T>(key);
+  }
+
+  /**
    * Removes every entry stored under any of `tags`: on this instance before it returns, in
    * Redis (or, if Redis is down, as soon as it is back), and on the other instances as fast as
    * the invalidation channel delivers. Never throws: the cache fails open.

@@ -1,19 +1,21 @@
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { defer, lastValueFrom, map, Observable } from 'rxjs';
-import { buildCacheKey } from './cache-key';
+import { cacheEntryFor } from './cache-entry';
 import type { CacheableRequest, CacheResponseOptions } from './cache-response.decorator';
 import { CACHE_OPTIONS, CACHE_RESPONSE_METADATA, CACHE_STATUS_HEADER } from './cache.constants';
 import { CacheOptions } from './cache-options';
 import { CacheService } from './cache.service';
 
-const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /**
  * Serves GET routes marked `@CacheResponse()` from the cache. Works on any HTTP platform (the
  * adapter reads the request and writes the headers). What is cached is the serialized body, so
  * a hit sends a stored string and serializes nothing. Runs after the guards: see
- * `@CacheResponse()` for why access checks must be guards.
+ * `@CacheResponse()` for why access checks must be guards. On Fastify, `EarlyCacheHits` answers
+ * in-process hits before Nest's routing; what reaches this interceptor there is a miss (or a
+ * Redis-tier hit).
  */
 @Injectable()
 export class HttpCacheInterceptor implements NestInterceptor {
@@ -42,16 +44,11 @@ export class HttpCacheInterceptor implements NestInterceptor {
     }
     // Also what an error answer carries; a hit overwrites it.
     httpAdapter.setHeader(response, CACHE_STATUS_HEADER, 'MISS');
-    const ttlMs = route.ttlMs ?? this.options.defaultTtlMs;
-    const caller = route.perCaller ? this.options.callerOf(request) : undefined;
-    if (!(ttlMs > 0) || (route.perCaller && caller === undefined)) {
+    const keyAndTtl = cacheEntryFor(route, request, httpAdapter, this.options);
+    if (!keyAndTtl) {
       return next.handle();
     }
-    const entry = {
-      key: buildCacheKey(httpAdapter.getRequestUrl(request) as string, caller),
-      tags: route.tags(request),
-      ttlMs,
-    };
+    const entry = { ...keyAndTtl, tags: route.tags(request) };
     return defer(() => this.cache.getOrLoad(entry, () => serializedAnswer(next))).pipe(
       map(({ value, source }) => {
         if (source === 'memory' || source === 'redis') {

@@ -6,5 +6,6 @@ export * from './cache-response.decorator';
 export * from './cache.constants';
 export * from './cache.module';
 export * from './cache.service';
+export * from './early-cache-hits';
 export * from './http-cache.interceptor';
 export * from './shared-cache.tier';

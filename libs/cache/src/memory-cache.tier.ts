@@ -46,12 +46,28 @@ export class MemoryCacheTier {
   }
 
   get<T>(key: string): T | undefined {
+    const value = this.lookup<T>(key);
+    this.metrics.countTier('memory', value === undefined ? 'misses' : 'hits');
+    return value;
+  }
+
+  /**
+   * `get`, counting hits only: for a look that a full `get` follows on a miss (an early answer
+   * before the request's own cache lookup), so that one request counts one miss.
+   */
+  peek<T>(key: string): T | undefined {
+    const value = this.lookup<T>(key);
+    if (value !== undefined) {
+      this.metrics.countTier('memory', 'hits');
+    }
+    return value;
+  }
+
+  private lookup<T>(key: string): T | undefined {
     const record = this.store.getSync(key) as StoredRecord<T> | undefined;
     if (record === undefined || (record.expires !== undefined && record.expires <= Date.now())) {
-      this.metrics.countTier('memory', 'misses');
       return undefined;
     }
-    this.metrics.countTier('memory', 'hits');
     return record.value;
   }
 
