@@ -27,7 +27,7 @@ export class HttpMetrics implements OnModuleInit {
       buckets: DURATION_BUCKETS,
     });
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('onResponse', async (request, reply) => {
+    fastify.addHook('onResponse', (request, reply, done) => {
       duration.observe(
         {
           method: request.method,
@@ -36,6 +36,7 @@ export class HttpMetrics implements OnModuleInit {
         },
         reply.elapsedTime / 1000,
       );
+      done();
     });
   }
 }

@@ -54,16 +54,27 @@ export class EarlyCacheHits implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('onRequest', (request, reply) => this.answerHit(request, reply));
+    // Callback style: the requests of other routes go on without a promise of their own.
+    fastify.addHook('onRequest', (request, reply, done) => {
+      const route = cachedRouteOf(request);
+      if (!route || request.method !== 'GET') {
+        done();
+        return;
+      }
+      this.answerHit(route, request, reply).then((answered) => {
+        if (!answered) {
+          done();
+        }
+      }, done);
+    });
   }
 
-  /** Sends the cached answer, or a guard's refusal, and returns the reply; undefined: go on. */
-  async answerHit(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
-    const route = config?.[CACHED_ROUTE_CONFIG] as CachedRoute | undefined;
-    if (!route || request.method !== 'GET') {
-      return undefined;
-    }
+  /** Sends the cached answer, or a guard's refusal: true. False: the route takes it from here. */
+  private async answerHit(
+    route: CachedRoute,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<boolean> {
     // What Nest hands its guards and filters for this route: (request, reply) of the handler.
     const context = new ExecutionContextHost([request, reply], route.controller, route.handler);
     try {
@@ -75,7 +86,7 @@ export class EarlyCacheHits implements OnModuleInit {
       }
     } catch (error) {
       this.exceptionFilter().catch(error, context);
-      return reply;
+      return true;
     }
     const entry = cacheEntryFor(
       route.options,
@@ -85,10 +96,10 @@ export class EarlyCacheHits implements OnModuleInit {
     );
     const body = entry && this.cache.peek<string>(entry.key);
     if (body === undefined) {
-      return undefined;
+      return false;
     }
     void reply.header(CACHE_STATUS_HEADER, 'HIT').type(JSON_CONTENT_TYPE).send(body);
-    return reply;
+    return true;
   }
 
   private guardsOf(route: CachedRoute): CanActivate[] {
@@ -111,6 +122,11 @@ export class EarlyCacheHits implements OnModuleInit {
     });
     return this.filter;
   }
+}
+
+function cachedRouteOf(request: FastifyRequest): CachedRoute | undefined {
+  const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
+  return config?.[CACHED_ROUTE_CONFIG] as CachedRoute | undefined;
 }
 
 function guardMetadata(target: object): (Type<CanActivate> | CanActivate)[] {
