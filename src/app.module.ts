@@ -36,6 +36,8 @@ export class AppModule {
         CacheModule.forRoot({
           imports: [BusModule],
           invalidationChannel: BusCacheInvalidationChannel,
+          // Cached routes validate their query before the cache answers, as the handler would.
+          queryPipe: createValidationPipe(),
         }),
         AuthModule,
         UsersModule,

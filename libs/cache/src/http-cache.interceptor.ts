@@ -1,7 +1,15 @@
-import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
+import {
+  CallHandler,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  NestInterceptor,
+  Type,
+} from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { defer, lastValueFrom, map, Observable } from 'rxjs';
 import { buildCacheKey } from './cache-key';
+import { queryTypeOf, validateCachedQuery } from './cached-route-query';
 import type { CacheableRequest, CacheResponseOptions } from './cache-response.decorator';
 import { CACHE_OPTIONS, CACHE_RESPONSE_METADATA, CACHE_STATUS_HEADER } from './cache.constants';
 import { CacheOptions } from './cache-options';
@@ -22,7 +30,7 @@ export class HttpCacheInterceptor implements NestInterceptor {
     private readonly adapterHost: HttpAdapterHost,
     private readonly cache: CacheService,
     @Inject(CACHE_OPTIONS)
-    private readonly options: Pick<CacheOptions, 'defaultTtlMs' | 'callerOf'>,
+    private readonly options: Pick<CacheOptions, 'defaultTtlMs' | 'callerOf' | 'queryPipe'>,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -47,12 +55,21 @@ export class HttpCacheInterceptor implements NestInterceptor {
     if (!(ttlMs > 0) || (route.perCaller && caller === undefined)) {
       return next.handle();
     }
-    const entry = {
-      key: buildCacheKey(httpAdapter.getRequestUrl(request) as string, caller),
-      tags: route.tags(request),
-      ttlMs,
-    };
-    return defer(() => this.cache.getOrLoad(entry, () => serializedAnswer(next))).pipe(
+    const queryType = queryTypeOf(
+      context.getClass() as Type,
+      context.getHandler() as (...args: never[]) => unknown,
+    );
+    const routeTemplate = routeTemplateOf(request, httpAdapter.getRequestUrl(request) as string);
+    return defer(async () => {
+      // A query the route would refuse (unknown names, bad values) is a 400 before the cache.
+      const query = await validateCachedQuery(this.options.queryPipe, queryType, request.query);
+      const entry = {
+        key: buildCacheKey(routeTemplate, request.params, query, caller),
+        tags: route.tags(request),
+        ttlMs,
+      };
+      return this.cache.getOrLoad(entry, () => serializedAnswer(next));
+    }).pipe(
       map(({ value, source }) => {
         if (source === 'memory' || source === 'redis') {
           httpAdapter.setHeader(response, CACHE_STATUS_HEADER, 'HIT');
@@ -64,6 +81,12 @@ export class HttpCacheInterceptor implements NestInterceptor {
       }),
     );
   }
+}
+
+/** The route's template on Fastify (`/api/rooms/:id`); elsewhere the path, which is as unique. */
+function routeTemplateOf(request: unknown, url: string): string {
+  const template = (request as { routeOptions?: { url?: string } }).routeOptions?.url;
+  return template ?? url.split('?')[0];
 }
 
 /** The handler's answer as the JSON text the client receives. */
