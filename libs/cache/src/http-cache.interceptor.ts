@@ -1,11 +1,4 @@
-import {
-  CallHandler,
-  ExecutionContext,
-  Inject,
-  Injectable,
-  NestInterceptor,
-  Type,
-} from '@nestjs/common';
+import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { defer, lastValueFrom, map, Observable } from 'rxjs';
 import { buildCacheKey } from './cache-key';
@@ -56,7 +49,7 @@ export class HttpCacheInterceptor implements NestInterceptor {
       return next.handle();
     }
     const queryType = queryTypeOf(
-      context.getClass() as Type,
+      context.getClass(),
       context.getHandler() as (...args: never[]) => unknown,
     );
     const routeTemplate = routeTemplateOf(request, httpAdapter.getRequestUrl(request) as string);

@@ -28,7 +28,7 @@ export function registerJsonBodyParser(app: NestFastifyApplication, maxDepth: nu
         );
         return;
       }
-      parseJson(request, text, done);
+      void parseJson(request, text, done);
     },
   );
 }
