@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { CloseCode } from '@libs/client';
 import { User } from '@app/users/user.entity';
 import { claimsOf, signAccessToken } from '@test/support/access-token-forgery';
-import { bearer, registerUser } from '@test/support/auth-helpers';
+import { bearer, logInAgain, registerUser } from '@test/support/auth-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
 import { waitUntil } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
@@ -74,12 +74,9 @@ describe('ended logins (e2e)', () => {
 
   it('after logout, the access token and the WebSocket of that login are refused at once', async () => {
     const user = await registerUser(testApp);
-    const otherLogin = await http()
-      .post('/api/auth/login')
-      .send({ username: user.registration.username, password: user.registration.password })
-      .expect(200);
+    const otherLogin = await logInAgain(testApp, user);
     const ended = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
-    const kept = await WsTestClient.connect(testApp.url!, { token: otherLogin.body.accessToken });
+    const kept = await WsTestClient.connect(testApp.url!, { token: otherLogin.accessToken });
 
     await http().post('/api/auth/logout').send({ refreshToken: user.refreshToken }).expect(204);
 
@@ -88,24 +85,18 @@ describe('ended logins (e2e)', () => {
     const upgrade = await WsTestClient.tryConnect(testApp.url!, { token: user.accessToken });
     expect(upgrade).toMatchObject({ accepted: false, status: 401 });
     // The user's other login is untouched.
-    await readMe(otherLogin.body.accessToken).expect(200);
+    await readMe(otherLogin.accessToken).expect(200);
     await expect(kept.request('ping', {}, 'pong')).resolves.toMatchObject({ event: 'pong' });
     await kept.closeAndWait();
   });
 
   it('the auth frame refuses a token of an ended login', async () => {
     const user = await registerUser(testApp);
-    const spare = await http()
-      .post('/api/auth/login')
-      .send({ username: user.registration.username, password: user.registration.password })
-      .expect(200);
+    const spare = await logInAgain(testApp, user);
     const client = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
-    await http()
-      .post('/api/auth/logout')
-      .send({ refreshToken: spare.body.refreshToken })
-      .expect(204);
+    await http().post('/api/auth/logout').send({ refreshToken: spare.refreshToken }).expect(204);
 
-    client.send('auth', { token: spare.body.accessToken });
+    client.send('auth', { token: spare.accessToken });
 
     expect((await client.next('error')).data).toMatchObject({ code: 'unauthenticated' });
     client.send('auth', { token: user.accessToken });
