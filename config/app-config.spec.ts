@@ -7,7 +7,12 @@ describe(loadConfig.name, () => {
   it('gives the documented defaults for an empty environment', () => {
     const config = loadConfig({}, '/srv/switchboard');
 
-    expect(config.http).toMatchObject({ port: 3000, host: '0.0.0.0', bodyLimit: 1_048_576 });
+    expect(config.http).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      bodyLimit: 1_048_576,
+      jsonMaxDepth: 32,
+    });
     expect(config.http.corsOrigins).toEqual([]);
     expect(config.database).toEqual({
       type: 'sqlite',
@@ -65,12 +70,24 @@ describe(loadConfig.name, () => {
     ['JWT_SECRET', 'short', 'JWT_SECRET must be at least 32 characters'],
     ['TRUST_PROXY', 'yes', 'TRUST_PROXY must be true, false, or comma-separated proxy addresses'],
     ['THROTTLE_LIMIT', '0', 'THROTTLE_LIMIT must be at least 1'],
+    ['JWT_TTL', '0', 'JWT_TTL must be at least 1s'],
+    ['JWT_TTL', '500ms', 'JWT_TTL must be at least 1s'],
+    ['REFRESH_TTL', '999ms', 'REFRESH_TTL must be at least 1s'],
+    ['THROTTLE_TTL_MS', '999', 'THROTTLE_TTL_MS must be at least 1000'],
+    ['JSON_MAX_DEPTH', '0', 'JSON_MAX_DEPTH must be at least 1'],
   ])('refuses %s=%s in one line naming it', (name, value, expected) => {
     const load = () => loadConfig({ [name]: value });
 
     expect(load).toThrow(ConfigValidationError);
     expect(load).toThrow(expected);
     expect(() => load()).toThrow(/^Invalid configuration: [^\n]+$/);
+  });
+
+  it('accepts the shortest durations allowed', () => {
+    expect(loadConfig({ JWT_TTL: '1s', REFRESH_TTL: '1000ms' }).auth).toMatchObject({
+      accessTokenTtl: '1s',
+      refreshTokenTtl: '1000ms',
+    });
   });
 
   it('names every bad variable at once', () => {

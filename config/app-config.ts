@@ -8,6 +8,8 @@ export interface AppConfig {
     port: number;
     host: string;
     bodyLimit: number;
+    /** Deepest nesting of objects and arrays in a JSON body or WebSocket frame. */
+    jsonMaxDepth: number;
     corsOrigins: string[];
     /** Read client addresses from X-Forwarded-For: from any proxy (true) or from these only. */
     trustProxy: boolean | string[];
@@ -85,6 +87,7 @@ export function loadConfig(
       port: environment.PORT,
       host: environment.HOST,
       bodyLimit: environment.BODY_LIMIT,
+      jsonMaxDepth: environment.JSON_MAX_DEPTH,
       corsOrigins: environment.CORS_ORIGINS,
       trustProxy: environment.TRUST_PROXY,
       shutdownTimeoutMs: environment.SHUTDOWN_TIMEOUT_MS,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DURATION_PATTERN } from './duration';
+import { DURATION_PATTERN, durationToMs } from './duration';
 
 const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce
@@ -8,9 +8,17 @@ const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .min(min, { error: `must be at least ${min}` })
     .max(max, { error: `must be at most ${max}` });
 
+/** The shortest lifetime a token may have: below it, tokens are born expired or nearly. */
+export const MIN_DURATION_MS = 1000;
+
 const duration = z
   .string()
-  .regex(DURATION_PATTERN, { error: 'must be a duration such as 30s, 15m, 12h or 7d' });
+  .regex(DURATION_PATTERN, { error: 'must be a duration such as 30s, 15m, 12h or 7d' })
+  .refine((value) => durationToMs(value) >= MIN_DURATION_MS, {
+    error: 'must be at least 1s',
+    // The pattern's issue is enough for a value that is not a duration at all.
+    when: (payload) => typeof payload.value === 'string' && DURATION_PATTERN.test(payload.value),
+  });
 
 const commaSeparatedList = z.string().transform((value) =>
   value
@@ -58,10 +66,11 @@ export const environmentSchema = z
     REFRESH_TTL: duration.default('30d'),
     CACHE_TTL_MS: integer(0).default(30_000),
     THROTTLE_LIMIT: integer(1).default(600),
-    THROTTLE_TTL_MS: integer(1).default(60_000),
+    THROTTLE_TTL_MS: integer(MIN_DURATION_MS).default(60_000),
     AUTH_THROTTLE_LIMIT: integer(1).default(10),
-    AUTH_THROTTLE_TTL_MS: integer(1).default(60_000),
+    AUTH_THROTTLE_TTL_MS: integer(MIN_DURATION_MS).default(60_000),
     BODY_LIMIT: integer(1024).default(1_048_576),
+    JSON_MAX_DEPTH: integer(1, 1000).default(32),
     WS_MAX_PAYLOAD: integer(128).default(65_536),
     WS_MAX_BUFFERED: integer(1024).default(1_048_576),
     WS_MAX_CONNECTIONS: integer(1).default(100_000),

@@ -43,6 +43,8 @@ export class AppModule {
           imports: [BusModule],
           invalidationChannel: BusCacheInvalidationChannel,
           earlyHits: { globalGuards: GLOBAL_GUARDS, exceptionFilter: GlobalExceptionFilter },
+          // Cached routes validate their query before the cache answers, as the handler would.
+          queryPipe: createValidationPipe(),
         }),
         AuthModule,
         UsersModule,

@@ -31,7 +31,7 @@ export class AccessTokenGuard implements CanActivate {
     }
     const request = context.switchToHttp().getRequest<RequestWithUser>();
     const token = bearerToken(request.headers.authorization);
-    const user = token && (await this.accessTokens.verify(token));
+    const user = token && (await this.accessTokens.authenticate(token));
     if (!user) {
       throw new AppError('unauthenticated', 'A valid access token is required');
     }

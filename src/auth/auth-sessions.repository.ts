@@ -1,12 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
+import { AuthSessionSpentSecret } from './auth-session-spent-secret.entity';
 import { AuthSession } from './auth-session.entity';
 
 /** The only place that reads or writes the `auth_sessions` table. */
 @Injectable()
 export class AuthSessionsRepository {
-  constructor(@InjectRepository(AuthSession) private readonly sessions: Repository<AuthSession>) {}
+  constructor(
+    @InjectRepository(AuthSession) private readonly sessions: Repository<AuthSession>,
+    @InjectRepository(AuthSessionSpentSecret)
+    private readonly spentSecrets: Repository<AuthSessionSpentSecret>,
+  ) {}
 
   create(userId: string, refreshTokenHash: string, expiresAt: Date): Promise<AuthSession> {
     return this.sessions.save(
@@ -20,7 +25,8 @@ export class AuthSessionsRepository {
 
   /**
    * Swaps the stored hash, but only if it is still `expectedHash` and the session is live: of two
-   * refreshes racing with one token, exactly one wins.
+   * refreshes racing with one token, exactly one wins. `expectedHash` is recorded as spent first,
+   * so that it is known as spent even to the loser of such a race.
    */
   async rotate(
     id: string,
@@ -28,11 +34,22 @@ export class AuthSessionsRepository {
     newHash: string,
     expiresAt: Date,
   ): Promise<boolean> {
+    await this.spentSecrets
+      .createQueryBuilder()
+      .insert()
+      .values({ secretHash: expectedHash, sessionId: id })
+      .orIgnore()
+      .execute();
     const result = await this.sessions.update(
       { id, refreshTokenHash: expectedHash, revokedAt: IsNull() },
       { refreshTokenHash: newHash, expiresAt },
     );
     return result.affected === 1;
+  }
+
+  /** Whether `secretHash` is a refresh secret of this session that was already traded in. */
+  isSpent(id: string, secretHash: string): Promise<boolean> {
+    return this.spentSecrets.existsBy({ sessionId: id, secretHash });
   }
 
   async revoke(id: string): Promise<void> {

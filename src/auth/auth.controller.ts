@@ -45,9 +45,10 @@ export class AuthController {
     return this.auth.refresh(request.refreshToken);
   }
 
-  /** Ends the login of a refresh token. */
+  /** Ends the login of a refresh token, on every instance; 401 when the token proves nothing. */
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiErrors(HttpStatus.UNAUTHORIZED)
   async logout(@Body() request: RefreshTokenRequestDto): Promise<void> {
     await this.auth.logout(request.refreshToken);
   }

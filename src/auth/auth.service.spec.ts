@@ -2,6 +2,7 @@ import { loadConfig } from '@config';
 import { AppError } from '@app/common/errors/app-error';
 import { UsersService } from '@app/users/users.service';
 import { AccessTokensService } from './access-tokens.service';
+import { AuthSessionLiveness, EndedLogin } from './auth-session-liveness';
 import { AuthSession } from './auth-session.entity';
 import { AuthSessionsRepository } from './auth-sessions.repository';
 import { AuthService } from './auth.service';
@@ -13,9 +14,10 @@ const SESSION_ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 /** An in-memory AuthSessionsRepository with the same conditional-update semantics. */
 class FakeSessions implements Pick<
   AuthSessionsRepository,
-  'findById' | 'rotate' | 'revoke' | 'create'
+  'findById' | 'rotate' | 'revoke' | 'create' | 'isSpent'
 > {
   readonly rows = new Map<string, AuthSession>();
+  readonly spent = new Set<string>();
 
   create(userId: string, refreshTokenHash: string, expiresAt: Date): Promise<AuthSession> {
     const session = Object.assign(new AuthSession(), {
@@ -36,12 +38,17 @@ class FakeSessions implements Pick<
   }
 
   rotate(id: string, expectedHash: string, newHash: string, expiresAt: Date): Promise<boolean> {
+    this.spent.add(`${id}:${expectedHash}`);
     const row = this.rows.get(id);
     if (!row || row.revokedAt || row.refreshTokenHash !== expectedHash) {
       return Promise.resolve(false);
     }
     Object.assign(row, { refreshTokenHash: newHash, expiresAt });
     return Promise.resolve(true);
+  }
+
+  isSpent(id: string, secretHash: string): Promise<boolean> {
+    return Promise.resolve(this.spent.has(`${id}:${secretHash}`));
   }
 
   revoke(id: string): Promise<void> {
@@ -53,21 +60,34 @@ class FakeSessions implements Pick<
   }
 }
 
+/** Records the logins ended through it, as the bus would carry them. */
+class FakeLiveness implements Pick<AuthSessionLiveness, 'end'> {
+  readonly ended: EndedLogin[] = [];
+
+  end(login: EndedLogin): Promise<void> {
+    this.ended.push(login);
+    return Promise.resolve();
+  }
+}
+
 describe(AuthService.name, () => {
   let sessions: FakeSessions;
+  let liveness: FakeLiveness;
   let service: AuthService;
 
   beforeEach(() => {
     sessions = new FakeSessions();
-    const accessTokens = {
-      sign: (userId: string, sessionId: string) => Promise.resolve(`access:${userId}:${sessionId}`),
-    } as AccessTokensService;
+    liveness = new FakeLiveness();
+    const accessTokens: Pick<AccessTokensService, 'sign'> = {
+      sign: (userId: string, sessionId: string) => `access:${userId}:${sessionId}`,
+    };
     service = new AuthService(
       loadConfig({ REFRESH_TTL: '1h' }),
       {} as UsersService,
       sessions as unknown as AuthSessionsRepository,
       {} as PasswordsService,
-      accessTokens,
+      accessTokens as AccessTokensService,
+      liveness as unknown as AuthSessionLiveness,
     );
   });
 
@@ -115,6 +135,28 @@ describe(AuthService.name, () => {
       });
     });
 
+    it('refuses a wrong secret without revoking anything', async () => {
+      const token = await aSession();
+      const guessed = formatRefreshToken(SESSION_ID, newRefreshSecret());
+
+      await expect(service.refresh(guessed)).rejects.toMatchObject({
+        code: 'invalid_refresh_token',
+      });
+
+      expect(sessions.rows.get(SESSION_ID)!.revokedAt).toBeNull();
+      expect(liveness.ended).toEqual([]);
+      await expect(service.refresh(token)).resolves.toBeDefined();
+    });
+
+    it('ends the login on every instance when a spent token comes back', async () => {
+      const spent = await aSession();
+      await service.refresh(spent);
+
+      await expect(service.refresh(spent)).rejects.toThrow(AppError);
+
+      expect(liveness.ended).toEqual([{ sessionId: SESSION_ID, userId: 'user-1' }]);
+    });
+
     it('refuses an expired session without revoking it', async () => {
       const token = await aSession({ expiresAt: new Date(Date.now() - 1) });
 
@@ -138,8 +180,29 @@ describe(AuthService.name, () => {
       await expect(service.refresh(token)).rejects.toMatchObject({ code: 'invalid_refresh_token' });
     });
 
-    it('ignores a malformed token', async () => {
-      await expect(service.logout('garbage')).resolves.toBeUndefined();
+    it('refuses a malformed token', async () => {
+      await expect(service.logout('garbage')).rejects.toMatchObject({
+        code: 'invalid_refresh_token',
+      });
+    });
+
+    it('refuses a wrong secret without revoking anything', async () => {
+      const token = await aSession();
+
+      await expect(
+        service.logout(formatRefreshToken(SESSION_ID, newRefreshSecret())),
+      ).rejects.toMatchObject({ code: 'invalid_refresh_token' });
+
+      expect(sessions.rows.get(SESSION_ID)!.revokedAt).toBeNull();
+      await expect(service.refresh(token)).resolves.toBeDefined();
+    });
+
+    it('ends the login on every instance', async () => {
+      const token = await aSession();
+
+      await service.logout(token);
+
+      expect(liveness.ended).toEqual([{ sessionId: SESSION_ID, userId: 'user-1' }]);
     });
   });
 });

@@ -5,6 +5,7 @@ import { AppConfig } from '@config';
 import { AppModule } from '@app/app.module';
 import { RealtimeWsAdapter } from '@app/realtime/realtime-ws.adapter';
 import { createOpenApiDocument, serveOpenApiDocument } from '@app/openapi/openapi-document';
+import { registerJsonBodyParser } from '@app/common/validation/json-body-parser';
 import { registerLoadShedding } from './load-shedding';
 import { requestIdFor } from './request-id';
 import { registerResponseHeaders } from './response-headers';
@@ -35,8 +36,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     // No origins configured: no CORS headers, so only same-origin pages and non-browser clients.
     origin: config.http.corsOrigins.length > 0 ? config.http.corsOrigins : false,
     credentials: true,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     exposedHeaders: ['Retry-After', 'X-Request-Id'],
   });
+  registerJsonBodyParser(app, config.http.jsonMaxDepth);
   await registerLoadShedding(app, config);
   registerResponseHeaders(app);
   if (config.http.docs) {

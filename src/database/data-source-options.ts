@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { DataSourceOptions } from 'typeorm';
@@ -30,6 +30,7 @@ export function dataSourceOptions(database: AppConfig['database']): DataSourceOp
     };
   }
   mkdirSync(dirname(database.path), { recursive: true });
+  createOwnerOnly(database.path);
   return {
     ...common,
     type: 'better-sqlite3',
@@ -43,4 +44,22 @@ export function dataSourceOptions(database: AppConfig['database']): DataSourceOp
       db.pragma('foreign_keys = ON');
     },
   };
+}
+
+/**
+ * The SQLite file holds password hashes: owner-only (0600), created so before SQLite opens it,
+ * and tightened if an older version made it 0644. SQLite gives its -wal and -shm files the mode
+ * of the database file.
+ */
+function createOwnerOnly(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw error;
+      }
+    }
+  }
 }

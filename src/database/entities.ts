@@ -1,3 +1,4 @@
+import { AuthSessionSpentSecret } from '@app/auth/auth-session-spent-secret.entity';
 import { AuthSession } from '@app/auth/auth-session.entity';
 import { Message } from '@app/messages/message.entity';
 import { RoomMember } from '@app/rooms/room-member.entity';
@@ -5,12 +6,14 @@ import { Room } from '@app/rooms/room.entity';
 import { User } from '@app/users/user.entity';
 import { CreateUsersAndAuthSessions1764100000000 } from './migrations/1764100000000-create-users-and-auth-sessions';
 import { CreateRoomsAndMessages1764200000000 } from './migrations/1764200000000-create-rooms-and-messages';
+import { CreateAuthSessionSpentSecrets1764310000000 } from './migrations/1764310000000-create-auth-session-spent-secrets';
 
 /** Every entity, listed by class so that the same list works under ts-jest and in `dist/`. */
-export const ENTITIES = [User, AuthSession, Room, RoomMember, Message];
+export const ENTITIES = [User, AuthSession, AuthSessionSpentSecret, Room, RoomMember, Message];
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
   CreateUsersAndAuthSessions1764100000000,
   CreateRoomsAndMessages1764200000000,
+  CreateAuthSessionSpentSecrets1764310000000,
 ];

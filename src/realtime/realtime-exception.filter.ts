@@ -17,6 +17,7 @@ const REALTIME_CODE: Record<AppErrorCode, RealtimeErrorCode> = {
   not_a_member: 'not_member',
   owner_cannot_leave: 'forbidden',
   cannot_message_self: 'invalid_data',
+  nesting_too_deep: 'nesting_too_deep',
 };
 
 /**

@@ -5,6 +5,7 @@ import { Observable } from 'rxjs';
 import type { RawData, ServerOptions, VerifyClientCallbackAsync, WebSocket } from 'ws';
 import { AppConfig } from '@config';
 import { CloseCode, MAX_REF_LENGTH, RealtimeErrorCode } from '@libs/client';
+import { exceedsJsonDepth } from '@app/common/validation/json-depth';
 import { ConnectionRegistry } from './connection-registry';
 import { frameContext } from './frame-context';
 import { RealtimeConnection } from './realtime-connection';
@@ -78,7 +79,7 @@ export class RealtimeWsAdapter extends WsAdapter {
       this.refuse(connection, 'rate_limited', 'Too many frames; slow down', undefined);
       return;
     }
-    const frame = parseFrame(data, isBinary);
+    const frame = parseFrame(data, isBinary, this.config.http.jsonMaxDepth);
     if ('problem' in frame) {
       this.refuse(connection, frame.problem, frame.message, frame.ref);
       return;
@@ -125,13 +126,21 @@ type ParsedFrame =
   | { event: string; data: unknown; ref: string | undefined }
   | { problem: RealtimeErrorCode; message: string; ref?: string };
 
-function parseFrame(data: RawData, isBinary: boolean): ParsedFrame {
+function parseFrame(data: RawData, isBinary: boolean, maxDepth: number): ParsedFrame {
   if (isBinary) {
     return { problem: 'bad_frame', message: 'Frames are JSON text' };
   }
+  const text = textOf(data);
+  // Checked before parsing: parsing and validating a deep frame would cost the whole event loop.
+  if (exceedsJsonDepth(text, maxDepth)) {
+    return {
+      problem: 'nesting_too_deep',
+      message: `The frame nests objects and arrays deeper than ${maxDepth} levels`,
+    };
+  }
   let frame: unknown;
   try {
-    frame = JSON.parse(textOf(data));
+    frame = JSON.parse(text);
   } catch {
     return { problem: 'bad_json', message: 'The frame is not valid JSON' };
   }

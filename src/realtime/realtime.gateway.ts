@@ -188,7 +188,7 @@ export class RealtimeGateway
     @ConnectedSocket() socket: WebSocket,
   ): Promise<WsResponse<ServerEventMap['authed']>> {
     const connection = this.connections.get(socket);
-    const user = await this.accessTokens.verify(frame.token);
+    const user = await this.accessTokens.authenticate(frame.token);
     if (!connection || !user) {
       throw new RealtimeError('unauthenticated', 'The token is invalid or expired');
     }

@@ -4,6 +4,7 @@ import { AuthModule } from '@app/auth/auth.module';
 import { MessagesModule } from '@app/messages/messages.module';
 import { RoomsModule } from '@app/rooms/rooms.module';
 import { ConnectionRegistry } from './connection-registry';
+import { EndedLoginCloser } from './ended-login-closer';
 import { MessageDelivery } from './message-delivery';
 import { InMemoryPresenceStore, PresenceStore, RedisPresenceStore } from './presence-store';
 import { PresenceService } from './presence.service';
@@ -17,6 +18,7 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
   providers: [
     RealtimeGateway,
     ConnectionRegistry,
+    EndedLoginCloser,
     UpgradeAuthenticator,
     RealtimeFanout,
     MessageDelivery,

@@ -72,7 +72,7 @@ export class UpgradeAuthenticator {
       return { accepted: false, status: 403, message: 'Origin not allowed' };
     }
     const token = bearerToken(request.headers.authorization) ?? tokenFromQuery(request.url);
-    const user = token && (await this.accessTokens.verify(token));
+    const user = token && (await this.accessTokens.authenticate(token));
     if (!user) {
       return { accepted: false, status: 401, message: 'A valid access token is required' };
     }

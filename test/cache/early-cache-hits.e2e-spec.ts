@@ -72,6 +72,27 @@ describe('cache hits answered before routing (e2e)', () => {
     expect(hit.headers['x-content-type-options']).toBe('nosniff');
   });
 
+  it('answers a page with a query from the cache, and refuses a query the route would refuse', async () => {
+    const { reader, path } = await readerWithHistory();
+    const read = (query: Record<string, string>) =>
+      request(testApp.server).get(path).query(query).set(bearer(reader.accessToken));
+
+    expect((await read({ limit: '10' })).headers['x-cache']).toBe('MISS');
+    const hit = await read({ limit: '10' });
+    expect([hit.status, hit.headers['x-cache']]).toEqual([200, 'HIT']);
+    // The same validated query written another way shares the entry.
+    const samePage = await read({ limit: '010' });
+    expect([samePage.status, samePage.headers['x-cache'], samePage.text]).toEqual([
+      200,
+      'HIT',
+      hit.text,
+    ]);
+
+    const unknownParameter = await read({ limit: '10', extra: '1' });
+    expect(unknownParameter.status).toBe(400);
+    expect(unknownParameter.headers['x-cache']).not.toBe('HIT');
+  });
+
   it('runs the guards before a cached page: no token is 401, a stranger to a private room 404', async () => {
     const owner = await registerUser(testApp);
     const stranger = await registerUser(testApp);

@@ -2,8 +2,9 @@ import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { MISSING_ID } from '@test/factories/ids';
 import type { Cache } from 'cache-manager';
 import request from 'supertest';
-import { CacheService } from '@libs/cache';
+import { CacheMetrics, CacheService } from '@libs/cache';
 import { bearer, registerUser } from '@test/support/auth-helpers';
+import { createRoom } from '@test/support/room-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
 
 describe('response cache (e2e)', () => {
@@ -44,17 +45,53 @@ describe('response cache (e2e)', () => {
     });
   });
 
-  it('a query in another order is the same entry', async () => {
+  it('a query in another order, or spelled another way, is the same entry', async () => {
     const alice = await registerUser(testApp);
+    const room = await createRoom(testApp, alice);
+    const messages = `/api/rooms/${room.id}/messages`;
 
     await http()
-      .get(`/api/users/${alice.id}?b=2&a=1`)
+      .get(`${messages}?limit=5&after=0`)
       .set(bearer(alice.accessToken))
       .expect('X-Cache', 'MISS');
     await http()
-      .get(`/api/users/${alice.id}?a=1&b=2`)
+      .get(`${messages}?after=0&limit=05`)
       .set(bearer(alice.accessToken))
       .expect('X-Cache', 'HIT');
+  });
+
+  it('refuses query parameters a cached route does not declare, and stores nothing for them', async () => {
+    const alice = await registerUser(testApp);
+    const room = await createRoom(testApp, alice);
+    const metrics = testApp.app.get(CacheMetrics);
+    const stored = () => metrics.snapshot().tiers.memory.sets;
+    const routes = [
+      [`/api/users/${alice.id}`, ''],
+      [`/api/rooms/${room.id}`, ''],
+      [`/api/rooms/${room.id}/members`, 'limit=5&'],
+      [`/api/rooms/${room.id}/messages`, ''],
+    ];
+    for (const [path, query] of routes) {
+      await http().get(`${path}?${query}`).set(bearer(alice.accessToken)).expect(200);
+    }
+    const setsBefore = stored();
+
+    for (const [path, query] of routes) {
+      const response = await http()
+        .get(`${path}?${query}x=1`)
+        .set(bearer(alice.accessToken))
+        .expect(400);
+      expect(response.body.message).toMatch(/property x should not exist/);
+    }
+
+    expect(stored()).toBe(setsBefore);
+    for (const [path, query] of routes) {
+      await http()
+        .get(`${path}?${query}`)
+        .set(bearer(alice.accessToken))
+        .expect(200)
+        .expect('X-Cache', 'HIT');
+    }
   });
 
   it('checks access before the cache answers: no token, no cached profile', async () => {

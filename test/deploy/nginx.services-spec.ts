@@ -98,6 +98,24 @@ describe('two instances behind nginx (services)', () => {
     }
   });
 
+  it('logs WebSocket upgrades without their query string: no token in the access log', async () => {
+    const user = await registerUser(fleet.apps[0]);
+
+    const client = await WsTestClient.connect(nginx.url, {
+      token: user.accessToken,
+      tokenInQuery: true,
+    });
+    await client.closeAndWait();
+
+    await waitUntil(
+      () => nginx.accessLog.includes('"GET /ws HTTP/1.1" 101'),
+      5000,
+      'the upgrade in the access log',
+    );
+    expect(nginx.accessLog).not.toContain(user.accessToken);
+    expect(nginx.accessLog).not.toContain('token=');
+  });
+
   it('rate-limits each client by its own address, across both instances', async () => {
     const first: number[] = [];
     for (let i = 0; i < LIMIT + 2; i++) {

@@ -18,4 +18,15 @@ describe('start-up with a bad configuration (process)', () => {
       'Invalid configuration: JWT_SECRET is required when NODE_ENV=production',
     );
   });
+
+  it.each([
+    ['JWT_TTL', '0'],
+    ['JWT_TTL', '500ms'],
+    ['REFRESH_TTL', '999ms'],
+  ])('%s=%s (tokens born expired) stops with one line naming it', (name, value) => {
+    const result = runUntilExit({ [name]: value });
+
+    expect(result.status).not.toBe(0);
+    expect(result.stderr.trim()).toBe(`Invalid configuration: ${name} must be at least 1s`);
+  });
 });

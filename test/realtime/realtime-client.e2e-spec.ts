@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { RealtimeClient, RealtimeRequestError } from '@libs/client';
 import { registerUser } from '@test/support/auth-helpers';
@@ -21,7 +22,26 @@ describe('RealtimeClient against the gateway (e2e)', () => {
       WebSocket: WebSocket,
     });
 
-  it('connects with ?token=, pings and renews its token', async () => {
+  it('sends the token in the Authorization header in Node, never in the URL', async () => {
+    const user = await registerUser(testApp);
+    const upgrades: { url?: string; authorization?: string }[] = [];
+    const server = testApp.app.getHttpServer();
+    const record = (request: IncomingMessage) =>
+      upgrades.push({ url: request.url, authorization: request.headers.authorization });
+    server.on('upgrade', record);
+    try {
+      const socket = await connect(user.accessToken);
+      await expect(socket.ping()).resolves.toEqual({});
+      socket.close();
+      await socket.closed;
+    } finally {
+      server.off('upgrade', record);
+    }
+
+    expect(upgrades).toEqual([{ url: '/ws', authorization: `Bearer ${user.accessToken}` }]);
+  });
+
+  it('connects, pings and renews its token', async () => {
     const user = await registerUser(testApp);
     const socket = await connect(user.accessToken);
     try {

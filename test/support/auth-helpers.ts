@@ -34,3 +34,15 @@ export async function registerUser(
 }
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** A second login of a registered user: its own session and tokens. */
+export async function logInAgain(
+  testApp: HttpTarget,
+  user: RegisteredUser,
+): Promise<{ accessToken: string; refreshToken: string }> {
+  const response = await request(testApp.server)
+    .post('/api/auth/login')
+    .send({ username: user.registration.username, password: user.registration.password })
+    .expect(200);
+  return response.body as { accessToken: string; refreshToken: string };
+}

@@ -14,6 +14,9 @@ const SERVER_BLOCK = resolve(__dirname, '..', '..', 'deploy', 'nginx', 'switchbo
  * 127.0.0.1, and the upstreams list the instances as deploy/nginx/upstreams.conf does.
  */
 export class NginxProcess {
+  /** What nginx wrote to stdout: the access log of the shipped server block. */
+  accessLog = '';
+
   private constructor(
     private readonly child: ChildProcess,
     private readonly directory: string,
@@ -65,6 +68,8 @@ http {
     child.once('error', (error) => (exited = error.message));
     child.once('exit', (code, signal) => (exited ??= `exited with ${code ?? signal}`));
     const nginx = new NginxProcess(child, directory, port);
+    // Read, so that a full pipe never blocks nginx.
+    child.stdout?.on('data', (chunk: Buffer) => (nginx.accessLog += chunk.toString()));
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (!(await acceptsConnections(port))) {
       if (exited !== undefined || Date.now() > deadline) {

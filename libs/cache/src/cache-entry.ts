@@ -1,28 +1,33 @@
-import { HttpServer } from '@nestjs/common';
-import { buildCacheKey } from './cache-key';
 import type { CacheableRequest, CacheResponseOptions } from './cache-response.decorator';
 import type { CacheOptions } from './cache-options';
-import type { CacheEntryOptions } from './cache.service';
+
+/** For how long, and for whom, a GET request of a cached route is cached. */
+export interface CacheTarget {
+  ttlMs: number;
+  /** Part of the key when the route is `perCaller`. */
+  caller?: string;
+}
 
 /**
- * The key and lifetime of the entry a GET request of a cached route reads and fills, or undefined
- * when this request is not cached (caching off for the route, or a per-caller route without a
- * caller). The one place both the interceptor (misses) and `EarlyCacheHits` (hits) take keys
- * from, so they agree.
+ * Whether this request of a cached route is cached: undefined when caching is off for the route,
+ * or when a per-caller route has no caller. Shared by the interceptor (misses) and
+ * `EarlyCacheHits` (hits), so that they agree.
  */
-export function cacheEntryFor(
+export function cacheTargetOf(
   route: CacheResponseOptions,
   request: CacheableRequest,
-  httpAdapter: Required<Pick<HttpServer, 'getRequestUrl'>>,
   options: Pick<CacheOptions, 'defaultTtlMs' | 'callerOf'>,
-): Omit<CacheEntryOptions, 'tags'> | undefined {
+): CacheTarget | undefined {
   const ttlMs = route.ttlMs ?? options.defaultTtlMs;
   const caller = route.perCaller ? options.callerOf(request) : undefined;
   if (!(ttlMs > 0) || (route.perCaller && caller === undefined)) {
     return undefined;
   }
-  return {
-    key: buildCacheKey(httpAdapter.getRequestUrl(request), caller),
-    ttlMs,
-  };
+  return { ttlMs, caller };
+}
+
+/** The route's template on Fastify (`/api/rooms/:id`); elsewhere the path, which is as unique. */
+export function routeTemplateOf(request: unknown, url: string): string {
+  const template = (request as { routeOptions?: { url?: string } }).routeOptions?.url;
+  return template ?? url.split('?')[0];
 }

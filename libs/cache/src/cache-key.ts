@@ -1,20 +1,42 @@
 /**
- * The cache key of a GET request: its path, its query with the parameters in a canonical order,
- * and — when the answer depends on who asks — the caller. `?b=2&a=1` and `?a=1&b=2` share an
- * entry; repeated parameters keep their relative order, since `?a=1&a=2` may mean a list.
+ * The cache key of a GET answer: the route's template (`/api/rooms/:id/messages`), its
+ * validated path parameters and query with names in a canonical (sorted) order, and — when the
+ * answer depends on who asks — the caller. A pure function of validated values, so that the
+ * interceptor and an early request hook build the same key, and a parameter no route declares
+ * can never mint an entry.
  */
-export function buildCacheKey(url: string, caller?: string): string {
-  const queryStart = url.indexOf('?');
-  const path = queryStart === -1 ? url : url.slice(0, queryStart);
-  const query = queryStart === -1 ? '' : normalizeQuery(url.slice(queryStart + 1));
+export function buildCacheKey(
+  route: string,
+  params: Readonly<Record<string, unknown>>,
+  query: Readonly<Record<string, unknown>>,
+  caller?: string,
+): string {
+  const paramPart = canonicalPairs(params);
+  const queryPart = canonicalPairs(query);
   const callerPart = caller === undefined ? '' : ` caller=${encodeURIComponent(caller)}`;
-  return `GET ${path}${query ? `?${query}` : ''}${callerPart}`;
+  return `GET ${route}${paramPart ? ` ${paramPart}` : ''}${queryPart ? `?${queryPart}` : ''}${callerPart}`;
 }
 
-/** The query string decoded, sorted by parameter name (stable) and encoded the one way. */
-export function normalizeQuery(query: string): string {
-  const hashStart = query.indexOf('#');
-  const parameters = [...new URLSearchParams(hashStart === -1 ? query : query.slice(0, hashStart))];
-  parameters.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return new URLSearchParams(parameters).toString();
+/** `name=value` pairs sorted by name, each part URI-encoded; undefined values left out. */
+function canonicalPairs(values: Readonly<Record<string, unknown>>): string {
+  return Object.keys(values)
+    .filter((name) => values[name] !== undefined)
+    .sort()
+    .map(
+      (name) => `${encodeURIComponent(name)}=${encodeURIComponent(canonicalValue(values[name]))}`,
+    )
+    .join('&');
+}
+
+function canonicalValue(value: unknown): string {
+  if (typeof value === 'string') {
+    return value;
+  }
+  if (value instanceof Date) {
+    return value.toISOString();
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return String(value);
+  }
+  return JSON.stringify(value) ?? '';
 }

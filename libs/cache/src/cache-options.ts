@@ -1,4 +1,4 @@
-import { ModuleMetadata, Type } from '@nestjs/common';
+import { ModuleMetadata, PipeTransform, Type, ValidationPipe } from '@nestjs/common';
 import { AppConfig } from '@config';
 import { CacheInvalidationChannel } from './cache-invalidation.channel';
 import type { EarlyCacheHitsOptions } from './early-cache-hits';
@@ -14,6 +14,11 @@ export interface CacheModuleOptions {
   invalidationChannel?: Type<CacheInvalidationChannel>;
   /** Default: `request.user.id`, as the access-token guard sets it. */
   callerOf?: CallerResolver;
+  /**
+   * Validates a cached route's query before the cache is asked, so that keys come from validated
+   * values only: pass the app's own validation pipe. Default: Nest's, refusing unknown names.
+   */
+  queryPipe?: PipeTransform;
   memory?: Partial<CacheOptions['memory']>;
   /** On Fastify: answer in-process hits before Nest's routing (see `EarlyCacheHits`). */
   earlyHits?: EarlyCacheHitsOptions;
@@ -38,6 +43,7 @@ export interface CacheOptions {
   /** `CACHE_TTL_MS`: the lifetime of a cached response unless its route says otherwise. */
   defaultTtlMs: number;
   callerOf: CallerResolver;
+  queryPipe: PipeTransform;
   memory: {
     /** The in-process tier holds at most this many entries (least recently used go first). */
     maxEntries: number;
@@ -80,6 +86,9 @@ export function resolveCacheOptions(
   return {
     defaultTtlMs: config.cache.ttlMs,
     callerOf: options.callerOf ?? callerFromRequestUser,
+    queryPipe:
+      options.queryPipe ??
+      new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
     memory: { ...DEFAULT_MEMORY_OPTIONS, ...options.memory },
     redis: config.redis.url
       ? {

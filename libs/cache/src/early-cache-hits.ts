@@ -12,7 +12,8 @@ import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { cacheEntryFor } from './cache-entry';
+import { cacheTargetOf, routeTemplateOf } from './cache-entry';
+import { buildCacheKey } from './cache-key';
 import type { CacheableRequest, CachedRoute } from './cache-response.decorator';
 import { CACHE_OPTIONS, CACHE_STATUS_HEADER, CACHED_ROUTE_CONFIG } from './cache.constants';
 import { CacheOptions } from './cache-options';
@@ -88,13 +89,24 @@ export class EarlyCacheHits implements OnModuleInit {
       this.exceptionFilter().catch(error, context);
       return true;
     }
-    const entry = cacheEntryFor(
+    const target = cacheTargetOf(
       route.options,
       request as unknown as CacheableRequest,
-      this.adapterHost.httpAdapter,
       this.options,
     );
-    const body = entry && this.cache.peek<string>(entry.key);
+    if (!target) {
+      return false;
+    }
+    // Entries are stored under validated query values only (the interceptor validates first).
+    // The raw values find one only where they print exactly as validated ones do, which
+    // validation leaves as they are; any other query misses here and is validated on the route.
+    const key = buildCacheKey(
+      routeTemplateOf(request, request.url),
+      request.params as Record<string, unknown>,
+      request.query as Record<string, unknown>,
+      target.caller,
+    );
+    const body = this.cache.peek<string>(key);
     if (body === undefined) {
       return false;
     }

@@ -1,4 +1,6 @@
-import { CallHandler } from '@nestjs/common';
+import { BadRequestException, CallHandler, Query, ValidationPipe } from '@nestjs/common';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional } from 'class-validator';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { lastValueFrom, of } from 'rxjs';
@@ -10,9 +12,19 @@ import { CacheService } from './cache.service';
 import { HttpCacheInterceptor } from './http-cache.interceptor';
 import { MemoryCacheTier } from './memory-cache.tier';
 
+class PageQuery {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  limit?: number;
+}
+
 class RoomsController {
   @CacheResponse({ tags: (request) => [`room:${request.params.id}`] })
   getRoom() {}
+
+  @CacheResponse({ tags: (request) => [`room:${request.params.id}`] })
+  listMembers(@Query() _query: PageQuery) {}
 
   @CacheResponse({ tags: () => ['rooms'], perCaller: true })
   listRooms() {}
@@ -57,7 +69,15 @@ function createInterceptor() {
     new Reflector(),
     { httpAdapter } as unknown as HttpAdapterHost,
     cache,
-    { defaultTtlMs: 30_000, callerOf: callerFromRequestUser },
+    {
+      defaultTtlMs: 30_000,
+      callerOf: callerFromRequestUser,
+      queryPipe: new ValidationPipe({
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        transform: true,
+      }),
+    },
   );
   return { interceptor, cache };
 }
@@ -153,5 +173,33 @@ describe(HttpCacheInterceptor.name, () => {
     const uncachedAgain = call(interceptor, 'uncached', {}, answer);
     await uncachedAgain.body;
     expect(uncachedAgain.handle).toHaveBeenCalled();
+  });
+
+  it('refuses a query parameter the route does not declare, before the cache', async () => {
+    const { interceptor } = createInterceptor();
+    const request = { url: '/api/rooms/1', params: { id: '1' } };
+    await call(interceptor, 'getRoom', request).body;
+
+    const flood = call(interceptor, 'getRoom', { ...request, query: { x: '1' } });
+
+    await expect(flood.body).rejects.toBeInstanceOf(BadRequestException);
+    expect(flood.handle).not.toHaveBeenCalled();
+    const valid = call(interceptor, 'getRoom', request);
+    await valid.body;
+    expect(valid.response.headers['X-Cache']).toBe('HIT');
+  });
+
+  it('keys by validated values: one entry for equivalent queries', async () => {
+    const { interceptor } = createInterceptor();
+    const request = { params: { id: '1' } };
+    await call(interceptor, 'listMembers', { ...request, query: { limit: '05' } }).body;
+
+    const same = call(interceptor, 'listMembers', { ...request, query: { limit: '5' } });
+    await same.body;
+
+    expect(same.response.headers['X-Cache']).toBe('HIT');
+    await expect(
+      call(interceptor, 'listMembers', { ...request, query: { limit: '5', x: '1' } }).body,
+    ).rejects.toBeInstanceOf(BadRequestException);
   });
 });

@@ -1,7 +1,9 @@
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { defer, lastValueFrom, map, Observable } from 'rxjs';
-import { cacheEntryFor } from './cache-entry';
+import { cacheTargetOf, routeTemplateOf } from './cache-entry';
+import { buildCacheKey } from './cache-key';
+import { queryTypeOf, validateCachedQuery } from './cached-route-query';
 import type { CacheableRequest, CacheResponseOptions } from './cache-response.decorator';
 import { CACHE_OPTIONS, CACHE_RESPONSE_METADATA, CACHE_STATUS_HEADER } from './cache.constants';
 import { CacheOptions } from './cache-options';
@@ -24,7 +26,7 @@ export class HttpCacheInterceptor implements NestInterceptor {
     private readonly adapterHost: HttpAdapterHost,
     private readonly cache: CacheService,
     @Inject(CACHE_OPTIONS)
-    private readonly options: Pick<CacheOptions, 'defaultTtlMs' | 'callerOf'>,
+    private readonly options: Pick<CacheOptions, 'defaultTtlMs' | 'callerOf' | 'queryPipe'>,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -44,12 +46,25 @@ export class HttpCacheInterceptor implements NestInterceptor {
     }
     // Also what an error answer carries; a hit overwrites it.
     httpAdapter.setHeader(response, CACHE_STATUS_HEADER, 'MISS');
-    const keyAndTtl = cacheEntryFor(route, request, httpAdapter, this.options);
-    if (!keyAndTtl) {
+    const target = cacheTargetOf(route, request, this.options);
+    if (!target) {
       return next.handle();
     }
-    const entry = { ...keyAndTtl, tags: route.tags(request) };
-    return defer(() => this.cache.getOrLoad(entry, () => serializedAnswer(next))).pipe(
+    const queryType = queryTypeOf(
+      context.getClass(),
+      context.getHandler() as (...args: never[]) => unknown,
+    );
+    const routeTemplate = routeTemplateOf(request, httpAdapter.getRequestUrl(request) as string);
+    return defer(async () => {
+      // A query the route would refuse (unknown names, bad values) is a 400 before the cache.
+      const query = await validateCachedQuery(this.options.queryPipe, queryType, request.query);
+      const entry = {
+        key: buildCacheKey(routeTemplate, request.params, query, target.caller),
+        tags: route.tags(request),
+        ttlMs: target.ttlMs,
+      };
+      return this.cache.getOrLoad(entry, () => serializedAnswer(next));
+    }).pipe(
       map(({ value, source }) => {
         if (source === 'memory' || source === 'redis') {
           httpAdapter.setHeader(response, CACHE_STATUS_HEADER, 'HIT');

@@ -15,6 +15,7 @@ export const APP_ERROR_STATUS = {
   not_a_member: HttpStatus.FORBIDDEN,
   owner_cannot_leave: HttpStatus.CONFLICT,
   cannot_message_self: HttpStatus.BAD_REQUEST,
+  nesting_too_deep: HttpStatus.BAD_REQUEST,
 } as const satisfies Record<string, HttpStatus>;
 
 export type AppErrorCode = keyof typeof APP_ERROR_STATUS;

@@ -31,7 +31,7 @@ export const login = <ThrowOnError extends boolean = false>(options: Options<Log
 });
 
 /**
- * Ends the login of a refresh token.
+ * Ends the login of a refresh token, on every instance; 401 when the token proves nothing.
  */
 export const logout = <ThrowOnError extends boolean = false>(options: Options<LogoutData, ThrowOnError>) => (options.client ?? client).post<LogoutResponses, LogoutErrors, ThrowOnError>({
     url: '/api/auth/logout',

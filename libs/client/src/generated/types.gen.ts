@@ -240,6 +240,10 @@ export type LogoutErrors = {
      */
     400: ErrorResponse;
     /**
+     * No valid access token (or wrong credentials)
+     */
+    401: ErrorResponse;
+    /**
      * The body is over BODY_LIMIT
      */
     413: ErrorResponse;

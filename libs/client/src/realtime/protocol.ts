@@ -33,6 +33,7 @@ export type PresenceStatus = 'online' | 'offline';
 export type RealtimeErrorCode =
   | 'bad_json'
   | 'bad_frame'
+  | 'nesting_too_deep'
   | 'unknown_event'
   | 'invalid_data'
   | 'not_found'

@@ -22,7 +22,14 @@ export interface WebSocketLike {
   addEventListener(type: 'error', listener: (event: unknown) => void): void;
 }
 
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/**
+ * The browser's constructor takes (url); Node's (the `ws` package, undici's WebSocket) also take
+ * options with headers as the second argument.
+ */
+export type WebSocketConstructor = new (
+  url: string,
+  options?: { headers: Record<string, string> },
+) => WebSocketLike;
 
 export interface RealtimeClientOptions {
   /** The server's base URL, `http(s)://…` or `ws(s)://…`. */
@@ -55,6 +62,11 @@ interface Pending {
 }
 
 const OPEN = 1;
+
+function isNode(): boolean {
+  const process = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof process?.versions?.node === 'string';
+}
 
 /**
  * A typed client of the `/ws` protocol. Requests (`join`, `send`, `dm`, `sync`, `auth`, `ping`)
@@ -98,9 +110,17 @@ export class RealtimeClient {
       throw new Error('No WebSocket implementation: pass one (e.g. from the "ws" package)');
     }
     const url = new URL('/ws', options.baseUrl.replace(/^http/, 'ws'));
-    // Browsers cannot set headers on an upgrade; the server accepts the token as ?token=.
-    url.searchParams.set('token', options.accessToken);
-    const socket = new Socket(url.toString());
+    let socket: WebSocketLike;
+    if (isNode()) {
+      // A header stays out of URLs, and so out of proxies' and servers' access logs.
+      socket = new Socket(url.toString(), {
+        headers: { Authorization: `Bearer ${options.accessToken}` },
+      });
+    } else {
+      // Browsers cannot set headers on an upgrade; the server accepts the token as ?token=.
+      url.searchParams.set('token', options.accessToken);
+      socket = new Socket(url.toString());
+    }
     return new Promise((resolve, reject) => {
       socket.addEventListener('open', () =>
         resolve(new RealtimeClient(socket, options.timeoutMs ?? 10_000)),

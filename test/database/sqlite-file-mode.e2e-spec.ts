@@ -1,0 +1,28 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { registerUser } from '@test/support/auth-helpers';
+import { startTestApp, TestApp } from '@test/support/test-app';
+
+const sqliteOnly = process.env.TEST_DATABASE_URL ? describe.skip : describe;
+
+sqliteOnly('the SQLite file (e2e)', () => {
+  let testApp: TestApp;
+
+  beforeAll(async () => {
+    testApp = await startTestApp();
+  });
+
+  afterAll(async () => {
+    await testApp?.close();
+  });
+
+  it('and its WAL are readable by the owner only (they hold password hashes)', async () => {
+    // A write, so that the WAL exists.
+    await registerUser(testApp);
+    const file = join(testApp.config.dataDirectory, 'switchboard.sqlite');
+
+    for (const path of [file, `${file}-wal`]) {
+      expect((statSync(path).mode & 0o777).toString(8)).toBe('600');
+    }
+  });
+});
