@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { HttpCacheInterceptor } from '@libs/cache';
 import { bearer, registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import { createRoom, postMessage, readRoom } from '@test/support/room-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
@@ -70,6 +71,23 @@ describe('cache hits answered before routing (e2e)', () => {
     expect(hit.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(hit.headers['x-request-id']).not.toBe(miss.headers['x-request-id']);
     expect(hit.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('answers a hit before the route: the interceptor sees only the miss', async () => {
+    const { reader, path } = await readerWithHistory();
+    const intercept = jest.spyOn(HttpCacheInterceptor.prototype, 'intercept');
+    try {
+      const read = () => request(testApp.server).get(path).set(bearer(reader.accessToken));
+      expect((await read()).headers['x-cache']).toBe('MISS');
+      // Positive control: the miss went through the route's interceptor.
+      expect(intercept).toHaveBeenCalledTimes(1);
+
+      expect((await read()).headers['x-cache']).toBe('HIT');
+      expect((await read()).headers['x-cache']).toBe('HIT');
+      expect(intercept).toHaveBeenCalledTimes(1);
+    } finally {
+      intercept.mockRestore();
+    }
   });
 
   it('answers a page with a query from the cache, and refuses a query the route would refuse', async () => {

@@ -10,6 +10,7 @@ import { CacheMetrics } from './cache-metrics';
 import { CACHE_OPTIONS, SHARED_CACHE_TIER } from './cache.constants';
 import { CacheModuleOptions, CacheOptions, resolveCacheOptions } from './cache-options';
 import { CacheService } from './cache.service';
+import { CachedRouteQueries } from './cached-route-query';
 import { EARLY_CACHE_HITS_OPTIONS, EarlyCacheHits } from './early-cache-hits';
 import { HttpCacheInterceptor } from './http-cache.interceptor';
 import { MemoryCacheTier } from './memory-cache.tier';
@@ -75,12 +76,20 @@ export class CacheModule {
             }),
         },
         CacheService,
+        CachedRouteQueries,
         HttpCacheInterceptor,
         ...(options.earlyHits
           ? [{ provide: EARLY_CACHE_HITS_OPTIONS, useValue: options.earlyHits }, EarlyCacheHits]
           : []),
       ],
-      exports: [CacheService, CacheMetrics, HttpCacheInterceptor, CACHE_OPTIONS, CACHE_MANAGER],
+      exports: [
+        CacheService,
+        CacheMetrics,
+        CachedRouteQueries,
+        HttpCacheInterceptor,
+        CACHE_OPTIONS,
+        CACHE_MANAGER,
+      ],
     };
   }
 }

@@ -18,6 +18,7 @@ import type { CacheableRequest, CachedRoute } from './cache-response.decorator';
 import { CACHE_OPTIONS, CACHE_STATUS_HEADER, CACHED_ROUTE_CONFIG } from './cache.constants';
 import { CacheOptions } from './cache-options';
 import { CacheService } from './cache.service';
+import { CachedRouteQueries } from './cached-route-query';
 import { JSON_CONTENT_TYPE } from './http-cache.interceptor';
 
 /** What the application runs on every request before a cached answer may be sent. */
@@ -48,6 +49,7 @@ export class EarlyCacheHits implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     private readonly moduleRef: ModuleRef,
     private readonly cache: CacheService,
+    private readonly queries: CachedRouteQueries,
     @Inject(CACHE_OPTIONS)
     private readonly options: Pick<CacheOptions, 'defaultTtlMs' | 'callerOf'>,
     @Inject(EARLY_CACHE_HITS_OPTIONS) private readonly hitsOptions: EarlyCacheHitsOptions,
@@ -97,13 +99,17 @@ export class EarlyCacheHits implements OnModuleInit {
     if (!target) {
       return false;
     }
-    // Entries are stored under validated query values only (the interceptor validates first).
-    // The raw values find one only where they print exactly as validated ones do, which
-    // validation leaves as they are; any other query misses here and is validated on the route.
+    let query: Record<string, unknown>;
+    try {
+      query = await this.queries.validated(route.controller, route.handler, request.query);
+    } catch {
+      // A query the route refuses: the route answers it (400), as it would without this hook.
+      return false;
+    }
     const key = buildCacheKey(
       routeTemplateOf(request, request.url),
       request.params as Record<string, unknown>,
-      request.query as Record<string, unknown>,
+      query,
       target.caller,
     );
     const body = this.cache.peek<string>(key);

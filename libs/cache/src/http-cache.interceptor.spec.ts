@@ -8,6 +8,7 @@ import { InProcessCacheInvalidationChannel } from './cache-invalidation.channel'
 import { CacheMetrics } from './cache-metrics';
 import { callerFromRequestUser, DEFAULT_MEMORY_OPTIONS } from './cache-options';
 import { CacheResponse } from './cache-response.decorator';
+import { CachedRouteQueries } from './cached-route-query';
 import { CacheService } from './cache.service';
 import { HttpCacheInterceptor } from './http-cache.interceptor';
 import { MemoryCacheTier } from './memory-cache.tier';
@@ -72,12 +73,14 @@ function createInterceptor() {
     {
       defaultTtlMs: 30_000,
       callerOf: callerFromRequestUser,
+    },
+    new CachedRouteQueries({
       queryPipe: new ValidationPipe({
         whitelist: true,
         forbidNonWhitelisted: true,
         transform: true,
       }),
-    },
+    }),
   );
   return { interceptor, cache };
 }

@@ -3,7 +3,7 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { defer, lastValueFrom, map, Observable } from 'rxjs';
 import { cacheTargetOf, routeTemplateOf } from './cache-entry';
 import { buildCacheKey } from './cache-key';
-import { queryTypeOf, validateCachedQuery } from './cached-route-query';
+import { CachedRouteQueries } from './cached-route-query';
 import type { CacheableRequest, CacheResponseOptions } from './cache-response.decorator';
 import { CACHE_OPTIONS, CACHE_RESPONSE_METADATA, CACHE_STATUS_HEADER } from './cache.constants';
 import { CacheOptions } from './cache-options';
@@ -26,7 +26,8 @@ export class HttpCacheInterceptor implements NestInterceptor {
     private readonly adapterHost: HttpAdapterHost,
     private readonly cache: CacheService,
     @Inject(CACHE_OPTIONS)
-    private readonly options: Pick<CacheOptions, 'defaultTtlMs' | 'callerOf' | 'queryPipe'>,
+    private readonly options: Pick<CacheOptions, 'defaultTtlMs' | 'callerOf'>,
+    private readonly queries: CachedRouteQueries,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -50,14 +51,14 @@ export class HttpCacheInterceptor implements NestInterceptor {
     if (!target) {
       return next.handle();
     }
-    const queryType = queryTypeOf(
-      context.getClass(),
-      context.getHandler() as (...args: never[]) => unknown,
-    );
     const routeTemplate = routeTemplateOf(request, httpAdapter.getRequestUrl(request) as string);
     return defer(async () => {
       // A query the route would refuse (unknown names, bad values) is a 400 before the cache.
-      const query = await validateCachedQuery(this.options.queryPipe, queryType, request.query);
+      const query = await this.queries.validated(
+        context.getClass(),
+        context.getHandler() as (...args: never[]) => unknown,
+        request.query,
+      );
       const entry = {
         key: buildCacheKey(routeTemplate, request.params, query, target.caller),
         tags: route.tags(request),
