@@ -108,12 +108,12 @@ describe('two instances behind nginx (services)', () => {
     await client.closeAndWait();
 
     await waitUntil(
-      () => nginx.accessLog.includes('"GET /ws HTTP/1.1" 101'),
+      () => nginx.accessLog().includes('"GET /ws HTTP/1.1" 101'),
       5000,
       'the upgrade in the access log',
     );
-    expect(nginx.accessLog).not.toContain(user.accessToken);
-    expect(nginx.accessLog).not.toContain('token=');
+    expect(nginx.accessLog()).not.toContain(user.accessToken);
+    expect(nginx.accessLog()).not.toContain('token=');
   });
 
   it('rate-limits each client by its own address, across both instances', async () => {

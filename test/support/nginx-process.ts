@@ -14,14 +14,16 @@ const SERVER_BLOCK = resolve(__dirname, '..', '..', 'deploy', 'nginx', 'switchbo
  * 127.0.0.1, and the upstreams list the instances as deploy/nginx/upstreams.conf does.
  */
 export class NginxProcess {
-  /** What nginx wrote to stdout: the access log of the shipped server block. */
-  accessLog = '';
-
   private constructor(
     private readonly child: ChildProcess,
     private readonly directory: string,
     readonly port: number,
   ) {}
+
+  /** What the shipped server block's access log holds so far. */
+  accessLog(): string {
+    return readFileSync(join(this.directory, 'access.log'), 'utf8');
+  }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -34,7 +36,9 @@ export class NginxProcess {
     const servers = upstreamPorts.map((upstream) => `server 127.0.0.1:${upstream};`).join(' ');
     const serverBlock = readFileSync(SERVER_BLOCK, 'utf8')
       .replace(/^\s*listen \[::\]:80;\s*$/m, '')
-      .replace(/^(\s*)listen 80;/m, `$1listen 127.0.0.1:${port};`);
+      .replace(/^(\s*)listen 80;/m, `$1listen 127.0.0.1:${port};`)
+      // Its format as shipped, into a file of its own (stdout may be a socket nginx cannot open).
+      .replace(/^(\s*access_log) \/dev\/stdout /m, `$1 ${join(directory, 'access.log')} `);
     writeFileSync(join(directory, 'switchboard.conf'), serverBlock);
     writeFileSync(
       join(directory, 'nginx.conf'),
@@ -68,8 +72,6 @@ http {
     child.once('error', (error) => (exited = error.message));
     child.once('exit', (code, signal) => (exited ??= `exited with ${code ?? signal}`));
     const nginx = new NginxProcess(child, directory, port);
-    // Read, so that a full pipe never blocks nginx.
-    child.stdout?.on('data', (chunk: Buffer) => (nginx.accessLog += chunk.toString()));
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (!(await acceptsConnections(port))) {
       if (exited !== undefined || Date.now() > deadline) {
