@@ -148,7 +148,7 @@ export class PostgresMessageAppender {
   private async store(messages: NewMessage[]): Promise<AppendResult[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const rows = (await this.dataSource.query(this.sql, [
+        const rows = await this.dataSource.query<BatchRow[]>(this.sql, [
           messages.map((message) => message.id),
           messages.map((message) => message.roomId),
           messages.map((message) => message.senderId),
@@ -156,7 +156,7 @@ export class PostgresMessageAppender {
           messages.map((message) => message.clientMsgId),
           // Text with a Z: cast to a timestamp without zone, that keeps the UTC wall time.
           messages.map((message) => message.createdAt.toISOString()),
-        ])) as BatchRow[];
+        ]);
         const byOrdinal = new Map(rows.map((row) => [Number(row.ord), row]));
         return messages.map((message, index) => resultOf(message, byOrdinal.get(index + 1)));
       } catch (error) {

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { DataSource, EntitySubscriberInterface } from 'typeorm';
 import { Room } from '@app/rooms/room.entity';
+import { User } from '@app/users/user.entity';
 import { bearer, RegisteredUser, registerUser } from '@test/support/auth-helpers';
 import { createRoom, joinRoom, postMessage } from '@test/support/room-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
@@ -80,7 +81,7 @@ describe('write isolation and races with deletion (e2e)', () => {
         afterLoad: async (room: Room) => {
           if (!deleted && room.id === roomId) {
             deleted = true;
-            await dataSource.query('DELETE FROM "rooms" WHERE "id" = ?', [roomId]);
+            await dataSource.getRepository(Room).delete({ id: roomId });
           }
         },
       });
@@ -135,7 +136,7 @@ describe('write isolation and races with deletion (e2e)', () => {
       await joinRoom(testApp, ghost, room.id);
       // Positive control: the same writes succeed while the user exists.
       await postMessage(testApp, ghost, room.id);
-      await dataSource.query('DELETE FROM "users" WHERE "id" = ?', [ghost.id]);
+      await dataSource.getRepository(User).delete({ id: ghost.id });
     });
 
     it.each([
