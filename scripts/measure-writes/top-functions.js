@@ -16,8 +16,14 @@ for (const [id, micros] of self) {
   const key = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '')}:${lineNumber}`;
   functions.set(key, (functions.get(key) ?? 0) + micros);
   const pkg = url.includes('node_modules/')
-    ? url.replace(/^.*node_modules\//, '').split('/').slice(0, url.includes('/@') ? 2 : 1).join('/')
-    : url.includes('/dist/') ? 'switchboard' : url || functionName;
+    ? url
+        .replace(/^.*node_modules\//, '')
+        .split('/')
+        .slice(0, url.includes('/@') ? 2 : 1)
+        .join('/')
+    : url.includes('/dist/')
+      ? 'switchboard'
+      : url || functionName;
   packages.set(pkg, (packages.get(pkg) ?? 0) + micros);
 }
 const show = (title, map) => {
