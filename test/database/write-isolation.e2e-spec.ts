@@ -3,7 +3,7 @@ import { DataSource, EntitySubscriberInterface } from 'typeorm';
 import { Room } from '@app/rooms/room.entity';
 import { User } from '@app/users/user.entity';
 import { bearer, RegisteredUser, registerUser } from '@test/support/auth-helpers';
-import { createRoom, joinRoom, postMessage } from '@test/support/room-helpers';
+import { createRoom, joinRoom, listMemberIds, postMessage } from '@test/support/room-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
 
 /**
@@ -34,14 +34,7 @@ describe('write isolation and races with deletion (e2e)', () => {
     return () => dataSource.subscribers.splice(dataSource.subscribers.indexOf(subscriber), 1);
   };
 
-  const memberIds = async (roomId: string) => {
-    const response = await http()
-      .get(`/api/rooms/${roomId}/members`)
-      .query({ limit: 200 })
-      .set(bearer(owner.accessToken))
-      .expect(200);
-    return (response.body.items as { user: { id: string } }[]).map((member) => member.user.id);
-  };
+  const memberIds = (roomId: string) => listMemberIds(testApp, owner, roomId);
 
   it("a failing register's rollback does not undo a join acknowledged meanwhile", async () => {
     const room = await createRoom(testApp, owner);
