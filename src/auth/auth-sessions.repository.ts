@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
+import { DatabaseWriter } from '@app/database/database-writer';
 import { AuthSessionSpentSecret } from './auth-session-spent-secret.entity';
 import { AuthSession } from './auth-session.entity';
 
@@ -11,12 +12,12 @@ export class AuthSessionsRepository {
     @InjectRepository(AuthSession) private readonly sessions: Repository<AuthSession>,
     @InjectRepository(AuthSessionSpentSecret)
     private readonly spentSecrets: Repository<AuthSessionSpentSecret>,
+    private readonly writer: DatabaseWriter,
   ) {}
 
   create(userId: string, refreshTokenHash: string, expiresAt: Date): Promise<AuthSession> {
-    return this.sessions.save(
-      this.sessions.create({ userId, refreshTokenHash, expiresAt, revokedAt: null }),
-    );
+    const session = this.sessions.create({ userId, refreshTokenHash, expiresAt, revokedAt: null });
+    return this.writer.run(() => this.sessions.save(session, { transaction: false }));
   }
 
   findById(id: string): Promise<AuthSession | null> {
@@ -34,16 +35,18 @@ export class AuthSessionsRepository {
     newHash: string,
     expiresAt: Date,
   ): Promise<boolean> {
-    await this.spentSecrets
-      .createQueryBuilder()
-      .insert()
-      .values({ secretHash: expectedHash, sessionId: id })
-      .orIgnore()
-      .execute();
-    const result = await this.sessions.update(
-      { id, refreshTokenHash: expectedHash, revokedAt: IsNull() },
-      { refreshTokenHash: newHash, expiresAt },
-    );
+    const result = await this.writer.run(async () => {
+      await this.spentSecrets
+        .createQueryBuilder()
+        .insert()
+        .values({ secretHash: expectedHash, sessionId: id })
+        .orIgnore()
+        .execute();
+      return this.sessions.update(
+        { id, refreshTokenHash: expectedHash, revokedAt: IsNull() },
+        { refreshTokenHash: newHash, expiresAt },
+      );
+    });
     return result.affected === 1;
   }
 
@@ -53,6 +56,8 @@ export class AuthSessionsRepository {
   }
 
   async revoke(id: string): Promise<void> {
-    await this.sessions.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
+    await this.writer.run(() =>
+      this.sessions.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() }),
+    );
   }
 }

@@ -1,10 +1,12 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@config';
+import { DatabaseWriter } from './database-writer';
 import { dataSourceOptions } from './data-source-options';
 import { runMigrations } from './run-migrations';
 
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -17,5 +19,8 @@ import { runMigrations } from './run-migrations';
       },
     }),
   ],
+  // Global: the writes of users, auth, rooms and messages all queue on the same one.
+  providers: [DatabaseWriter],
+  exports: [DatabaseWriter],
 })
 export class DatabaseModule {}

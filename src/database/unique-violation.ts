@@ -1,13 +1,25 @@
 import { QueryFailedError } from 'typeorm';
 
-/** PostgreSQL's 23505 or SQLite's SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY. */
-export function isUniqueViolation(error: unknown): boolean {
+/** The driver's error code of a failed statement (TypeORM wraps it, raw drivers do not). */
+function driverErrorCode(error: unknown): unknown {
   const driverError = (error instanceof QueryFailedError ? error.driverError : error) as {
     code?: unknown;
   } | null;
+  return driverError?.code;
+}
+
+/** PostgreSQL's 23505 or SQLite's SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = driverErrorCode(error);
   return (
-    driverError?.code === '23505' ||
-    driverError?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    driverError?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
   );
+}
+
+/** PostgreSQL's 23503 or SQLite's SQLITE_CONSTRAINT_FOREIGNKEY: a referenced row is gone. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  const code = driverErrorCode(error);
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Signal } from '@app/common/signal';
+import type { DeliveryAudience } from '@app/rooms/room-sequence';
 import { MessageResponseDto } from './messages.dto';
 
 /**
@@ -10,20 +11,27 @@ import { MessageResponseDto } from './messages.dto';
  * Implementations must not throw and must not block: the sender's ack waits for this call.
  */
 export abstract class MessageEvents {
-  abstract messageCommitted(message: MessageResponseDto): void;
+  /** `audience`: who gets the message live, as the write read it from the room. */
+  abstract messageCommitted(message: MessageResponseDto, audience: DeliveryAudience): void;
 }
 
-export type MessageCommittedListener = (message: MessageResponseDto) => void;
+/** A committed message and who gets it live. */
+export interface CommittedMessage {
+  message: MessageResponseDto;
+  audience: DeliveryAudience;
+}
+
+export type MessageCommittedListener = (committed: CommittedMessage) => void;
 
 /** The default `MessageEvents`: calls this process's listeners, one failing never the others. */
 @Injectable()
 export class InProcessMessageEvents extends MessageEvents {
-  private readonly committed = new Signal<MessageResponseDto>(
+  private readonly committed = new Signal<CommittedMessage>(
     new Logger(InProcessMessageEvents.name),
   );
 
-  messageCommitted(message: MessageResponseDto): void {
-    this.committed.emit(message);
+  messageCommitted(message: MessageResponseDto, audience: DeliveryAudience): void {
+    this.committed.emit({ message, audience });
   }
 
   /** Calls `listener` with every message committed from now on; returns the way to stop. */

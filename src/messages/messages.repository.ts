@@ -1,17 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import type { Database, Statement } from 'better-sqlite3';
-import { DataSource, QueryResult, Repository } from 'typeorm';
-import {
-  runSqliteWriteTransaction,
-  toSqliteDatetime,
-} from '@app/database/sqlite-write-transaction';
-import { isUniqueViolation } from '@app/database/unique-violation';
+import { DataSource, Repository } from 'typeorm';
+import { DatabaseWriter } from '@app/database/database-writer';
+import { SqliteStatements, toSqliteDatetime } from '@app/database/sqlite-writer';
+import { DeliveryAudience, RoomSequence } from '@app/rooms/room-sequence';
 import { Message } from './message.entity';
+import { PostgresMessageAppender } from './postgres-message-appender';
+import { MessageRow, toMessage } from './message-row';
 
 /** What `append` did with a message. */
 export type AppendResult =
-  | { outcome: 'created'; message: Message }
+  /** Stored now; `audience` is who gets it live (so delivery need not read the room again). */
+  | { outcome: 'created'; message: Message; audience: DeliveryAudience }
   /** A message with the same (roomId, senderId, clientMsgId) was stored before: that one. */
   | { outcome: 'existing'; message: Message }
   /** The room does not exist or the sender is not a member of it: nothing was stored. */
@@ -26,39 +26,33 @@ export interface MessageRange {
   newestFirst: boolean;
 }
 
-type SqliteOutcome =
-  | { outcome: 'created'; seq: number }
-  | { outcome: 'existing'; id: string }
-  | { outcome: 'refused' };
-
 /**
  * The only place that reads or writes the `messages` table, and the one write path of a
- * message: membership check, idempotency look-up, `rooms.lastSeq + 1` and insert in one
- * transaction (it touches `rooms` and `room_members` only there, to keep that one transaction).
+ * message: membership check, idempotency look-up, the room's next seq (through RoomSequence)
+ * and the insert in one transaction, shared with the other appends of the moment (group commit).
  */
 @Injectable()
 export class MessagesRepository {
-  private readonly sqliteStatements = new Map<string, Statement>();
+  private readonly postgres: PostgresMessageAppender | null;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectDataSource() dataSource: DataSource,
     @InjectRepository(Message) private readonly messages: Repository<Message>,
-  ) {}
-
-  /**
-   * Stores `message` with the room's next seq and returns it once committed. A retry with the
-   * same clientMsgId returns the stored one instead. Two writers to one room never get one seq,
-   * and a seq is never skipped: the increment of a transaction that does not commit is undone
-   * with it.
-   */
-  append(message: NewMessage): Promise<AppendResult> {
-    return this.dataSource.options.type === 'better-sqlite3'
-      ? this.appendOnSqlite(message)
-      : this.appendOnPostgres(message);
+    private readonly writer: DatabaseWriter,
+    private readonly sequence: RoomSequence,
+  ) {
+    this.postgres = writer.sqlite ? null : new PostgresMessageAppender(dataSource, sequence);
   }
 
-  findById(id: string): Promise<Message | null> {
-    return this.messages.findOneBy({ id });
+  /**
+   * Stores `message` with the room's next seq and resolves once committed. A retry with the same
+   * clientMsgId resolves with the stored one instead. Two writers to one room never get one seq,
+   * and a seq is never skipped: a claim that is not stored is undone with its transaction.
+   */
+  append(message: NewMessage): Promise<AppendResult> {
+    return this.postgres
+      ? this.postgres.append(message)
+      : this.writer.sqliteTransaction((statements) => this.appendOnSqlite(statements, message));
   }
 
   /** Up to `take` messages of the room in `range`. */
@@ -79,127 +73,42 @@ export class MessagesRepository {
   }
 
   /**
-   * SQLite: one synchronous BEGIN IMMEDIATE transaction. It holds the database's write lock from
-   * its first statement, so no other writer (of this process or another) runs between the
-   * look-up and the insert.
+   * SQLite: synchronous, inside the writer's BEGIN IMMEDIATE transaction, so nothing runs between
+   * the look-up and the insert; a throw undoes only this message's savepoint.
    */
-  private async appendOnSqlite(message: NewMessage): Promise<AppendResult> {
-    const result = await runSqliteWriteTransaction(this.dataSource, (database): SqliteOutcome => {
-      const isMember = this.sqlite(
-        database,
-        'SELECT 1 FROM "room_members" WHERE "roomId" = ? AND "userId" = ?',
-      ).get(message.roomId, message.senderId);
-      if (!isMember) {
-        return { outcome: 'refused' };
-      }
-      if (message.clientMsgId !== null) {
-        const existing = this.sqlite(
-          database,
-          'SELECT "id" FROM "messages" WHERE "roomId" = ? AND "senderId" = ? AND "clientMsgId" = ?',
-        ).get(message.roomId, message.senderId, message.clientMsgId) as { id: string } | undefined;
-        if (existing) {
-          return { outcome: 'existing', id: existing.id };
-        }
-      }
-      const { lastSeq } = this.sqlite(
-        database,
-        'UPDATE "rooms" SET "lastSeq" = "lastSeq" + 1 WHERE "id" = ? RETURNING "lastSeq"',
-      ).get(message.roomId) as { lastSeq: number };
-      this.sqlite(
-        database,
-        `INSERT INTO "messages" ("id", "roomId", "seq", "senderId", "body", "clientMsgId", "createdAt")
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        message.id,
-        message.roomId,
-        lastSeq,
-        message.senderId,
-        message.body,
-        message.clientMsgId,
-        toSqliteDatetime(message.createdAt),
-      );
-      return { outcome: 'created', seq: lastSeq };
-    });
-    switch (result.outcome) {
-      case 'created':
-        return { outcome: 'created', message: { ...message, seq: result.seq } };
-      case 'existing': {
-        const existing = await this.findById(result.id);
-        // Null only when the room was deleted since: then, as for any deleted room, refused.
-        return existing ? { outcome: 'existing', message: existing } : { outcome: 'refused' };
-      }
-      case 'refused':
-        return result;
+  private appendOnSqlite(statements: SqliteStatements, message: NewMessage): AppendResult {
+    if (!this.sequence.isMemberOnSqlite(statements, message.roomId, message.senderId)) {
+      return { outcome: 'refused' };
     }
-  }
-
-  /**
-   * PostgreSQL: the UPDATE of the room's row both checks membership and takes the row lock that
-   * queues every other writer to this room, on any instance, until this transaction ends. The
-   * look-up after it therefore sees a concurrent retry's committed message.
-   */
-  private async appendOnPostgres(message: NewMessage): Promise<AppendResult> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      await runner.startTransaction();
-      const bumped = (await runner.query(
-        `UPDATE "rooms" SET "lastSeq" = "lastSeq" + 1
-         WHERE "id" = $1
-           AND EXISTS (SELECT 1 FROM "room_members" WHERE "roomId" = $1 AND "userId" = $2)
-         RETURNING "lastSeq"`,
-        [message.roomId, message.senderId],
-        true,
-      )) as QueryResult<{ lastSeq: string }>;
-      const row = bumped.records[0];
-      if (!row) {
-        await runner.rollbackTransaction();
-        return { outcome: 'refused' };
+    if (message.clientMsgId !== null) {
+      const existing = statements(
+        `SELECT "id", "roomId", "seq", "senderId", "body", "clientMsgId", "createdAt" FROM "messages"
+         WHERE "roomId" = ? AND "senderId" = ? AND "clientMsgId" = ?`,
+      ).get(message.roomId, message.senderId, message.clientMsgId) as MessageRow | undefined;
+      if (existing) {
+        return { outcome: 'existing', message: toMessage(existing) };
       }
-      if (message.clientMsgId !== null) {
-        const existing = await runner.manager.findOneBy(Message, {
-          roomId: message.roomId,
-          senderId: message.senderId,
-          clientMsgId: message.clientMsgId,
-        });
-        if (existing) {
-          // Also undoes the increment above.
-          await runner.rollbackTransaction();
-          return { outcome: 'existing', message: existing };
-        }
-      }
-      const created: Message = { ...message, seq: Number(row.lastSeq) };
-      await runner.manager.insert(Message, { ...created });
-      await runner.commitTransaction();
-      return { outcome: 'created', message: created };
-    } catch (error) {
-      if (runner.isTransactionActive) {
-        await runner.rollbackTransaction();
-      }
-      // Not expected while the row lock serialises the room's writers; kept as the last word.
-      if (message.clientMsgId !== null && isUniqueViolation(error)) {
-        const existing = await this.messages.findOneBy({
-          roomId: message.roomId,
-          senderId: message.senderId,
-          clientMsgId: message.clientMsgId,
-        });
-        if (existing) {
-          return { outcome: 'existing', message: existing };
-        }
-      }
-      throw error;
-    } finally {
-      await runner.release();
     }
-  }
-
-  /** Prepared statements are kept: the connection lives as long as the data source. */
-  private sqlite(database: Database, sql: string): Statement {
-    let statement = this.sqliteStatements.get(sql);
-    if (!statement) {
-      statement = database.prepare(sql);
-      this.sqliteStatements.set(sql, statement);
+    const claim = this.sequence.claimOnSqlite(statements, message.roomId, 1);
+    if (!claim) {
+      return { outcome: 'refused' };
     }
-    return statement;
+    statements(
+      `INSERT INTO "messages" ("id", "roomId", "seq", "senderId", "body", "clientMsgId", "createdAt")
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      message.id,
+      message.roomId,
+      claim.firstSeq,
+      message.senderId,
+      message.body,
+      message.clientMsgId,
+      toSqliteDatetime(message.createdAt),
+    );
+    return {
+      outcome: 'created',
+      message: { ...message, seq: claim.firstSeq },
+      audience: claim.audience,
+    };
   }
 }

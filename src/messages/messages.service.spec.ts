@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { AppError } from '@app/common/errors/app-error';
 import { RequestValidationError } from '@app/common/validation/request-validation.error';
-import { RoomCache } from '@app/rooms/room-cache';
+import { RoomSequence } from '@app/rooms/room-sequence';
 import { RoomsService } from '@app/rooms/rooms.service';
 import { UsersService } from '@app/users/users.service';
 import { Message } from './message.entity';
@@ -10,6 +10,8 @@ import { MessagesService } from './messages.service';
 
 const ROOM_ID = '11111111-1111-4111-8111-111111111111';
 const SENDER_ID = '22222222-2222-4222-8222-222222222222';
+
+const ROOM_AUDIENCE = { kind: 'room' } as const;
 
 function committed(message: NewMessage, seq: number): Message {
   return { ...message, seq };
@@ -25,7 +27,7 @@ describe(MessagesService.name, () => {
   };
   let users: { getUser: jest.Mock };
   let events: { messageCommitted: jest.Mock };
-  let roomCache: { messagePosted: jest.Mock };
+  let sequence: { messagesStored: jest.Mock };
   let service: MessagesService;
 
   beforeEach(() => {
@@ -47,19 +49,23 @@ describe(MessagesService.name, () => {
     };
     users = { getUser: jest.fn(() => Promise.resolve()) };
     events = { messageCommitted: jest.fn() };
-    roomCache = { messagePosted: jest.fn(() => Promise.resolve()) };
+    sequence = { messagesStored: jest.fn(() => Promise.resolve()) };
     service = new MessagesService(
       repository as unknown as MessagesRepository,
       rooms as unknown as RoomsService,
       users as unknown as UsersService,
       events,
-      roomCache as unknown as RoomCache,
+      sequence as unknown as RoomSequence,
     );
   });
 
   describe('post', () => {
     it('returns the committed message and publishes it once', async () => {
-      outcomes.push((message) => ({ outcome: 'created', message: committed(message, 7) }));
+      outcomes.push((message) => ({
+        outcome: 'created',
+        message: committed(message, 7),
+        audience: ROOM_AUDIENCE,
+      }));
 
       const message = await service.post(SENDER_ID, ROOM_ID, 'hello', 'c1');
 
@@ -76,21 +82,26 @@ describe(MessagesService.name, () => {
           seq: 7,
           createdAt: message.createdAt.toISOString(),
         }),
+        ROOM_AUDIENCE,
       );
     });
 
     it('invalidates the cached history before it resolves, and before publishing', async () => {
       const order: string[] = [];
-      roomCache.messagePosted.mockImplementation(() => {
+      sequence.messagesStored.mockImplementation(() => {
         order.push('invalidated');
         return Promise.resolve();
       });
       events.messageCommitted.mockImplementation(() => order.push('published'));
-      outcomes.push((message) => ({ outcome: 'created', message: committed(message, 1) }));
+      outcomes.push((message) => ({
+        outcome: 'created',
+        message: committed(message, 1),
+        audience: ROOM_AUDIENCE,
+      }));
 
       await service.post(SENDER_ID, ROOM_ID, 'hello');
 
-      expect(roomCache.messagePosted).toHaveBeenCalledWith(ROOM_ID);
+      expect(sequence.messagesStored).toHaveBeenCalledWith(ROOM_ID);
       expect(order).toEqual(['invalidated', 'published']);
     });
 
@@ -99,7 +110,7 @@ describe(MessagesService.name, () => {
       rooms.assertMember.mockRejectedValue(new AppError('not_found', 'Room not found'));
 
       await expect(service.post(SENDER_ID, ROOM_ID, 'hello')).rejects.toBeInstanceOf(AppError);
-      expect(roomCache.messagePosted).not.toHaveBeenCalled();
+      expect(sequence.messagesStored).not.toHaveBeenCalled();
     });
 
     it('returns the first message of a retried clientMsgId without publishing again', async () => {
@@ -118,7 +129,7 @@ describe(MessagesService.name, () => {
 
       await expect(service.post(SENDER_ID, ROOM_ID, 'hello again', 'c1')).resolves.toBe(first);
       expect(events.messageCommitted).not.toHaveBeenCalled();
-      expect(roomCache.messagePosted).toHaveBeenCalledWith(ROOM_ID);
+      expect(sequence.messagesStored).toHaveBeenCalledWith(ROOM_ID);
     });
 
     it('a refused write answers with the room’s access error', async () => {
@@ -142,7 +153,11 @@ describe(MessagesService.name, () => {
     });
 
     it('a failing publisher does not fail a committed message', async () => {
-      outcomes.push((message) => ({ outcome: 'created', message: committed(message, 1) }));
+      outcomes.push((message) => ({
+        outcome: 'created',
+        message: committed(message, 1),
+        audience: ROOM_AUDIENCE,
+      }));
       events.messageCommitted.mockImplementation(() => {
         throw new Error('bus down');
       });

@@ -9,7 +9,7 @@ import {
   pageOf,
 } from '@app/common/pagination/pagination';
 import { RequestValidationError } from '@app/common/validation/request-validation.error';
-import { RoomCache } from '@app/rooms/room-cache';
+import { DeliveryAudience, RoomSequence } from '@app/rooms/room-sequence';
 import { RoomsService } from '@app/rooms/rooms.service';
 import { UsersService } from '@app/users/users.service';
 import { MessageEvents } from './message-events';
@@ -40,7 +40,7 @@ export class MessagesService {
     private readonly rooms: RoomsService,
     private readonly users: UsersService,
     private readonly events: MessageEvents,
-    private readonly roomCache: RoomCache,
+    private readonly sequence: RoomSequence,
   ) {}
 
   /**
@@ -53,7 +53,8 @@ export class MessagesService {
    * history finds it there.
    *
    * 404 when the room does not exist or is private or direct and the sender is not a member;
-   * 403 `not_a_member` for a public room the sender has not joined.
+   * 403 `not_a_member` for a public room the sender has not joined; 401 when the sender's user
+   * no longer exists.
    */
   async post(
     senderId: string,
@@ -135,17 +136,17 @@ export class MessagesService {
       throw new AppError('not_a_member', 'Join the room first');
     }
     // Also for a retry: the first attempt may have died between its commit and this.
-    await this.roomCache.messagePosted(roomId);
+    await this.sequence.messagesStored(roomId);
     if (result.outcome === 'created') {
-      this.publish(result.message);
+      this.publish(result.message, result.audience);
     }
     return result.message;
   }
 
   /** The message is committed whatever happens here: a failing publisher must not fail it. */
-  private publish(message: Message): void {
+  private publish(message: Message, audience: DeliveryAudience): void {
     try {
-      this.events.messageCommitted(toMessageResponse(message));
+      this.events.messageCommitted(toMessageResponse(message), audience);
     } catch (error) {
       this.logger.error(error instanceof Error ? error : String(error));
     }

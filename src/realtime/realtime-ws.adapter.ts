@@ -22,12 +22,15 @@ interface HandlerResult {
  * authenticated before the 101 (`verifyClient`), frames are size-capped, and every frame is
  * rate-limited, parsed and checked here, so that bad JSON, an unknown event or a flood get an
  * `error` frame (then 1008 when it persists) instead of being dropped in silence. A handler's
- * answer goes back with the frame's `ref`.
+ * answer goes back with the frame's `ref`. One connection's frames are handled one after another,
+ * in the order they arrived, so that its messages get seqs in the order sent (guarantee 8).
  */
 export class RealtimeWsAdapter extends WsAdapter {
   private readonly authenticator: UpgradeAuthenticator;
   private readonly connections: ConnectionRegistry;
   private readonly metrics: RealtimeMetrics;
+  /** Each connection's last frame in hand: the next one starts when it is done. */
+  private readonly handling = new WeakMap<RealtimeConnection, Promise<void>>();
 
   constructor(
     app: INestApplicationContext,
@@ -90,12 +93,35 @@ export class RealtimeWsAdapter extends WsAdapter {
       return;
     }
     this.metrics.framesReceived.inc({ event: frame.event });
-    frameContext.run({ connection, ref: frame.ref }, () => {
-      transform(callback(frame.data ?? {}, frame.event)).subscribe((result) => {
-        const answer = result as HandlerResult | undefined;
-        if (answer?.event) {
-          connection.send(answer.event as never, answer.data as never, frame.ref);
-        }
+    // Ordered here, on arrival, not in the handlers: pipes before them may take varying turns.
+    const previous = this.handling.get(connection) ?? Promise.resolve();
+    const handled = previous.then(() => this.handle(connection, frame, callback, transform));
+    this.handling.set(connection, handled);
+  }
+
+  /** Runs the frame's handler; resolves once it has answered (or failed). */
+  private handle(
+    connection: RealtimeConnection,
+    frame: { event: string; data: unknown; ref: string | undefined },
+    callback: MessageMappingProperties['callback'],
+    transform: (data: unknown) => Observable<unknown>,
+  ): Promise<void> {
+    return new Promise((resolve) => {
+      frameContext.run({ connection, ref: frame.ref }, () => {
+        transform(callback(frame.data ?? {}, frame.event)).subscribe({
+          next: (result) => {
+            const answer = result as HandlerResult | undefined;
+            if (answer?.event) {
+              connection.send(answer.event as never, answer.data as never, frame.ref);
+            }
+          },
+          complete: () => resolve(),
+          error: (error: unknown) => {
+            resolve();
+            // As before: an error the exception filter did not take is reported, not swallowed.
+            throw error;
+          },
+        });
       });
     });
   }

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { UsersModule } from '@app/users/users.module';
 import { RoomCache } from './room-cache';
 import { RoomEvents } from './room-events';
+import { RoomSequence } from './room-sequence';
 import { RoomMember } from './room-member.entity';
 import { Room } from './room.entity';
 import { RoomsController } from './rooms.controller';
@@ -12,7 +13,7 @@ import { RoomsService } from './rooms.service';
 @Module({
   imports: [UsersModule, TypeOrmModule.forFeature([Room, RoomMember])],
   controllers: [RoomsController],
-  providers: [RoomsRepository, RoomsService, RoomEvents, RoomCache],
-  exports: [RoomsService, RoomEvents, RoomCache],
+  providers: [RoomsRepository, RoomsService, RoomEvents, RoomCache, RoomSequence],
+  exports: [RoomsService, RoomEvents, RoomCache, RoomSequence],
 })
 export class RoomsModule {}

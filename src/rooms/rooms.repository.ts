@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { Brackets, DataSource, In, Repository } from 'typeorm';
-import {
-  runSqliteWriteTransaction,
-  toSqliteDatetime,
-} from '@app/database/sqlite-write-transaction';
+import { DatabaseWriter } from '@app/database/database-writer';
+import { toSqliteDatetime } from '@app/database/sqlite-writer';
+import { isForeignKeyViolation } from '@app/database/unique-violation';
 import { RoomMember } from './room-member.entity';
 import { Room, RoomVisibility } from './room.entity';
 
@@ -26,25 +25,30 @@ export interface MemberListPosition {
   userId: string;
 }
 
-/** The only place that reads or writes the `rooms` and `room_members` tables. */
+/**
+ * The only place that reads or writes the `rooms` and `room_members` tables (RoomSequence adds
+ * the statements that the message write path runs). Every write goes through DatabaseWriter.
+ * Inserts that reference a row deleted meanwhile (a room, a user) resolve to false instead of
+ * throwing: the service says which one is missing.
+ */
 @Injectable()
 export class RoomsRepository {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(Room) private readonly rooms: Repository<Room>,
     @InjectRepository(RoomMember) private readonly members: Repository<RoomMember>,
+    private readonly writer: DatabaseWriter,
   ) {}
 
-  /** Inserts a room and its owner's membership, both or neither. */
-  async insertWithOwner(room: Room, owner: RoomMember): Promise<void> {
-    if (this.dataSource.options.type === 'better-sqlite3') {
-      await runSqliteWriteTransaction(this.dataSource, (database) => {
-        database
-          .prepare(
+  /** Inserts a room and its owner's membership, both or neither; false when the owner is gone. */
+  insertWithOwner(room: Room, owner: RoomMember): Promise<boolean> {
+    if (this.writer.sqlite) {
+      return unlessReferenceMissing(
+        this.writer.sqliteTransaction((statements) => {
+          statements(
             `INSERT INTO "rooms" ("id", "name", "visibility", "ownerId", "directKey", "lastSeq", "createdAt")
              VALUES (?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
+          ).run(
             room.id,
             room.name,
             room.visibility,
@@ -53,17 +57,19 @@ export class RoomsRepository {
             room.lastSeq,
             toSqliteDatetime(room.createdAt),
           );
-        database
-          .prepare(`INSERT INTO "room_members" ("roomId", "userId", "joinedAt") VALUES (?, ?, ?)`)
-          .run(owner.roomId, owner.userId, toSqliteDatetime(owner.joinedAt));
-      });
-      return;
+          statements(
+            `INSERT INTO "room_members" ("roomId", "userId", "joinedAt") VALUES (?, ?, ?)`,
+          ).run(owner.roomId, owner.userId, toSqliteDatetime(owner.joinedAt));
+        }),
+      );
     }
     // Copies: TypeORM writes values the database returned (raw, untransformed) into what it inserts.
-    await this.dataSource.transaction(async (manager) => {
-      await manager.insert(Room, { ...room });
-      await manager.insert(RoomMember, { ...owner });
-    });
+    return unlessReferenceMissing(
+      this.dataSource.transaction(async (manager) => {
+        await manager.insert(Room, { ...room });
+        await manager.insert(RoomMember, { ...owner });
+      }),
+    );
   }
 
   findById(id: string): Promise<Room | null> {
@@ -120,25 +126,32 @@ export class RoomsRepository {
 
   /** Deletes the room; its memberships and messages go with it (ON DELETE CASCADE). */
   async delete(id: string): Promise<void> {
-    await this.rooms.delete({ id });
+    await this.writer.run(() => this.rooms.delete({ id }));
   }
 
   findMember(roomId: string, userId: string): Promise<RoomMember | null> {
     return this.members.findOneBy({ roomId, userId });
   }
 
-  /** Adds the memberships that do not exist yet; existing ones keep their `joinedAt`. */
-  async insertMembersUnlessPresent(members: RoomMember[]): Promise<void> {
-    await this.members
-      .createQueryBuilder()
-      .insert()
-      .values(members.map((member) => ({ ...member })))
-      .orIgnore()
-      .execute();
+  /**
+   * Adds the memberships that do not exist yet; existing ones keep their `joinedAt`. False when
+   * the room or one of the users no longer exists (nothing is added then).
+   */
+  insertMembersUnlessPresent(members: RoomMember[]): Promise<boolean> {
+    return unlessReferenceMissing(
+      this.writer.run(() =>
+        this.members
+          .createQueryBuilder()
+          .insert()
+          .values(members.map((member) => ({ ...member })))
+          .orIgnore()
+          .execute(),
+      ),
+    );
   }
 
   async deleteMember(roomId: string, userId: string): Promise<void> {
-    await this.members.delete({ roomId, userId });
+    await this.writer.run(() => this.members.delete({ roomId, userId }));
   }
 
   countMembers(roomId: string, userIds: string[]): Promise<number> {
@@ -181,11 +194,26 @@ export class RoomsRepository {
    * first message won the race: then nothing happens and the caller reads that room.
    */
   async insertDirectUnlessPresent(room: Room): Promise<void> {
-    await this.rooms
-      .createQueryBuilder()
-      .insert()
-      .values({ ...room })
-      .orIgnore()
-      .execute();
+    await this.writer.run(() =>
+      this.rooms
+        .createQueryBuilder()
+        .insert()
+        .values({ ...room })
+        .orIgnore()
+        .execute(),
+    );
+  }
+}
+
+/** Resolves true once `write` is done, false when it failed on a foreign key (a row is gone). */
+async function unlessReferenceMissing(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (isForeignKeyViolation(error)) {
+      return false;
+    }
+    throw error;
   }
 }

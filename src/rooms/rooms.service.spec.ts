@@ -55,7 +55,7 @@ describe(RoomsService.name, () => {
         members.delete(userId);
         return Promise.resolve();
       }),
-      insertMembersUnlessPresent: jest.fn(() => Promise.resolve()),
+      insertMembersUnlessPresent: jest.fn(() => Promise.resolve(true)),
     };
     // The cache's contract without its memory: every question goes to the loader.
     cache = {

@@ -15,8 +15,6 @@ export interface NewRoom {
   visibility: RoomVisibility.Public | RoomVisibility.Private;
 }
 
-export type DeliveryAudience = { kind: 'room' } | { kind: 'users'; userIds: string[] };
-
 export interface PageRequest {
   limit: number;
   cursor?: string;
@@ -57,7 +55,12 @@ export class RoomsService {
       lastSeq: 0,
       createdAt: now,
     };
-    await this.rooms.insertWithOwner(room, { roomId: room.id, userId: ownerId, joinedAt: now });
+    if (
+      !(await this.rooms.insertWithOwner(room, { roomId: room.id, userId: ownerId, joinedAt: now }))
+    ) {
+      await this.assertUserExists(ownerId);
+      throw new Error(`Room ${room.id} references a row that is missing`);
+    }
     return room;
   }
 
@@ -112,10 +115,14 @@ export class RoomsService {
     }
   }
 
-  /** Throws the error a non-member gets for writing to the room: 404 or 403. */
+  /**
+   * Throws the error a non-member gets for writing to the room: 404 or 403, and 401 when the
+   * token's user no longer exists (their memberships went with them).
+   */
   async assertMember(userId: string, roomId: string): Promise<void> {
     const access = await this.getReadableRoom(userId, roomId);
     if (!access.isMember) {
+      await this.assertUserExists(userId);
       throw new AppError('not_a_member', 'Join the room first');
     }
   }
@@ -130,27 +137,15 @@ export class RoomsService {
     this.events.accessRevoked.emit({ roomId: room.id, userId: null });
   }
 
-  /**
-   * Who gets a room's messages live: the connections that joined it, or for a direct room both
-   * users wherever they are connected (no join needed). Fixed when the room is made, so callers
-   * may cache it. Null for a room that does not exist.
-   */
-  async deliveryAudience(roomId: string): Promise<DeliveryAudience | null> {
-    const room = await this.rooms.findById(roomId);
-    if (!room) {
-      return null;
-    }
-    if (room.visibility === RoomVisibility.Direct && room.directKey) {
-      return { kind: 'users', userIds: room.directKey.split(':') };
-    }
-    return { kind: 'room' };
-  }
-
   /** Joins a public room; idempotent. A private or direct room is 404 unless already a member. */
   async joinRoom(userId: string, roomId: string): Promise<void> {
     const access = await this.getReadableRoom(userId, roomId);
     if (!access.isMember) {
-      await this.rooms.insertMembersUnlessPresent([{ roomId, userId, joinedAt: new Date() }]);
+      if (
+        !(await this.rooms.insertMembersUnlessPresent([{ roomId, userId, joinedAt: new Date() }]))
+      ) {
+        await this.referenceMissing(roomId, userId);
+      }
       await this.cache.membershipChanged(roomId, [userId]);
     }
   }
@@ -176,7 +171,11 @@ export class RoomsService {
       throw new AppError('forbidden', "Only the room's owner can add members");
     }
     const user = await this.users.getUser(userId);
-    await this.rooms.insertMembersUnlessPresent([{ roomId, userId, joinedAt: new Date() }]);
+    if (
+      !(await this.rooms.insertMembersUnlessPresent([{ roomId, userId, joinedAt: new Date() }]))
+    ) {
+      await this.referenceMissing(roomId, callerId);
+    }
     await this.cache.membershipChanged(roomId, [userId]);
     const member = await this.rooms.findMember(roomId, userId);
     if (!member) {
@@ -235,12 +234,34 @@ export class RoomsService {
     if (!room) {
       throw new Error(`Direct room ${directKey} is missing right after its insert`);
     }
-    await this.rooms.insertMembersUnlessPresent([
+    const inserted = await this.rooms.insertMembersUnlessPresent([
       { roomId: room.id, userId, joinedAt: now },
       { roomId: room.id, userId: otherUserId, joinedAt: now },
     ]);
+    if (!inserted) {
+      await this.referenceMissing(room.id, userId);
+    }
     await this.cache.membershipChanged(room.id, [userId, otherUserId]);
     return room;
+  }
+
+  /**
+   * After an insert found a row it references gone (deleted since it was checked): 404 for the
+   * room, 401 when it is the caller, else 404 for the other user.
+   */
+  private async referenceMissing(roomId: string, callerId: string): Promise<never> {
+    if (!(await this.rooms.findById(roomId))) {
+      throw new AppError('not_found', ROOM_NOT_FOUND);
+    }
+    await this.assertUserExists(callerId);
+    throw new AppError('not_found', 'User not found');
+  }
+
+  /** A valid token whose user has since been deleted is no authentication at all. */
+  private async assertUserExists(userId: string): Promise<void> {
+    if (!(await this.users.getUsersByIds([userId])).has(userId)) {
+      throw new AppError('unauthenticated', 'The user of this token no longer exists');
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
+import { DatabaseWriter } from '@app/database/database-writer';
 import { isUniqueViolation } from '@app/database/unique-violation';
 import { User } from './user.entity';
 
@@ -9,7 +10,10 @@ export type NewUser = Pick<User, 'username' | 'usernameKey' | 'displayName' | 'p
 /** The only place that reads or writes the `users` table. */
 @Injectable()
 export class UsersRepository {
-  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+  constructor(
+    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly writer: DatabaseWriter,
+  ) {}
 
   findById(id: string): Promise<User | null> {
     return this.users.findOneBy({ id });
@@ -26,7 +30,8 @@ export class UsersRepository {
   /** Inserts the user, or returns null when the name is already taken (also under a race). */
   async insertUnlessTaken(user: NewUser): Promise<User | null> {
     try {
-      return await this.users.save(this.users.create(user));
+      const entity = this.users.create(user);
+      return await this.writer.run(() => this.users.save(entity, { transaction: false }));
     } catch (error) {
       if (isUniqueViolation(error)) {
         return null;

@@ -244,7 +244,7 @@ describe('room messages (e2e)', () => {
       const room = await createRoom(testApp, alice);
       const events = testApp.app.get(InProcessMessageEvents);
       const published: MessageResponseDto[] = [];
-      const unsubscribe = events.subscribe((message) => published.push(message));
+      const unsubscribe = events.subscribe(({ message }) => published.push(message));
       try {
         const message = await postMessage(testApp, alice, room.id, { clientMsgId: 'publish-once' });
         await postMessage(testApp, alice, room.id, { clientMsgId: 'publish-once' });

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { MISSING_ID } from '@test/factories/ids';
 import { bearer, RegisteredUser, registerUser } from '@test/support/auth-helpers';
-import { addMember, createRoom, joinRoom } from '@test/support/room-helpers';
+import { addMember, createRoom, joinRoom, listMemberIds } from '@test/support/room-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
 
 describe('room members (e2e)', () => {
@@ -21,14 +21,8 @@ describe('room members (e2e)', () => {
 
   const http = () => request(testApp.server);
 
-  const memberIds = async (viewer: RegisteredUser, roomId: string) => {
-    const response = await http()
-      .get(`/api/rooms/${roomId}/members`)
-      .query({ limit: 200 })
-      .set(bearer(viewer.accessToken))
-      .expect(200);
-    return (response.body.items as { user: { id: string } }[]).map((member) => member.user.id);
-  };
+  const memberIds = (viewer: RegisteredUser, roomId: string) =>
+    listMemberIds(testApp, viewer, roomId);
 
   const withoutRequestId = (body: Record<string, unknown>) => {
     const { requestId: _requestId, ...rest } = body;

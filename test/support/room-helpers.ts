@@ -64,6 +64,20 @@ export async function addMember(
     .expect(201);
 }
 
+/** The ids of a room's members in the order they joined (one page of up to 200), as `viewer` sees them. */
+export async function listMemberIds(
+  target: HttpTarget,
+  viewer: RegisteredUser,
+  roomId: string,
+): Promise<string[]> {
+  const response = await request(target.server)
+    .get(`/api/rooms/${roomId}/members`)
+    .query({ limit: 200 })
+    .set(bearer(viewer.accessToken))
+    .expect(200);
+  return (response.body.items as { user: { id: string } }[]).map((member) => member.user.id);
+}
+
 /** Posts a message and expects the 201. */
 export async function postMessage(
   target: HttpTarget,

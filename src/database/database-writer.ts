@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Database } from 'better-sqlite3';
+import { DataSource } from 'typeorm';
+import { SqliteStatements, SqliteWriter } from './sqlite-writer';
+
+/**
+ * Where every write of the process goes. On SQLite it is the one serialized writer (see
+ * SqliteWriter); on PostgreSQL each write has a pooled connection of its own and runs as is.
+ */
+@Injectable()
+export class DatabaseWriter {
+  /** Null on PostgreSQL. */
+  readonly sqlite: SqliteWriter | null;
+
+  constructor(@InjectDataSource() dataSource: DataSource) {
+    this.sqlite =
+      dataSource.options.type === 'better-sqlite3'
+        ? new SqliteWriter(
+            (dataSource.driver as unknown as { databaseConnection: Database }).databaseConnection,
+          )
+        : null;
+  }
+
+  /**
+   * A write made of TypeORM statements. They must not open a transaction (`save()` needs
+   * `{ transaction: false }`): on SQLite it would be on the connection every request shares.
+   */
+  run<T>(work: () => Promise<T>): Promise<T> {
+    return this.sqlite ? this.sqlite.exclusive(work) : work();
+  }
+
+  /** SQLite only: synchronous statements in one transaction of the writer, committed as a group. */
+  sqliteTransaction<T>(work: (statements: SqliteStatements) => T): Promise<T> {
+    if (!this.sqlite) {
+      throw new Error('sqliteTransaction on a database that is not SQLite');
+    }
+    return this.sqlite.transaction(work);
+  }
+}

@@ -1,0 +1,190 @@
+import { DataSource } from 'typeorm';
+import { GroupCommit, settle, Settled } from '@app/database/group-commit';
+import { audienceOf, ClaimedRoomRow, RoomSequence } from '@app/rooms/room-sequence';
+import { MessageRow, toMessage } from './message-row';
+import type { AppendResult, NewMessage } from './messages.repository';
+
+/** Rows per statement; PostgreSQL takes them as six array parameters. */
+const MAX_BATCH = 500;
+/** Statements in flight at once (each holds a pooled connection for one round trip). */
+const MAX_IN_FLIGHT = 4;
+/** Attempts of a batch that lost a race (see RETRYABLE) before its rows are tried one by one. */
+const MAX_ATTEMPTS = 5;
+/** Raised by the statement itself when it would leave a gap in seq: see APPEND_BATCH. */
+const SEQ_GAP_MARKER = 'switchboard_seq_gap';
+
+/**
+ * Lost races the next attempt, with a fresh snapshot, gets right: the statement's own seq-gap
+ * check (22P02), a deadlock, a serialization failure, a sender deleted meanwhile (23503).
+ */
+function isRetryable(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  return (
+    (code === '22P02' && message?.includes(SEQ_GAP_MARKER) === true) ||
+    code === '40P01' ||
+    code === '40001' ||
+    code === '23503'
+  );
+}
+
+interface BatchRow extends Partial<ClaimedRoomRow> {
+  ord: string;
+  insertedSeq: string | null;
+  existingId: string | null;
+  existingSeq: string | null;
+  existingBody: string | null;
+  existingCreatedAt: Date | null;
+}
+
+/**
+ * One statement, one round trip, for a batch of appends (any rooms, any senders). All its CTEs
+ * read one snapshot, taken before the room locks are granted; so a message another instance
+ * committed meanwhile with one of these clientMsgIds is not seen as existing, its row would be
+ * skipped by ON CONFLICT after its seq was claimed, and seq would have a gap. The last column
+ * turns exactly that into an error (a cast that fails), which undoes the whole statement; the
+ * batch is then run again and finds that message.
+ */
+function appendBatchSql(sequence: RoomSequence): string {
+  return `
+    WITH input AS (
+      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::varchar[], $6::timestamp[])
+        WITH ORDINALITY AS t("id", "roomId", "senderId", "body", "clientMsgId", "createdAt", "ord")
+    ),
+    allowed AS (
+      SELECT i.* FROM input i WHERE ${sequence.postgresMemberCondition('i')}
+    ),
+    existing AS (
+      SELECT a."ord", m."id", m."seq", m."body", m."createdAt"
+      FROM allowed a JOIN "messages" m
+        ON m."roomId" = a."roomId" AND m."senderId" = a."senderId" AND m."clientMsgId" = a."clientMsgId"
+    ),
+    fresh AS (
+      SELECT a.* FROM allowed a WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e."ord" = a."ord")
+    ),
+    ${sequence.postgresClaimCtes('fresh')},
+    inserted AS (
+      INSERT INTO "messages" ("id", "roomId", "seq", "senderId", "body", "clientMsgId", "createdAt")
+      SELECT f."id", f."roomId",
+        c."lastSeq" - c."n" + row_number() OVER (PARTITION BY f."roomId" ORDER BY f."ord"),
+        f."senderId", f."body", f."clientMsgId", f."createdAt"
+      FROM fresh f JOIN claimed c ON c."id" = f."roomId"
+      ON CONFLICT ("roomId", "senderId", "clientMsgId") DO NOTHING
+      RETURNING "id", "seq"
+    )
+    SELECT i."ord", ins."seq" AS "insertedSeq",
+      e."id" AS "existingId", e."seq" AS "existingSeq", e."body" AS "existingBody",
+      e."createdAt" AS "existingCreatedAt", c."visibility", c."directKey",
+      CASE WHEN (SELECT count(*) FROM inserted) = (SELECT coalesce(sum("n"), 0) FROM claimed)
+        THEN 0
+        ELSE ('${SEQ_GAP_MARKER} ' || (SELECT count(*) FROM inserted))::int
+      END AS "gapCheck"
+    FROM input i
+    LEFT JOIN inserted ins ON ins."id" = i."id"
+    LEFT JOIN existing e ON e."ord" = i."ord"
+    LEFT JOIN claimed c ON c."id" = i."roomId"`;
+}
+
+/** PostgreSQL's group commit of appends: concurrent appends of any instance share statements. */
+export class PostgresMessageAppender {
+  private readonly sql: string;
+  private readonly batches = new GroupCommit<NewMessage, AppendResult>(
+    (messages) => this.commit(messages),
+    { maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT },
+  );
+
+  constructor(
+    private readonly dataSource: DataSource,
+    sequence: RoomSequence,
+  ) {
+    this.sql = appendBatchSql(sequence);
+  }
+
+  append(message: NewMessage): Promise<AppendResult> {
+    return this.batches.submit(message);
+  }
+
+  private async commit(messages: NewMessage[]): Promise<Settled<AppendResult>[]> {
+    // A clientMsgId repeated within the batch is stored once; the repeats get that message.
+    const firstIndex = new Map<string, number>();
+    const distinct: NewMessage[] = [];
+    const slot = messages.map((message) => {
+      const key =
+        message.clientMsgId === null
+          ? null
+          : JSON.stringify([message.roomId, message.senderId, message.clientMsgId]);
+      const known = key === null ? undefined : firstIndex.get(key);
+      if (known !== undefined) {
+        return { index: known, repeat: true };
+      }
+      if (key !== null) {
+        firstIndex.set(key, distinct.length);
+      }
+      distinct.push(message);
+      return { index: distinct.length - 1, repeat: false };
+    });
+    const stored = await this.storeIsolated(distinct);
+    return slot.map(({ index, repeat }) => {
+      const result = stored[index];
+      return repeat && result.ok && result.value.outcome === 'created'
+        ? { ok: true, value: { outcome: 'existing', message: result.value.message } }
+        : result;
+    });
+  }
+
+  /** The batch, or when it fails for good, each message alone: a bad row fails only its caller. */
+  private async storeIsolated(messages: NewMessage[]): Promise<Settled<AppendResult>[]> {
+    const together = await settle(() => this.store(messages));
+    if (together.ok) {
+      return together.value.map((value) => ({ ok: true, value }));
+    }
+    if (messages.length === 1) {
+      return [together];
+    }
+    return Promise.all(
+      messages.map((message) => settle(async () => (await this.store([message]))[0])),
+    );
+  }
+
+  private async store(messages: NewMessage[]): Promise<AppendResult[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const rows = await this.dataSource.query<BatchRow[]>(this.sql, [
+          messages.map((message) => message.id),
+          messages.map((message) => message.roomId),
+          messages.map((message) => message.senderId),
+          messages.map((message) => message.body),
+          messages.map((message) => message.clientMsgId),
+          // Text with a Z: cast to a timestamp without zone, that keeps the UTC wall time.
+          messages.map((message) => message.createdAt.toISOString()),
+        ]);
+        const byOrdinal = new Map(rows.map((row) => [Number(row.ord), row]));
+        return messages.map((message, index) => resultOf(message, byOrdinal.get(index + 1)));
+      } catch (error) {
+        if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) {
+          throw error;
+        }
+      }
+    }
+  }
+}
+
+function resultOf(message: NewMessage, row: BatchRow | undefined): AppendResult {
+  if (row?.insertedSeq != null && row.visibility) {
+    return {
+      outcome: 'created',
+      message: { ...message, seq: Number(row.insertedSeq) },
+      audience: audienceOf({ visibility: row.visibility, directKey: row.directKey ?? null }),
+    };
+  }
+  if (row?.existingId != null) {
+    const existing: MessageRow = {
+      ...message,
+      id: row.existingId,
+      seq: row.existingSeq!,
+      body: row.existingBody!,
+      createdAt: row.existingCreatedAt!,
+    };
+    return { outcome: 'existing', message: toMessage(existing) };
+  }
+  return { outcome: 'refused' };
+}
