@@ -89,7 +89,7 @@ function isEmpty(query: unknown): boolean {
   if (query === undefined || query === null) {
     return true;
   }
-  for (const _name in query as object) {
+  for (const _name in query) {
     return false;
   }
   return true;
