@@ -1,0 +1,9 @@
+import { HTTP_READ_SCENARIOS } from './http-read.scenarios';
+import { MESSAGE_POST_SCENARIOS } from './message-post.scenarios';
+import { Scenario } from './scenario';
+
+/** Every scenario, in the order a full run measures them. */
+export const ALL_SCENARIOS: readonly Scenario[] = [
+  ...HTTP_READ_SCENARIOS,
+  ...MESSAGE_POST_SCENARIOS,
+];
