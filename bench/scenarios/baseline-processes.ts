@@ -23,8 +23,12 @@ export async function startBareFastify(
 }
 
 /** The bare `ws` server (see baselines/bare-ws.ts). */
-export async function startBareWs(scope: ResourceScope, cores: string): Promise<BaselineServer> {
-  const worker = BenchWorker.start(scope, 'baselines/bare-ws', cores);
+export async function startBareWs(
+  scope: ResourceScope,
+  cores: string,
+  nodeFlags: string[] = [],
+): Promise<BaselineServer> {
+  const worker = BenchWorker.start(scope, 'baselines/bare-ws', cores, nodeFlags);
   const { port } = await worker.request<{ port: number }>('listen');
   return { url: `http://127.0.0.1:${port}`, pid: worker.pid };
 }

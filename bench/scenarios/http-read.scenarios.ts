@@ -10,10 +10,10 @@ import { wrkMeasurement } from './wrk-measurement';
 /** Messages in the room whose history page is read. */
 const HISTORY_MESSAGES = 50;
 /** wrk: one thread (one core), enough connections to keep one server core busy. */
-const READ_CONNECTIONS = 50;
+export const READ_CONNECTIONS = 50;
 
 /** The request a read scenario measures, made ready on a fresh server. */
-interface ReadRequest {
+export interface ReadRequest {
   path: string;
   user?: BenchUser;
 }
@@ -32,7 +32,7 @@ interface ReadScenarioSpec {
 }
 
 /** The rooms history read of the cached and uncached scenarios: one user, one room, 50 messages. */
-async function roomHistoryRead(api: ApiClient): Promise<ReadRequest> {
+export async function roomHistoryRead(api: ApiClient): Promise<ReadRequest> {
   const user = await api.registerUser();
   const roomId = await api.createRoom(user, 'bench history');
   for (let index = 1; index <= HISTORY_MESSAGES; index++) {
@@ -41,7 +41,7 @@ async function roomHistoryRead(api: ApiClient): Promise<ReadRequest> {
   return { path: `/api/rooms/${roomId}/messages?limit=${HISTORY_MESSAGES}`, user };
 }
 
-async function xCacheOf(api: ApiClient, request: ReadRequest): Promise<string | null> {
+export async function xCacheOf(api: ApiClient, request: ReadRequest): Promise<string | null> {
   const response = await api.call('GET', request.path, {
     token: request.user?.accessToken,
     expect: 200,

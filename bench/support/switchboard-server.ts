@@ -28,6 +28,8 @@ export interface SwitchboardOptions {
   clusterWorkers?: number;
   /** Write a V8 CPU profile into bench/profiles when the server stops. */
   profile?: boolean;
+  /** More node flags, e.g. `--inspect-port` for the heap readings. */
+  nodeFlags?: string[];
 }
 
 /**
@@ -50,7 +52,7 @@ export class SwitchboardServer {
     scope.add(() => rmSync(dataDirectory, { recursive: true, force: true }));
     const port = await findFreePort();
     const logFile = openSync(join(dataDirectory, 'server.log'), 'a');
-    const nodeFlags = options.profile ? profileFlags() : [];
+    const nodeFlags = [...(options.profile ? profileFlags() : []), ...(options.nodeFlags ?? [])];
     const script = options.clusterWorkers ? CLUSTER_MAIN : SERVER_MAIN;
     const child = spawnPinned(scope, process.execPath, [...nodeFlags, script], {
       cores: options.cores,
