@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { serveRunner } from '@bench/support/worker-protocol';
+import { Arrivals, countArrivals, keepAlive } from './arrival-counter';
 import { closeSocket, connect, runBounded, WsTarget } from './ws-connections';
 
 /**
@@ -10,10 +11,11 @@ import { closeSocket, connect, runBounded, WsTarget } from './ws-connections';
  * receivers live in this one process, so one clock times both ends.
  */
 const receivers: WebSocket[] = [];
+/** Receivers whose bytes are only counted now (see countArrivals): they are dropped, not closed. */
+let counted = 0;
+let stopKeepAlive: (() => void) | undefined;
 let sender: WebSocket | undefined;
-
-/** The message being fanned out now: its marker and how far its delivery got. */
-let current: { marker: Buffer; received: number; lastAt: number; allIn: () => void } | undefined;
+let current: Arrivals | undefined;
 
 interface OpenLoad extends Omit<WsTarget, 'token'> {
   /** Connections are spread over these users in turn. */
@@ -33,21 +35,11 @@ async function open(
     load.concurrency,
     performance.now() + load.seconds * 1000,
     async (index) => {
-      const socket = await connect({ ...load, token: load.tokens[index % load.tokens.length] });
-      socket.on('message', onMessage);
-      receivers.push(socket);
+      const token = load.tokens[index % load.tokens.length];
+      receivers.push(await connect({ ...load, token }, true));
     },
   );
   return { open: receivers.length, failed: outcome.failed, firstError: outcome.firstError };
-}
-
-function onMessage(data: Buffer): void {
-  if (current && data.includes(current.marker)) {
-    current.lastAt = performance.now();
-    if (++current.received === receivers.length) {
-      current.allIn();
-    }
-  }
 }
 
 interface FanoutLoad extends WsTarget {
@@ -63,44 +55,64 @@ export interface FanoutResult {
   /** Per message: last receipt − send, ms. */
   lastReceiptMs: number[];
   missing: number;
+  /** CPU this process spent over the wall time, %: near 100 means the client was the limit. */
+  clientCpuPercent: number;
 }
 
 /** Sends `messages` messages one after another, each once every receiver has it (or timed out). */
 async function fanout(load: FanoutLoad): Promise<FanoutResult> {
-  sender ??= await connect(load);
+  sender ??= await connect(load, true);
+  for (; counted < receivers.length; counted++) {
+    countArrivals(receivers[counted], () => current);
+  }
+  stopKeepAlive ??= keepAlive(() => receivers);
   const result: FanoutResult = {
     receivers: receivers.length,
     deliveriesPerSecond: [],
     lastReceiptMs: [],
     missing: 0,
+    clientCpuPercent: 0,
   };
+  const cpuBefore = process.cpuUsage();
+  const startedAt = performance.now();
   for (let index = 0; index < load.messages; index++) {
     const id = `fanout-${randomBytes(6).toString('hex')}`;
-    let allIn = () => {};
-    const done = new Promise<void>((resolve) => (allIn = resolve));
-    current = { marker: Buffer.from(id), received: 0, lastAt: 0, allIn };
+    // Both servers serialize the body right after this key, with no space.
+    current = { marker: Buffer.from(`"body":"${id}"`), received: 0, lastAt: 0 };
+    const arrivals = current;
     const sentAt = performance.now();
     sender.send(
       JSON.stringify({ event: 'send', data: { roomId: load.roomId, body: id, clientMsgId: id } }),
     );
-    await Promise.race([done, sleep(load.timeoutMs)]);
-    const { received, lastAt } = current;
+    const deadline = sentAt + load.timeoutMs;
+    while (arrivals.received < receivers.length && performance.now() < deadline) {
+      await sleep(1);
+    }
     current = undefined;
-    result.missing += receivers.length - received;
-    if (received > 0) {
-      result.lastReceiptMs.push(lastAt - sentAt);
-      result.deliveriesPerSecond.push((received * 1000) / (lastAt - sentAt));
+    result.missing += receivers.length - Math.min(arrivals.received, receivers.length);
+    if (arrivals.received > 0) {
+      const elapsed = arrivals.lastAt - sentAt;
+      result.lastReceiptMs.push(elapsed);
+      result.deliveriesPerSecond.push((arrivals.received * 1000) / elapsed);
     }
     // Lets the server finish what trails a fan-out (acks, the sender's own copy) before the next.
     await sleep(100);
   }
+  const cpu = process.cpuUsage(cpuBefore);
+  result.clientCpuPercent = (cpu.user + cpu.system) / 10 / (performance.now() - startedAt);
   return result;
 }
 
 async function closeAll(): Promise<void> {
-  const all = [...receivers.splice(0), ...(sender ? [sender] : [])];
+  stopKeepAlive?.();
+  stopKeepAlive = undefined;
+  const detached = receivers.splice(0, counted);
+  counted = 0;
+  // Their close frames would never be read: drop them.
+  detached.forEach((socket) => socket.terminate());
+  const rest = [...receivers.splice(0), ...(sender ? [sender] : [])];
   sender = undefined;
-  await runBounded(all.length, 200, Number.POSITIVE_INFINITY, (index) => closeSocket(all[index]));
+  await runBounded(rest.length, 200, Number.POSITIVE_INFINITY, (index) => closeSocket(rest[index]));
 }
 
 serveRunner({ open, fanout, closeAll });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 
 /** Where and how the load generator connects: the token goes in the Authorization header. */
@@ -10,9 +11,36 @@ export interface WsTarget {
 }
 
 const STEP_TIMEOUT_MS = 30_000;
+/** A shed upgrade (503, the server's load shedding) is retried this often, this far apart. */
+const SHED_RETRIES = 20;
+const SHED_RETRY_DELAY_MS = 250;
 
-/** Opens one connection and, for Switchboard, joins the room; rejects on refusal or timeout. */
-export async function connect(target: WsTarget): Promise<WebSocket> {
+class UpgradeRefused extends Error {
+  constructor(readonly status: number) {
+    super(`upgrade refused: ${status}`);
+  }
+}
+
+/**
+ * Opens one connection and, for Switchboard, joins the room; rejects on refusal or timeout.
+ * `retryShed`: as a real client would, try again a little later when the upgrade is answered 503
+ * (load shedding while thousands connect at once); the handshake scenario counts those instead.
+ */
+export async function connect(target: WsTarget, retryShed = false): Promise<WebSocket> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connectOnce(target);
+    } catch (error) {
+      const shed = error instanceof UpgradeRefused && error.status === 503;
+      if (!retryShed || !shed || attempt >= SHED_RETRIES) {
+        throw error;
+      }
+      await sleep(SHED_RETRY_DELAY_MS);
+    }
+  }
+}
+
+async function connectOnce(target: WsTarget): Promise<WebSocket> {
   const socket = new WebSocket(target.url, {
     headers: { Authorization: `Bearer ${target.token}` },
     perMessageDeflate: false,
@@ -20,9 +48,10 @@ export async function connect(target: WsTarget): Promise<WebSocket> {
   await withTimeout(
     new Promise<void>((resolve, reject) => {
       socket.once('open', resolve);
-      socket.once('unexpected-response', (_request, response) =>
-        reject(new Error(`upgrade refused: ${response.statusCode}`)),
-      );
+      socket.once('unexpected-response', (_request, response) => {
+        socket.terminate();
+        reject(new UpgradeRefused(response.statusCode ?? 0));
+      });
       socket.once('error', reject);
     }),
     'upgrade',
