@@ -105,6 +105,10 @@ function stopOnSignal(signal: NodeJS.Signals): void {
 
 stopOnSignal('SIGINT');
 stopOnSignal('SIGTERM');
+process.once('uncaughtException', (error) => {
+  process.stderr.write(`bench: ${error.stack ?? error.message}\n`);
+  void closeAllScopes().finally(() => process.exit(1));
+});
 main()
   .then((code) => process.exit(code))
   .catch(async (error: Error) => {

@@ -24,7 +24,7 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     'Figures are medians of the rounds, [min–max] below them; ratio = Switchboard median / baseline median. ' +
       'Server CPU is the measured process (with its workers) from /proc/<pid>/stat; 100 % is one core saturated. ' +
-      '"load core busy" is core 1 from /proc/stat during the run: near 100 % means the load generator, not the server, may be the limit. ' +
+      '"load core busy" is core 1 from /proc/stat during the run, whoever kept it busy (other work on the machine counts): near 100 % with the server well below it means the load generator, not the server, may be the limit; — where load and server share both cores (cluster). ' +
       'Errors are non-2xx answers, socket errors or missing deliveries over all rounds; a figure with errors is marked ⚠.',
   ];
   const notes = report.figures.flatMap((figure) =>

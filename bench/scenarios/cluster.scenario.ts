@@ -3,10 +3,8 @@ import { createBenchDatabase, createBenchRedisPrefix } from '@bench/support/benc
 import { ApiClient } from '@bench/support/api-client';
 import { ALL_CORES } from '@bench/support/cores';
 import { SwitchboardServer } from '@bench/support/switchboard-server';
-import { startBareFastify } from './baseline-processes';
-import { READ_CONNECTIONS, roomHistoryRead, xCacheOf } from './http-read.scenarios';
-import { interleavedRounds, Scenario } from './scenario';
-import { wrkMeasurement } from './wrk-measurement';
+import { readBesideBareFastify, roomHistoryRead, xCacheOf } from './http-read.scenarios';
+import { Scenario } from './scenario';
 
 const WORKERS = 2;
 
@@ -31,27 +29,12 @@ export const clusterCachedRead: Scenario = {
     const request = await roomHistoryRead(api);
     // Each worker answers from its own in-process tier once it has seen the page.
     const cacheStates = [await xCacheOf(api, request), await xCacheOf(api, request)];
-    const sample = await api.call('GET', request.path, {
-      token: request.user?.accessToken,
-      expect: 200,
-    });
-    const baseline = await startBareFastify(
-      context.scope,
-      [{ url: request.path, body: JSON.parse(sample.text) }],
-      ALL_CORES,
-      WORKERS,
-    );
-    const load = {
-      method: 'GET' as const,
-      paths: [request.path],
-      token: request.user?.accessToken,
-      connections: READ_CONNECTIONS * 2,
-      threads: 2,
+    const samples = await readBesideBareFastify(context, server, request, {
       cores: ALL_CORES,
-    };
-    const samples = await interleavedRounds(context, {
-      switchboard: wrkMeasurement(context, server.pid, { ...load, baseUrl: server.url }),
-      baseline: wrkMeasurement(context, baseline.pid, { ...load, baseUrl: baseline.url }),
+      loadCores: ALL_CORES,
+      workers: WORKERS,
+      connections: 100,
+      threads: 2,
     });
     return [
       figureOf({

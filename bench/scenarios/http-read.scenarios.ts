@@ -1,4 +1,4 @@
-import { figureOf } from '@bench/report/figure';
+import { figureOf, Sample } from '@bench/report/figure';
 import { Target, TARGETS } from '@bench/report/targets';
 import { ApiClient, BenchUser } from '@bench/support/api-client';
 import { LOAD_CORE, SERVER_CORE } from '@bench/support/cores';
@@ -10,7 +10,7 @@ import { wrkMeasurement } from './wrk-measurement';
 /** Messages in the room whose history page is read. */
 const HISTORY_MESSAGES = 50;
 /** wrk: one thread (one core), enough connections to keep one server core busy. */
-export const READ_CONNECTIONS = 50;
+const READ_CONNECTIONS = 50;
 
 /** The request a read scenario measures, made ready on a fresh server. */
 export interface ReadRequest {
@@ -49,6 +49,50 @@ export async function xCacheOf(api: ApiClient, request: ReadRequest): Promise<st
   return response.headers.get('x-cache');
 }
 
+/** Where the two sides of a read run, and how wrk loads them. */
+export interface ReadPlacement {
+  cores: string;
+  loadCores: string;
+  /** Bare Fastify's processes: 1, or as many as the Switchboard cluster's workers. */
+  workers: number;
+  connections: number;
+  threads: number;
+}
+
+/**
+ * Measures `request` on Switchboard and on bare Fastify answering the same bytes (taken from
+ * Switchboard's answer), with wrk, round by round.
+ */
+export async function readBesideBareFastify(
+  context: ScenarioContext,
+  server: SwitchboardServer,
+  request: ReadRequest,
+  placement: ReadPlacement,
+): Promise<Record<'switchboard' | 'baseline', Sample[]>> {
+  const answer = await new ApiClient(server.url).call('GET', request.path, {
+    token: request.user?.accessToken,
+    expect: 200,
+  });
+  const baseline = await startBareFastify(
+    context.scope,
+    [{ url: request.path, body: JSON.parse(answer.text) }],
+    placement.cores,
+    placement.workers,
+  );
+  const load = {
+    method: 'GET' as const,
+    paths: [request.path],
+    token: request.user?.accessToken,
+    connections: placement.connections,
+    threads: placement.threads,
+    cores: placement.loadCores,
+  };
+  return interleavedRounds(context, {
+    switchboard: wrkMeasurement(context, server.pid, { ...load, baseUrl: server.url }),
+    baseline: wrkMeasurement(context, baseline.pid, { ...load, baseUrl: baseline.url }),
+  });
+}
+
 /**
  * A GET scenario: Switchboard on one core against bare Fastify answering the same bytes, both
  * loaded by wrk on the other core, round by round.
@@ -66,26 +110,12 @@ function readScenario(spec: ReadScenarioSpec): Scenario {
       const api = new ApiClient(server.url);
       const request = await spec.prepare(api);
       const notes = spec.verify ? [await spec.verify(api, request)] : [];
-      const sample = await api.call('GET', request.path, {
-        token: request.user?.accessToken,
-        expect: 200,
-      });
-      const baseline = await startBareFastify(
-        context.scope,
-        [{ url: request.path, body: JSON.parse(sample.text) }],
-        SERVER_CORE,
-      );
-      const load = {
-        method: 'GET' as const,
-        paths: [request.path],
-        token: request.user?.accessToken,
+      const samples = await readBesideBareFastify(context, server, request, {
+        cores: SERVER_CORE,
+        loadCores: LOAD_CORE,
+        workers: 1,
         connections: READ_CONNECTIONS,
         threads: 1,
-        cores: LOAD_CORE,
-      };
-      const samples = await interleavedRounds(context, {
-        switchboard: wrkMeasurement(context, server.pid, { ...load, baseUrl: server.url }),
-        baseline: wrkMeasurement(context, baseline.pid, { ...load, baseUrl: baseline.url }),
       });
       return [
         figureOf({
@@ -122,6 +152,7 @@ export const HTTP_READ_SCENARIOS: Scenario[] = [
     target: TARGETS.cachedRead,
     prepare: roomHistoryRead,
     async verify(api, request) {
+      await xCacheOf(api, request); // fills the cache
       const answered = await xCacheOf(api, request);
       if (answered !== 'HIT') {
         throw new Error(`expected X-Cache: HIT before measuring, got ${answered}`);

@@ -1,18 +1,7 @@
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A port of 127.0.0.1 that was free a moment ago. */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+// The test suites' helper: a port of 127.0.0.1 that was free a moment ago.
+export { findFreePort } from '@test/support/network';
 
 /** Polls `url` until it answers 200; throws when `gaveUp()` says so or after `timeoutMs`. */
 export async function waitForOk(

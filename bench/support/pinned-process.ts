@@ -4,6 +4,10 @@ import { ResourceScope } from './resource-scope';
 
 const STOP_GRACE_MS = 10_000;
 
+/** Process groups started and not yet exited: the last resort if the runner dies abruptly. */
+const liveGroups = new Set<number>();
+process.once('exit', () => liveGroups.forEach((group) => signalGroup(group, 'SIGKILL')));
+
 export interface PinnedProcessOptions {
   /** taskset's CPU list, e.g. SERVER_CORE. */
   cores: string;
@@ -31,6 +35,11 @@ export function spawnPinned(
     cwd: options.cwd,
   });
   scope.add(() => stopProcessGroup(child));
+  if (child.pid !== undefined) {
+    const group = child.pid;
+    liveGroups.add(group);
+    child.once('exit', () => liveGroups.delete(group));
+  }
   return child;
 }
 

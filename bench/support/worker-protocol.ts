@@ -12,7 +12,7 @@ export interface WorkerReply {
   error?: string;
 }
 
-type Handler = (payload: never) => Promise<unknown> | unknown;
+type Handler = (payload: never) => unknown;
 
 /**
  * The worker's side: answers the runner's requests with `handlers[command]`, one at a time in the
