@@ -13,10 +13,10 @@ export const USAGE = `npm run bench [-- options]
   --profile          start Switchboard with --cpu-prof; profiles land in bench/profiles/
   --list             list the scenarios and exit`;
 
-/** Full run: 3 interleaved rounds of 8 s per side, plus a 2 s warm-up (ends in < 15 min). */
+/** Full run: 3 interleaved rounds of 6 s per side, plus a 2 s warm-up (ends in < 15 min). */
 const FULL: Pick<BenchSettings, 'rounds' | 'measureSeconds' | 'warmupSeconds'> = {
   rounds: 3,
-  measureSeconds: 8,
+  measureSeconds: 6,
   warmupSeconds: 2,
 };
 const QUICK: typeof FULL = { rounds: 1, measureSeconds: 5, warmupSeconds: 1 };

@@ -27,6 +27,8 @@ async function main(): Promise<number> {
   // The runner waits on the load most of the time; on the load core it never takes the server's.
   execFileSync('taskset', ['-pc', LOAD_CORE, String(process.pid)], { stdio: 'ignore' });
   const startedAt = Date.now();
+  // Read before the run: the commit that was built, even if the tree changes meanwhile.
+  const machine = describeMachine(wrkVersion());
   const services = await probeServices();
   services.unreachable.forEach((service) =>
     log(`${service} is unreachable: its scenarios are skipped`),
@@ -62,7 +64,7 @@ async function main(): Promise<number> {
   }
 
   const report: BenchReport = {
-    machine: describeMachine(wrkVersion()),
+    machine,
     settings: options.settings,
     serverConditions: [
       `server: \`node dist/src/main.js\` with NODE_ENV=production, default LOG_LEVEL (request logs written to a file), fresh DATA_DIR per scenario`,

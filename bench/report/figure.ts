@@ -105,6 +105,23 @@ export function samplesOfDetail(samples: readonly Sample[], detail: string): Sam
   return samples.map((sample) => ({ ...sample, value: sample.details?.[detail] ?? Number.NaN }));
 }
 
+/**
+ * Both sides of a figure from interleaved rounds, as `figureOf` takes them; with `detail`, that
+ * detail of each round (e.g. latencyP50Ms) is the value.
+ */
+export function bothSides(
+  samples: Record<'switchboard' | 'baseline', Sample[]>,
+  baselineTitle: string,
+  detail?: string,
+  switchboardTitle = 'Switchboard',
+): Pick<FigureDefinition, 'switchboard' | 'baseline'> {
+  const pick = (side: Sample[]) => (detail ? samplesOfDetail(side, detail) : side);
+  return {
+    switchboard: { title: switchboardTitle, samples: pick(samples.switchboard) },
+    baseline: { title: baselineTitle, samples: pick(samples.baseline) },
+  };
+}
+
 function meets(ratio: number, target: Target): boolean {
   return target.comparison === 'at-least' ? ratio >= target.ratio : ratio <= target.ratio;
 }

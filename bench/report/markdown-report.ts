@@ -27,9 +27,12 @@ export function renderMarkdown(report: BenchReport): string {
       '"load core busy" is core 1 from /proc/stat during the run, whoever kept it busy (other work on the machine counts): near 100 % with the server well below it means the load generator, not the server, may be the limit; — where load and server share both cores (cluster). ' +
       'Errors are non-2xx answers, socket errors or missing deliveries over all rounds; a figure with errors is marked ⚠.',
   ];
-  const notes = report.figures.flatMap((figure) =>
-    figure.notes.map((note) => `- ${figure.title}: ${note}`),
+  // A note shared by several figures (e.g. both fan-out sizes) is listed once, under the first.
+  const notedBy = new Map<string, string>();
+  report.figures.forEach((figure) =>
+    figure.notes.forEach((note) => notedBy.has(note) || notedBy.set(note, figure.title)),
   );
+  const notes = [...notedBy].map(([note, title]) => `- ${title}: ${note}`);
   if (notes.length > 0) {
     lines.push('', '## Notes', '', ...notes);
   }

@@ -1,4 +1,4 @@
-import { figureOf } from '@bench/report/figure';
+import { bothSides, figureOf } from '@bench/report/figure';
 import { createBenchDatabase, createBenchRedisPrefix } from '@bench/support/bench-databases';
 import { ApiClient } from '@bench/support/api-client';
 import { ALL_CORES } from '@bench/support/cores';
@@ -43,8 +43,7 @@ export const clusterCachedRead: Scenario = {
         title: '`npm run start:cluster`, 2 workers, cached read (report)',
         unit: 'req/s',
         better: 'higher',
-        switchboard: { title: 'Switchboard cluster', samples: samples.switchboard },
-        baseline: { title: '2-worker bare Fastify cluster', samples: samples.baseline },
+        ...bothSides(samples, '2-worker bare Fastify cluster', undefined, 'Switchboard cluster'),
         notes: [
           'server workers and wrk (2 threads) share both cores: a report, not a target; server CPU is the primary and its workers, up to 200 %',
           `X-Cache after warming: ${cacheStates.join(', ')}`,

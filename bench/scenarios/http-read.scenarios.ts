@@ -1,4 +1,4 @@
-import { figureOf, Sample } from '@bench/report/figure';
+import { bothSides, figureOf, Sample } from '@bench/report/figure';
 import { Target, TARGETS } from '@bench/report/targets';
 import { ApiClient, BenchUser } from '@bench/support/api-client';
 import { LOAD_CORE, SERVER_CORE } from '@bench/support/cores';
@@ -124,11 +124,7 @@ function readScenario(spec: ReadScenarioSpec): Scenario {
           title: spec.title,
           unit: 'req/s',
           better: 'higher',
-          switchboard: { title: 'Switchboard', samples: samples.switchboard },
-          baseline: {
-            title: 'bare Fastify, response schema, same bytes',
-            samples: samples.baseline,
-          },
+          ...bothSides(samples, 'bare Fastify, response schema, same bytes'),
           target: spec.target,
           notes,
         }),

@@ -1,5 +1,5 @@
 import type { FanoutResult } from '@bench/load/ws-connection-holder';
-import { Figure, figureOf, Sample, samplesOfDetail } from '@bench/report/figure';
+import { bothSides, Figure, figureOf, Sample } from '@bench/report/figure';
 import { TARGETS } from '@bench/report/targets';
 import { BenchWorker } from '@bench/support/bench-worker';
 import { measureCpu } from '@bench/support/cpu-meter';
@@ -69,16 +69,7 @@ function fanoutFigures(
   samples: Record<'switchboard' | 'baseline', Sample[]>,
 ): Figure[] {
   const common = { scenario: 'ws-fanout', notes: [] as string[] };
-  const sides = (detail?: string) => ({
-    switchboard: {
-      title: 'Switchboard',
-      samples: detail ? samplesOfDetail(samples.switchboard, detail) : samples.switchboard,
-    },
-    baseline: {
-      title: 'bare `ws`, pre-framed broadcast',
-      samples: detail ? samplesOfDetail(samples.baseline, detail) : samples.baseline,
-    },
-  });
+  const sides = (detail?: string) => bothSides(samples, 'bare `ws`, pre-framed broadcast', detail);
   return [
     figureOf({
       ...common,

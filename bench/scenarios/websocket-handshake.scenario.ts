@@ -1,5 +1,5 @@
 import type { HandshakeLoad, HandshakeResult } from '@bench/load/ws-handshakes';
-import { figureOf } from '@bench/report/figure';
+import { bothSides, figureOf } from '@bench/report/figure';
 import { TARGETS } from '@bench/report/targets';
 import { BenchWorker } from '@bench/support/bench-worker';
 import { measureCpu } from '@bench/support/cpu-meter';
@@ -61,8 +61,7 @@ export const websocketHandshake: Scenario = {
         title: 'WebSocket handshake + `join` + close, server CPU per connection',
         unit: 'µs',
         better: 'lower',
-        switchboard: { title: 'Switchboard', samples: samples.switchboard },
-        baseline: { title: 'bare `ws`: handshake + close', samples: samples.baseline },
+        ...bothSides(samples, 'bare `ws`: handshake + close'),
         target: TARGETS.handshakeCpuPerConnection,
         notes: [
           `${CONCURRENCY} connections at a time from one Node \`ws\` client; server CPU from /proc/<pid>/stat (10 ms ticks) over the whole round`,

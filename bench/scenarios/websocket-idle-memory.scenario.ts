@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { figureOf, Sample, samplesOfDetail } from '@bench/report/figure';
+import { bothSides, figureOf, Sample } from '@bench/report/figure';
 import { TARGETS } from '@bench/report/targets';
 import { BenchWorker } from '@bench/support/bench-worker';
 import { measureCpu } from '@bench/support/cpu-meter';
@@ -93,8 +93,7 @@ export const websocketIdleMemory: Scenario = {
         title: 'idle WebSocket connection joined to a room: heap per connection',
         unit: 'B',
         better: 'lower',
-        switchboard: { title: 'Switchboard', samples: samples.switchboard },
-        baseline: { title: 'bare `ws`, connected', samples: samples.baseline },
+        ...bothSides(samples, 'bare `ws`, connected'),
         target: TARGETS.idleHeapPerConnection,
         notes: [
           `${connections} connections over ${MEMBERS} users; heap used after a full GC (run through the inspector: the processes start with --inspect-port only, SIGUSR1 opens it when the heap is read), before and after opening them, divided by the connections`,
@@ -106,14 +105,7 @@ export const websocketIdleMemory: Scenario = {
         title: 'process RSS with no connections',
         unit: 'MiB',
         better: 'lower',
-        switchboard: {
-          title: 'Switchboard',
-          samples: samplesOfDetail(samples.switchboard, 'rssWithoutConnectionsMiB'),
-        },
-        baseline: {
-          title: 'bare `ws`',
-          samples: samplesOfDetail(samples.baseline, 'rssWithoutConnectionsMiB'),
-        },
+        ...bothSides(samples, 'bare `ws`', 'rssWithoutConnectionsMiB'),
         notes: ['VmRSS from /proc/<pid>/status, read before the connections of each round'],
       }),
     ];
