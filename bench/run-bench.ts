@@ -16,7 +16,11 @@ import { parseBenchOptions } from './bench-options';
  * bench/results. Every process, temp dir, database and Redis key a scenario makes is released
  * when it ends, and on Ctrl-C.
  */
-async function main(): Promise<number> {
+/** Set on Ctrl-C / SIGTERM: the signal handler cleans up and exits; main stops and writes nothing. */
+let interrupted = false;
+
+/** The exit code, or null when interrupted. */
+async function main(): Promise<number | null> {
   const options = parseBenchOptions(process.argv.slice(2));
   if (options.list) {
     ALL_SCENARIOS.forEach((scenario) => log(`${scenario.name}: ${scenario.describe}`));
@@ -61,6 +65,9 @@ async function main(): Promise<number> {
     } finally {
       await scope.close();
     }
+    if (interrupted) {
+      return null;
+    }
   }
 
   const report: BenchReport = {
@@ -100,6 +107,7 @@ function log(line: string): void {
 /** Ctrl-C or SIGTERM: stop every process the bench started, remove its dirs and databases. */
 function stopOnSignal(signal: NodeJS.Signals): void {
   process.once(signal, () => {
+    interrupted = true;
     log(`\n${signal}: stopping the processes the bench started and cleaning up…`);
     void closeAllScopes().finally(() => process.exit(130));
   });
@@ -112,7 +120,7 @@ process.once('uncaughtException', (error) => {
   void closeAllScopes().finally(() => process.exit(1));
 });
 main()
-  .then((code) => process.exit(code))
+  .then((code) => code !== null && process.exit(code))
   .catch(async (error: Error) => {
     process.stderr.write(`bench: ${error.message}\n`);
     await closeAllScopes();
