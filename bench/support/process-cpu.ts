@@ -2,7 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** Linux reports CPU times in clock ticks (USER_HZ, 100 on every common kernel). */
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+const TICKS_PER_SECOND = clockTicksPerSecond();
+
+function clockTicksPerSecond(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+  } catch {
+    return 100;
+  }
+}
 
 /** CPU time (user + system, seconds) spent so far by `pid` and every process it forked. */
 export function processTreeCpuSeconds(pid: number): number {
