@@ -20,31 +20,27 @@ describe('figureOf', () => {
     baseline: [sample(1000), sample(800), sample(900)],
   };
 
-  it('takes medians, the ratio to the baseline and judges the target', () => {
-    const figure = figureOf({
+  /** The health figure of `samples`, against a target ratio. */
+  const healthFigure = (targetRatio: number) =>
+    figureOf({
       scenario: 'health',
       id: 'health',
       title: '`GET /health`',
       unit: 'req/s',
       better: 'higher',
       ...bothSides(samples, 'bare Fastify'),
-      target: { comparison: 'at-least', ratio: 0.2 },
+      target: { comparison: 'at-least', ratio: targetRatio },
     });
+
+  it('takes medians, the ratio to the baseline and judges the target', () => {
+    const figure = healthFigure(0.2);
     expect(figure.switchboard).toMatchObject({ median: 200, min: 100, max: 300, errors: 2 });
     expect(figure.ratio).toBeCloseTo(200 / 900);
     expect(figure.met).toBe(true);
   });
 
   it('renders a row per figure, flagging errors', () => {
-    const figure = figureOf({
-      scenario: 'health',
-      id: 'health',
-      title: '`GET /health`',
-      unit: 'req/s',
-      better: 'higher',
-      ...bothSides(samples, 'bare Fastify'),
-      target: { comparison: 'at-least', ratio: 0.5 },
-    });
+    const figure = healthFigure(0.5);
     const report: BenchReport = {
       machine: {
         date: '2026-12-01T00:00:00.000Z',
