@@ -40,8 +40,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     exposedHeaders: ['Retry-After', 'X-Request-Id'],
   });
   registerJsonBodyParser(app, config.http.jsonMaxDepth);
-  await registerLoadShedding(app, config);
+  // Headers first: the load-shedding hook answers 503 and ends the hook chain, request id included.
   registerResponseHeaders(app);
+  await registerLoadShedding(app, config);
   if (config.http.docs) {
     serveOpenApiDocument(app, createOpenApiDocument(app));
   }
