@@ -44,6 +44,10 @@ const HEADERS: Record<string, HeaderObject> = {
     schema: { type: 'string', enum: ['HIT', 'MISS'] },
   },
   'Retry-After': integerHeader('Seconds to wait before trying again'),
+  'Retry-After-Optional': {
+    ...integerHeader('Seconds to wait, when the 503 comes from load shedding'),
+    required: false,
+  },
   'Retry-After-auth': {
     ...integerHeader('Seconds until the `auth` limit lets login and registration through'),
     required: false,
@@ -108,12 +112,15 @@ function describeOperation(path: string, operation: ExtendedOperation): void {
       for (const name of ['Limit', 'Remaining', 'Reset']) {
         headers[`X-RateLimit-${name}`] = header(`X-RateLimit-${name}${optional}`);
         if (authLimited) {
-          headers[`X-RateLimit-${name}-auth`] = header(`X-RateLimit-${name}-auth-Optional`);
+          headers[`X-RateLimit-${name}-auth`] = header(`X-RateLimit-${name}-auth${optional}`);
         }
       }
     }
-    if (status === '429' || (status === '503' && !UNTHROTTLED_PATHS.has(path))) {
-      headers['Retry-After'] = header('Retry-After');
+    if (status === '429' || status === '503') {
+      // /health/ready answers 503 itself when not ready, and through load shedding with Retry-After.
+      headers['Retry-After'] = header(
+        path === '/health/ready' ? 'Retry-After-Optional' : 'Retry-After',
+      );
     }
     if (status === '429' && authLimited) {
       headers['Retry-After-auth'] = header('Retry-After-auth');
@@ -126,10 +133,15 @@ function describeOperation(path: string, operation: ExtendedOperation): void {
     } else if (cached && status.startsWith('4')) {
       headers['X-Cache'] = header('X-Cache-Optional');
     }
-    response.headers = headers;
-    if (/^[45]/.test(status) && !response.content) {
-      response.content = { 'application/json': { schema: ERROR } };
-    }
+    // A copy: Nest shares one response object between the routes of a controller.
+    responses[status] = {
+      ...response,
+      headers,
+      // Error answers come from the global filter or load shedding: always the JSON error shape.
+      ...(response.content && { content: response.content }),
+      ...(/^[45]/.test(status) &&
+        isErrorShape(response) && { content: { 'application/json': { schema: ERROR } } }),
+    };
   }
   for (const parameter of (operation.parameters ?? []) as ParameterObject[]) {
     // Every path parameter of the API is an id that ParseUUIDPipe checks.
@@ -143,6 +155,12 @@ function describeOperation(path: string, operation: ExtendedOperation): void {
   if (throttled) {
     operation[UNKNOWN_QUERY_EXTENSION] = hasQuery || cached ? 'refused' : 'ignored';
   }
+}
+
+function isErrorShape(response: ResponseObject): boolean {
+  return Object.values(response.content ?? {}).every(
+    (media) => (media.schema as ReferenceObject | undefined)?.$ref === ERROR.$ref,
+  );
 }
 
 /** The validation pipe refuses fields a request DTO does not declare. */
