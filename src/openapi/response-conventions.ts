@@ -63,9 +63,9 @@ const HEADERS: Record<string, HeaderObject> = {
 
 function rateLimitHeaders(suffix: string, which: string): Record<string, HeaderObject> {
   const headers: Record<string, HeaderObject> = {
-    [`X-RateLimit-Limit${suffix}`]: integerHeader(`Requests allowed per window by ${which}`),
-    [`X-RateLimit-Remaining${suffix}`]: integerHeader(`Requests left in the window of ${which}`),
-    [`X-RateLimit-Reset${suffix}`]: integerHeader(`Seconds until the window of ${which} ends`),
+    [`X-RateLimit-Limit${suffix}`]: integerHeader(`Requests allowed per window, by ${which}`),
+    [`X-RateLimit-Remaining${suffix}`]: integerHeader(`Requests left in the window, by ${which}`),
+    [`X-RateLimit-Reset${suffix}`]: integerHeader(`Seconds until the window ends, by ${which}`),
   };
   // On a 429 only the limits checked before the one that refused have been counted.
   for (const [name, definition] of Object.entries(headers)) {
