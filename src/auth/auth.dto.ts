@@ -1,4 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { NOT_BLANK_PATTERN } from '@app/openapi/api-schemas';
 import { Transform } from 'class-transformer';
 import { IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import {
@@ -34,7 +35,8 @@ export class RegisterRequestDto {
   @MaxLength(PASSWORD_MAX_LENGTH)
   password: string;
 
-  /** Shown instead of the username; defaults to it. */
+  /** Shown instead of the username; defaults to it. Surrounding spaces are removed first. */
+  @ApiPropertyOptional({ pattern: NOT_BLANK_PATTERN })
   @IsOptional()
   @IsString()
   @Transform(trim)

@@ -2,6 +2,9 @@ import { ApiPropertyOptions } from '@nestjs/swagger';
 
 // Bounds the server guarantees for what it sends, so the document can state them.
 
+/** A trimmed name must keep a character: the server refuses one that is blank after trimming. */
+export const NOT_BLANK_PATTERN = '\\S';
+
 /** A UUID as the server writes it. */
 export const UUID_SCHEMA = {
   format: 'uuid',

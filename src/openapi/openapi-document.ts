@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { MAX_ARRAY_ITEMS } from '@app/common/validation/hostile-input';
 import { withResponseConventions } from './response-conventions';
 
 export const OPENAPI_JSON_PATH = 'openapi.json';
@@ -14,7 +15,12 @@ export const API_VERSION = '1.0.0';
 export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Switchboard')
-    .setDescription('REST API of Switchboard: accounts, rooms, messages and private messages.')
+    .setDescription(
+      'REST API of Switchboard: accounts, rooms, messages and private messages. Every string ' +
+        'field refuses NUL characters and unpaired surrogates, and no request list may hold more ' +
+        `than ${MAX_ARRAY_ITEMS} items (400). \`x-unknown-query-parameters\` tells whether an operation refuses ` +
+        'query parameters it does not name (400) or ignores them.',
+    )
     .setVersion(API_VERSION)
     .setLicense('MIT', 'https://opensource.org/licenses/MIT')
     .addServer('/', 'The server that serves this document, in production or local development', {})

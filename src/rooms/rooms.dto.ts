@@ -5,7 +5,12 @@ import { Page } from '@app/common/pagination/pagination';
 import { toUserResponse, UserResponseDto } from '@app/users/users.dto';
 import { Room, RoomVisibility } from './room.entity';
 import { RoomMemberProfile } from './rooms.service';
-import { SEQ_SCHEMA, TIMESTAMP_SCHEMA, UUID_SCHEMA } from '@app/openapi/api-schemas';
+import {
+  NOT_BLANK_PATTERN,
+  SEQ_SCHEMA,
+  TIMESTAMP_SCHEMA,
+  UUID_SCHEMA,
+} from '@app/openapi/api-schemas';
 import { MAX_PAGE_LIMIT, NEXT_CURSOR_SCHEMA } from '@app/common/pagination/page-query.dto';
 
 export const ROOM_NAME_MAX_LENGTH = 100;
@@ -16,7 +21,8 @@ const CREATABLE_VISIBILITIES = [RoomVisibility.Public, RoomVisibility.Private] a
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class CreateRoomRequestDto {
-  /** 1 to 100 characters, surrounding spaces removed. */
+  /** 1 to 100 characters once surrounding spaces are removed. */
+  @ApiProperty({ pattern: NOT_BLANK_PATTERN })
   @IsString()
   @Transform(trim)
   @Length(1, ROOM_NAME_MAX_LENGTH)

@@ -68,7 +68,7 @@ export type RoomMemberPageResponseDto = {
 
 export type RegisterRequestDto = {
     /**
-     * Shown instead of the username; defaults to it.
+     * Shown instead of the username; defaults to it. Surrounding spaces are removed first.
      */
     displayName?: string;
     password: string;
@@ -165,7 +165,7 @@ export type ErrorResponse = {
 
 export type CreateRoomRequestDto = {
     /**
-     * 1 to 100 characters, surrounding spaces removed.
+     * 1 to 100 characters once surrounding spaces are removed.
      */
     name: string;
     /**
