@@ -40,9 +40,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     exposedHeaders: ['Retry-After', 'X-Request-Id'],
   });
   registerJsonBodyParser(app, config.http.jsonMaxDepth);
-  // Headers first: the load-shedding hook answers 503 and ends the hook chain, request id included.
-  registerResponseHeaders(app);
   await registerLoadShedding(app, config);
+  registerResponseHeaders(app);
   if (config.http.docs) {
     serveOpenApiDocument(app, createOpenApiDocument(app));
   }
