@@ -8,7 +8,7 @@ const { compilerOptions } = require('./tsconfig.json');
 /** @type {import('jest').Config} */
 module.exports = {
   rootDir: __dirname,
-  roots: ['src', 'config', 'libs', 'test']
+  roots: ['src', 'config', 'libs', 'test', 'bench']
     .filter((folder) => existsSync(join(__dirname, folder)))
     .map((folder) => `<rootDir>/${folder}`),
   testRegex: '\\.(spec|e2e-spec)\\.ts$',

@@ -13,7 +13,7 @@ export class DatabaseWriter {
   /** Null on PostgreSQL. */
   readonly sqlite: SqliteWriter | null;
 
-  constructor(@InjectDataSource() dataSource: DataSource) {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.sqlite =
       dataSource.options.type === 'better-sqlite3'
         ? new SqliteWriter(
@@ -28,6 +28,23 @@ export class DatabaseWriter {
    */
   run<T>(work: () => Promise<T>): Promise<T> {
     return this.sqlite ? this.sqlite.exclusive(work) : work();
+  }
+
+  /**
+   * A read of rows by SQL with `?` placeholders, without TypeORM's query building and entity
+   * hydration (which cost more than the query): on SQLite a kept prepared statement on the
+   * writer's connection, synchronous, between the writer's transactions, which never stay open
+   * across turns of the event loop; on PostgreSQL a pooled query with `$n` placeholders.
+   */
+  async read<T>(sql: string, parameters: readonly unknown[]): Promise<T[]> {
+    if (this.sqlite) {
+      return this.sqlite.read<T>(sql, parameters);
+    }
+    let index = 0;
+    return this.dataSource.query<T[]>(
+      sql.replace(/\?/g, () => `$${++index}`),
+      parameters as unknown[],
+    );
   }
 
   /** SQLite only: synchronous statements in one transaction of the writer, committed as a group. */

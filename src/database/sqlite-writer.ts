@@ -43,6 +43,11 @@ export class SqliteWriter {
     return this.jobs.submit({ kind: 'transaction', work }) as Promise<T>;
   }
 
+  /** Rows of a read, through a kept prepared statement. */
+  read<T>(sql: string, parameters: readonly unknown[]): T[] {
+    return this.prepared(sql).all(...parameters) as T[];
+  }
+
   /** Asynchronous `work` (TypeORM statements, no transaction of their own) with no other write. */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
     return this.jobs.submit({ kind: 'exclusive', work }) as Promise<T>;

@@ -12,6 +12,10 @@ export interface MessageRow {
   createdAt: Date | string;
 }
 
+/** The columns of a `MessageRow`, for raw selects. */
+export const MESSAGE_COLUMNS =
+  '"id", "roomId", "seq", "senderId", "body", "clientMsgId", "createdAt"';
+
 export function toMessage(row: MessageRow): Message {
   return {
     id: row.id,

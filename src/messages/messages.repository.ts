@@ -6,7 +6,7 @@ import { SqliteStatements, toSqliteDatetime } from '@app/database/sqlite-writer'
 import { DeliveryAudience, RoomSequence } from '@app/rooms/room-sequence';
 import { Message } from './message.entity';
 import { PostgresMessageAppender } from './postgres-message-appender';
-import { MessageRow, toMessage } from './message-row';
+import { MESSAGE_COLUMNS, MessageRow, toMessage } from './message-row';
 
 /** What `append` did with a message. */
 export type AppendResult =
@@ -55,21 +55,25 @@ export class MessagesRepository {
       : this.writer.sqliteTransaction((statements) => this.appendOnSqlite(statements, message));
   }
 
-  /** Up to `take` messages of the room in `range`. */
-  listRange(roomId: string, range: MessageRange, take: number): Promise<Message[]> {
-    const query = this.messages
-      .createQueryBuilder('message')
-      .where('message.roomId = :roomId', { roomId });
+  /** Up to `take` messages of the room in `range`: one indexed query on (roomId, seq). */
+  async listRange(roomId: string, range: MessageRange, take: number): Promise<Message[]> {
+    const conditions = ['"roomId" = ?'];
+    const parameters: unknown[] = [roomId];
     if (range.after !== undefined) {
-      query.andWhere('message.seq > :after', { after: range.after });
+      conditions.push('"seq" > ?');
+      parameters.push(range.after);
     }
     if (range.before !== undefined) {
-      query.andWhere('message.seq < :before', { before: range.before });
+      conditions.push('"seq" < ?');
+      parameters.push(range.before);
     }
-    return query
-      .orderBy('message.seq', range.newestFirst ? 'DESC' : 'ASC')
-      .limit(take)
-      .getMany();
+    parameters.push(take);
+    const rows = await this.writer.read<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM "messages" WHERE ${conditions.join(' AND ')}
+       ORDER BY "seq" ${range.newestFirst ? 'DESC' : 'ASC'} LIMIT ?`,
+      parameters,
+    );
+    return rows.map(toMessage);
   }
 
   /**
@@ -82,7 +86,7 @@ export class MessagesRepository {
     }
     if (message.clientMsgId !== null) {
       const existing = statements(
-        `SELECT "id", "roomId", "seq", "senderId", "body", "clientMsgId", "createdAt" FROM "messages"
+        `SELECT ${MESSAGE_COLUMNS} FROM "messages"
          WHERE "roomId" = ? AND "senderId" = ? AND "clientMsgId" = ?`,
       ).get(message.roomId, message.senderId, message.clientMsgId) as MessageRow | undefined;
       if (existing) {

@@ -22,7 +22,7 @@ describe(MessagesService.name, () => {
   let repository: { append: jest.Mock; listRange: jest.Mock };
   let rooms: {
     assertMember: jest.Mock;
-    getReadableRoom: jest.Mock;
+    assertReadable: jest.Mock;
     getOrCreateDirectRoom: jest.Mock;
   };
   let users: { getUser: jest.Mock };
@@ -44,7 +44,7 @@ describe(MessagesService.name, () => {
     };
     rooms = {
       assertMember: jest.fn(() => Promise.resolve()),
-      getReadableRoom: jest.fn(() => Promise.resolve()),
+      assertReadable: jest.fn(() => Promise.resolve()),
       getOrCreateDirectRoom: jest.fn(() => Promise.resolve({ id: ROOM_ID })),
     };
     users = { getUser: jest.fn(() => Promise.resolve()) };

@@ -103,7 +103,7 @@ export class MessagesService {
     roomId: string,
     request: HistoryRequest,
   ): Promise<Page<Message>> {
-    await this.rooms.getReadableRoom(userId, roomId);
+    await this.rooms.assertReadable(userId, roomId);
     const position = historyPosition(request);
     const { limit } = request;
     if (position.direction === 'forward') {

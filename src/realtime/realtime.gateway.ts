@@ -116,12 +116,12 @@ export class RealtimeGateway
     const userId = connection.user.id;
     await this.rooms.joinRoom(userId, frame.roomId);
     await this.fanout.subscribe(connection, roomChannel(frame.roomId));
-    const room = await this.rooms.getRoom(userId, frame.roomId);
-    if (!connection.rooms.has(room.id)) {
-      connection.rooms.add(room.id);
-      await this.presence.entered(connection, room.id);
+    const { roomId, lastSeq } = await this.rooms.sequencePosition(frame.roomId);
+    if (!connection.rooms.has(roomId)) {
+      connection.rooms.add(roomId);
+      await this.presence.entered(connection, roomId);
     }
-    return { event: 'joined', data: { roomId: room.id, lastSeq: room.lastSeq } };
+    return { event: 'joined', data: { roomId, lastSeq } };
   }
 
   /** No more live messages of the room on this connection; the membership stays (REST leaves it). */

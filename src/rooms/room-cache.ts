@@ -44,6 +44,15 @@ export function roomReadTags(roomId: string, part: RoomCachedPart): string[] {
  */
 @Injectable()
 export class RoomCache {
+  /**
+   * Access decisions live at least this long, even when response caching is off
+   * (`CACHE_TTL_MS=0`): every write that changes one invalidates it before it is acknowledged,
+   * so the lifetime only bounds how long a lost cross-instance invalidation can matter (and with
+   * Redis the in-process copy keeps at most its front TTL), while without it every read of a
+   * room would pay for a database query before its own.
+   */
+  static readonly MIN_ACCESS_TTL_MS = 30_000;
+
   constructor(
     private readonly cache: CacheService,
     @Inject(CACHE_OPTIONS) private readonly options: Pick<CacheOptions, 'defaultTtlMs'>,
@@ -83,10 +92,8 @@ export class RoomCache {
   }
 
   private async getOrLoad<T>(key: string, tags: string[], load: () => Promise<T>): Promise<T> {
-    const { value } = await this.cache.getOrLoad(
-      { key, tags, ttlMs: this.options.defaultTtlMs },
-      load,
-    );
+    const ttlMs = Math.max(this.options.defaultTtlMs, RoomCache.MIN_ACCESS_TTL_MS);
+    const { value } = await this.cache.getOrLoad({ key, tags, ttlMs }, load);
     return value;
   }
 }

@@ -72,6 +72,15 @@ export class RoomsRepository {
     );
   }
 
+  /** The room's stored id and last seq, by a raw read; null when there is no such room. */
+  async findLastSeq(roomId: string): Promise<{ roomId: string; lastSeq: number } | null> {
+    const [row] = await this.writer.read<{ id: string; lastSeq: number | string }>(
+      'SELECT "id", "lastSeq" FROM "rooms" WHERE "id" = ?',
+      [roomId],
+    );
+    return row ? { roomId: row.id, lastSeq: Number(row.lastSeq) } : null;
+  }
+
   findById(id: string): Promise<Room | null> {
     return this.rooms.findOneBy({ id });
   }

@@ -93,24 +93,15 @@ export class RoomsService {
 
   /**
    * `getReadableRoom`'s decision without the room, answered from the cache when it can: a
-   * repeated read costs no database query. What guards of cached routes call. Writes that change
-   * it (membership, deletion) invalidate it before they are acknowledged.
+   * repeated read costs no database query. What guards of cached routes and history reads call.
+   * Writes that change it (membership, deletion) invalidate it before they are acknowledged.
    */
   async assertReadable(userId: string, roomId: string): Promise<void> {
-    const visibility = await this.cache.visibility(
-      roomId,
-      async () => (await this.rooms.findById(roomId))?.visibility,
-    );
-    const readable =
-      visibility !== undefined &&
-      (await mayRead(visibility, () =>
-        this.cache.isMember(
-          roomId,
-          userId,
-          async () => (await this.rooms.findMember(roomId, userId)) !== null,
-        ),
-      ));
-    if (!readable) {
+    const visibility = await this.cachedVisibility(roomId);
+    if (
+      visibility === undefined ||
+      !(await mayRead(visibility, () => this.cachedMembership(roomId, userId)))
+    ) {
       throw new AppError('not_found', ROOM_NOT_FOUND);
     }
   }
@@ -137,17 +128,54 @@ export class RoomsService {
     this.events.accessRevoked.emit({ roomId: room.id, userId: null });
   }
 
-  /** Joins a public room; idempotent. A private or direct room is 404 unless already a member. */
+  /**
+   * Joins a public room; idempotent. A private or direct room is 404 unless already a member.
+   * Decided from the cached access entries: joining a room one is in already costs no query.
+   */
   async joinRoom(userId: string, roomId: string): Promise<void> {
-    const access = await this.getReadableRoom(userId, roomId);
-    if (!access.isMember) {
-      if (
-        !(await this.rooms.insertMembersUnlessPresent([{ roomId, userId, joinedAt: new Date() }]))
-      ) {
-        await this.referenceMissing(roomId, userId);
-      }
-      await this.cache.membershipChanged(roomId, [userId]);
+    const visibility = await this.cachedVisibility(roomId);
+    if (visibility === undefined) {
+      throw new AppError('not_found', ROOM_NOT_FOUND);
     }
+    if (await this.cachedMembership(roomId, userId)) {
+      return;
+    }
+    if (visibility !== RoomVisibility.Public) {
+      throw new AppError('not_found', ROOM_NOT_FOUND);
+    }
+    if (
+      !(await this.rooms.insertMembersUnlessPresent([{ roomId, userId, joinedAt: new Date() }]))
+    ) {
+      await this.referenceMissing(roomId, userId);
+    }
+    await this.cache.membershipChanged(roomId, [userId]);
+  }
+
+  /**
+   * The room's id as stored and its last seq, read fresh (not from a cache): what a client that
+   * has just subscribed to the room's live messages syncs from. 404 when there is no such room.
+   */
+  async sequencePosition(roomId: string): Promise<{ roomId: string; lastSeq: number }> {
+    const position = await this.rooms.findLastSeq(roomId);
+    if (!position) {
+      throw new AppError('not_found', ROOM_NOT_FOUND);
+    }
+    return position;
+  }
+
+  private cachedVisibility(roomId: string): Promise<RoomVisibility | undefined> {
+    return this.cache.visibility(
+      roomId,
+      async () => (await this.rooms.findById(roomId))?.visibility,
+    );
+  }
+
+  private cachedMembership(roomId: string, userId: string): Promise<boolean> {
+    return this.cache.isMember(
+      roomId,
+      userId,
+      async () => (await this.rooms.findMember(roomId, userId)) !== null,
+    );
   }
 
   /** Leaves a room; idempotent. The owner cannot leave: they delete the room instead. */

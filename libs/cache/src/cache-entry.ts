@@ -8,6 +8,14 @@ export interface CacheTarget {
   caller?: string;
 }
 
+/** Whether the route caches at all (`CACHE_TTL_MS=0`, or its own `ttlMs: 0`, turn it off). */
+export function cachingOn(
+  route: CacheResponseOptions,
+  options: Pick<CacheOptions, 'defaultTtlMs'>,
+): boolean {
+  return (route.ttlMs ?? options.defaultTtlMs) > 0;
+}
+
 /**
  * Whether this request of a cached route is cached: undefined when caching is off for the route,
  * or when a per-caller route has no caller. Shared by the interceptor (misses) and
@@ -18,12 +26,11 @@ export function cacheTargetOf(
   request: CacheableRequest,
   options: Pick<CacheOptions, 'defaultTtlMs' | 'callerOf'>,
 ): CacheTarget | undefined {
-  const ttlMs = route.ttlMs ?? options.defaultTtlMs;
   const caller = route.perCaller ? options.callerOf(request) : undefined;
-  if (!(ttlMs > 0) || (route.perCaller && caller === undefined)) {
+  if (!cachingOn(route, options) || (route.perCaller && caller === undefined)) {
     return undefined;
   }
-  return { ttlMs, caller };
+  return { ttlMs: route.ttlMs ?? options.defaultTtlMs, caller };
 }
 
 /** The route's template on Fastify (`/api/rooms/:id`); elsewhere the path, which is as unique. */

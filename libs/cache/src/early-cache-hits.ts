@@ -12,7 +12,7 @@ import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { cacheTargetOf, routeTemplateOf } from './cache-entry';
+import { cacheTargetOf, cachingOn, routeTemplateOf } from './cache-entry';
 import { buildCacheKey } from './cache-key';
 import type { CacheableRequest, CachedRoute } from './cache-response.decorator';
 import { CACHE_OPTIONS, CACHE_STATUS_HEADER, CACHED_ROUTE_CONFIG } from './cache.constants';
@@ -60,7 +60,7 @@ export class EarlyCacheHits implements OnModuleInit {
     // Callback style: the requests of other routes go on without a promise of their own.
     fastify.addHook('onRequest', (request, reply, done) => {
       const route = cachedRouteOf(request);
-      if (!route || request.method !== 'GET') {
+      if (!route || request.method !== 'GET' || !cachingOn(route.options, this.options)) {
         done();
         return;
       }
