@@ -4,5 +4,7 @@ import { defineConfig } from '@hey-api/openapi-ts';
 export default defineConfig({
   input: './openapi.json',
   output: { path: './libs/client/src/generated' },
+  // The probes and /metrics are for load balancers and scrapers, not for API clients.
+  parser: { filters: { tags: { exclude: ['health'] } } },
   plugins: ['@hey-api/typescript', '@hey-api/sdk', '@hey-api/client-fetch'],
 });

@@ -15,7 +15,12 @@ import { Public } from './authenticated.decorator';
 
 @Controller('auth')
 @ApiTags('auth')
-@ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.PAYLOAD_TOO_LARGE, HttpStatus.TOO_MANY_REQUESTS)
+@ApiErrors(
+  HttpStatus.BAD_REQUEST,
+  HttpStatus.PAYLOAD_TOO_LARGE,
+  HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  HttpStatus.TOO_MANY_REQUESTS,
+)
 @Public()
 export class AuthController {
   constructor(private readonly auth: AuthService) {}

@@ -5,7 +5,7 @@ import {
   HealthIndicatorFunction,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@config';
@@ -14,11 +14,42 @@ import { BusHealthIndicator } from './bus-health.indicator';
 import { CacheHealthIndicator } from './cache-health.indicator';
 
 const DEPENDENCY_TIMEOUT_MS = 1000;
+const DEPENDENCIES = ['database', 'bus', 'cache'];
+
+const LIVENESS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['status'],
+  properties: { status: { type: 'string', enum: ['ok'] } },
+};
+/** Terminus's result, by dependency, plus the ones running degraded. */
+const DEPENDENCY_MAP = {
+  type: 'object',
+  additionalProperties: {
+    type: 'object',
+    properties: { status: { type: 'string', enum: ['up', 'down'] } },
+  },
+};
+const READINESS_SCHEMA = {
+  type: 'object',
+  required: ['status', 'details', 'degraded'],
+  properties: {
+    status: { type: 'string', enum: ['ok', 'error', 'shutting_down'] },
+    info: DEPENDENCY_MAP,
+    error: DEPENDENCY_MAP,
+    details: DEPENDENCY_MAP,
+    degraded: {
+      type: 'array',
+      maxItems: DEPENDENCIES.length,
+      items: { type: 'string', enum: DEPENDENCIES },
+    },
+  },
+};
 
 /** Outside `/api`: load balancers and orchestrators probe these. */
 @Controller('health')
-// Probes for load balancers and orchestrators, not part of the REST API or its client.
-@ApiExcludeController()
+// Probes for load balancers and orchestrators: documented, but left out of the generated client.
+@ApiTags('health')
 @Public()
 @SkipThrottle()
 export class HealthController {
@@ -32,6 +63,7 @@ export class HealthController {
 
   /** Liveness: the process answers. */
   @Get()
+  @ApiOkResponse({ description: 'The process answers', schema: LIVENESS_SCHEMA })
   checkLiveness(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -42,6 +74,11 @@ export class HealthController {
    * Redis is away: the instance still serves every request from the database, so it stays ready.
    */
   @Get('ready')
+  @ApiOkResponse({ description: 'Ready', schema: READINESS_SCHEMA })
+  @ApiServiceUnavailableResponse({
+    description: 'Not ready (the database is down), or shedding load (with Retry-After)',
+    schema: { oneOf: [READINESS_SCHEMA, { $ref: '#/components/schemas/ErrorResponse' }] },
+  })
   async checkReadiness(
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<HealthCheckResult> {

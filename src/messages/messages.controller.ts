@@ -43,7 +43,7 @@ export class MessagesController {
 
   /** Posts to a room the caller is a member of; 201 once the message is committed. */
   @Post('rooms/:id/messages')
-  @ApiErrors(HttpStatus.FORBIDDEN, HttpStatus.PAYLOAD_TOO_LARGE)
+  @ApiErrors(HttpStatus.FORBIDDEN, HttpStatus.PAYLOAD_TOO_LARGE, HttpStatus.UNSUPPORTED_MEDIA_TYPE)
   async postRoomMessage(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,
@@ -56,7 +56,7 @@ export class MessagesController {
 
   /** A private message to a user, in the direct room of the two, made on first use. */
   @Post('users/:id/messages')
-  @ApiErrors(HttpStatus.PAYLOAD_TOO_LARGE)
+  @ApiErrors(HttpStatus.PAYLOAD_TOO_LARGE, HttpStatus.UNSUPPORTED_MEDIA_TYPE)
   async postPrivateMessage(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,

@@ -1,9 +1,15 @@
 import type { RealtimeMessage } from '@libs/client';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
-import { PageQueryDto } from '@app/common/pagination/page-query.dto';
+import {
+  MAX_PAGE_LIMIT,
+  NEXT_CURSOR_SCHEMA,
+  PageQueryDto,
+} from '@app/common/pagination/page-query.dto';
 import { Page } from '@app/common/pagination/pagination';
 import { Message } from './message.entity';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { SEQ_SCHEMA, TIMESTAMP_SCHEMA, UUID_SCHEMA } from '@app/openapi/api-schemas';
 
 export const MESSAGE_BODY_MAX_LENGTH = 4000;
 export const CLIENT_MESSAGE_ID_MAX_LENGTH = 64;
@@ -31,6 +37,7 @@ export class PostMessageRequestDto {
  */
 export class ListRoomMessagesQueryDto extends PageQueryDto {
   /** Only messages with a greater seq. */
+  @ApiPropertyOptional({ type: 'integer', format: 'int64' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -39,6 +46,7 @@ export class ListRoomMessagesQueryDto extends PageQueryDto {
   after?: number;
 
   /** Only messages with a smaller seq. */
+  @ApiPropertyOptional({ type: 'integer', format: 'int64' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -52,20 +60,34 @@ export class ListRoomMessagesQueryDto extends PageQueryDto {
  * WebSocket protocol delivers; `implements` keeps the two from drifting apart.
  */
 export class MessageResponseDto implements RealtimeMessage {
+  @ApiProperty(UUID_SCHEMA)
   id: string;
+  @ApiProperty(UUID_SCHEMA)
   roomId: string;
   /** 1, 2, 3 … within the room, with no gap and no repeat. */
+  @ApiProperty({ ...SEQ_SCHEMA, minimum: 1 })
   seq: number;
+  @ApiProperty(UUID_SCHEMA)
   senderId: string;
+  @ApiProperty({ minLength: 1, maxLength: MESSAGE_BODY_MAX_LENGTH })
   body: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    minLength: 1,
+    maxLength: CLIENT_MESSAGE_ID_MAX_LENGTH,
+  })
   clientMsgId: string | null;
+  @ApiProperty(TIMESTAMP_SCHEMA)
   createdAt: string;
 }
 
 export class MessagePageResponseDto {
   /** Oldest first. */
+  @ApiProperty({ type: [MessageResponseDto], maxItems: MAX_PAGE_LIMIT })
   items: MessageResponseDto[];
   /** Pass as `cursor` for the next page; null on the last page. */
+  @ApiProperty(NEXT_CURSOR_SCHEMA)
   nextCursor: string | null;
 }
 

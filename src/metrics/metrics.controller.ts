@@ -1,5 +1,6 @@
-import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Controller, Get, Headers, HttpStatus, Inject, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '@app/openapi/api-errors.decorator';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@config';
@@ -10,7 +11,7 @@ import { MetricsService } from './metrics.service';
 
 /** Prometheus scrape endpoint, outside `/api` and outside the public contract. */
 @Controller('metrics')
-@ApiExcludeController()
+@ApiTags('health')
 @Public()
 @SkipThrottle()
 export class MetricsController {
@@ -19,7 +20,11 @@ export class MetricsController {
     private readonly metrics: MetricsService,
   ) {}
 
+  /** Prometheus text; needs `Authorization: Bearer <METRICS_TOKEN>` when that is set. */
   @Get()
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'Prometheus text format 0.0.4', schema: { type: 'string' } })
+  @ApiErrors(HttpStatus.UNAUTHORIZED)
   async scrapeMetrics(
     @Headers('authorization') authorization: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,

@@ -1,6 +1,7 @@
 import { applyDecorators, HttpStatus } from '@nestjs/common';
-import { ApiResponse } from '@nestjs/swagger';
+import { ApiExtension, ApiResponse } from '@nestjs/swagger';
 import { ErrorResponse } from '@app/common/errors/error-response.dto';
+import { CACHED_READ_EXTENSION } from './response-conventions';
 
 const DESCRIPTIONS: Partial<Record<HttpStatus, string>> = {
   [HttpStatus.BAD_REQUEST]: 'The request is malformed or a field is invalid (each one is named)',
@@ -9,6 +10,7 @@ const DESCRIPTIONS: Partial<Record<HttpStatus, string>> = {
   [HttpStatus.NOT_FOUND]: 'No such resource, or not visible to the caller',
   [HttpStatus.CONFLICT]: 'Conflicts with the current state',
   [HttpStatus.PAYLOAD_TOO_LARGE]: 'The body is over BODY_LIMIT',
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'The body is not JSON',
   [HttpStatus.TOO_MANY_REQUESTS]: 'Over a rate limit; retry after the Retry-After delay',
 };
 
@@ -20,3 +22,6 @@ export function ApiErrors(...statuses: HttpStatus[]): MethodDecorator & ClassDec
     ),
   );
 }
+
+/** Documents a read the response cache answers: `X-Cache`, and unknown query parameters refused. */
+export const ApiCachedRead = () => ApiExtension(CACHED_READ_EXTENSION, true);

@@ -1,5 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { MAX_ARRAY_ITEMS } from '@app/common/validation/hostile-input';
+import { withResponseConventions } from './response-conventions';
 
 export const OPENAPI_JSON_PATH = 'openapi.json';
 export const DOCS_PATH = 'docs';
@@ -13,16 +15,35 @@ export const API_VERSION = '1.0.0';
 export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Switchboard')
-    .setDescription('REST API of Switchboard: accounts, rooms, messages and private messages.')
+    .setDescription(
+      'REST API of Switchboard: accounts, rooms, messages and private messages. Every string ' +
+        'field refuses NUL characters and unpaired surrogates, and no request list may hold more ' +
+        `than ${MAX_ARRAY_ITEMS} items (400). \`x-unknown-query-parameters\` tells whether an operation refuses ` +
+        'query parameters it does not name (400) or ignores them.',
+    )
     .setVersion(API_VERSION)
     .setLicense('MIT', 'https://opensource.org/licenses/MIT')
-    .addServer('/', 'The server that serves this document')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .addServer('/', 'The server that serves this document, in production or local development', {})
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description:
+        'An HS256 access token from login, registration or refresh, handled per RFC8725 (JWT best practices): ' +
+        'the algorithm is fixed, `exp` is checked, and a token of an ended login is refused.',
+    })
+    .addTag('auth', 'Accounts and logins')
+    .addTag('users', 'Profiles and private messages')
+    .addTag('rooms', 'Rooms and their members')
+    .addTag('messages', 'Room history and posting')
+    .addTag('health', 'Probes and metrics for load balancers and scrapers; not in the client')
     .build();
+  // Public: clients on the internet call it (OWASP API9, inventory).
+  config.servers?.forEach((server) => Object.assign(server, { 'x-internal': false }));
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controllerKey, methodKey) => methodKey,
   });
-  return withExplicitPublicOperations(document);
+  return withResponseConventions(withExplicitPublicOperations(document));
 }
 
 /**

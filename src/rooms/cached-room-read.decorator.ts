@@ -1,6 +1,6 @@
 import { applyDecorators, HttpStatus, UseGuards } from '@nestjs/common';
 import { CacheResponse } from '@libs/cache';
-import { ApiErrors } from '@app/openapi/api-errors.decorator';
+import { ApiCachedRead, ApiErrors } from '@app/openapi/api-errors.decorator';
 import { roomReadTags, RoomCachedPart } from './room-cache';
 import { RoomReadGuard } from './room-read.guard';
 
@@ -15,5 +15,6 @@ export function CachedRoomRead(part: RoomCachedPart): MethodDecorator {
     UseGuards(RoomReadGuard),
     CacheResponse({ tags: ({ params }) => roomReadTags(params.id, part) }),
     ApiErrors(HttpStatus.NOT_FOUND),
+    ApiCachedRead(),
   );
 }

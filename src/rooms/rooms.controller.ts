@@ -41,7 +41,7 @@ export class RoomsController {
 
   /** Creates a room; the caller is its owner and first member. */
   @Post()
-  @ApiErrors(HttpStatus.PAYLOAD_TOO_LARGE)
+  @ApiErrors(HttpStatus.PAYLOAD_TOO_LARGE, HttpStatus.UNSUPPORTED_MEDIA_TYPE)
   async createRoom(
     @CurrentUser() caller: AuthenticatedUser,
     @Body() request: CreateRoomRequestDto,
@@ -103,7 +103,12 @@ export class RoomsController {
 
   /** The owner adds a member: the way into a private room. Adding a member again changes nothing. */
   @Post(':id/members')
-  @ApiErrors(HttpStatus.FORBIDDEN, HttpStatus.NOT_FOUND, HttpStatus.PAYLOAD_TOO_LARGE)
+  @ApiErrors(
+    HttpStatus.FORBIDDEN,
+    HttpStatus.NOT_FOUND,
+    HttpStatus.PAYLOAD_TOO_LARGE,
+    HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  )
   async addRoomMember(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseUUIDPipe) id: string,

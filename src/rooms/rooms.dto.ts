@@ -5,6 +5,13 @@ import { Page } from '@app/common/pagination/pagination';
 import { toUserResponse, UserResponseDto } from '@app/users/users.dto';
 import { Room, RoomVisibility } from './room.entity';
 import { RoomMemberProfile } from './rooms.service';
+import {
+  NOT_BLANK_PATTERN,
+  SEQ_SCHEMA,
+  TIMESTAMP_SCHEMA,
+  UUID_SCHEMA,
+} from '@app/openapi/api-schemas';
+import { MAX_PAGE_LIMIT, NEXT_CURSOR_SCHEMA } from '@app/common/pagination/page-query.dto';
 
 export const ROOM_NAME_MAX_LENGTH = 100;
 
@@ -14,7 +21,8 @@ const CREATABLE_VISIBILITIES = [RoomVisibility.Public, RoomVisibility.Private] a
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class CreateRoomRequestDto {
-  /** 1 to 100 characters, surrounding spaces removed. */
+  /** 1 to 100 characters once surrounding spaces are removed. */
+  @ApiProperty({ pattern: NOT_BLANK_PATTERN })
   @IsString()
   @Transform(trim)
   @Length(1, ROOM_NAME_MAX_LENGTH)
@@ -28,26 +36,34 @@ export class CreateRoomRequestDto {
 
 export class AddRoomMemberRequestDto {
   /** The user to add. */
+  @ApiProperty(UUID_SCHEMA)
   @IsUUID()
   userId: string;
 }
 
 export class RoomResponseDto {
+  @ApiProperty(UUID_SCHEMA)
   id: string;
   /** Null for a direct room. */
+  @ApiProperty({ type: String, nullable: true, minLength: 1, maxLength: ROOM_NAME_MAX_LENGTH })
   name: string | null;
   @ApiProperty({ enum: RoomVisibility, enumName: 'RoomVisibility' })
   visibility: RoomVisibility;
   /** Null for a direct room, which nobody owns. */
+  @ApiProperty({ ...UUID_SCHEMA, type: String, nullable: true })
   ownerId: string | null;
   /** The seq of the newest message; 0 when there is none yet. */
+  @ApiProperty(SEQ_SCHEMA)
   lastSeq: number;
+  @ApiProperty(TIMESTAMP_SCHEMA)
   createdAt: string;
 }
 
 export class RoomPageResponseDto {
+  @ApiProperty({ type: [RoomResponseDto], maxItems: MAX_PAGE_LIMIT })
   items: RoomResponseDto[];
   /** Pass as `cursor` for the next page; null on the last page. */
+  @ApiProperty(NEXT_CURSOR_SCHEMA)
   nextCursor: string | null;
 }
 
@@ -60,12 +76,15 @@ export class RoomMemberResponseDto {
   user: UserResponseDto;
   @ApiProperty({ enum: RoomMemberRole, enumName: 'RoomMemberRole' })
   role: RoomMemberRole;
+  @ApiProperty(TIMESTAMP_SCHEMA)
   joinedAt: string;
 }
 
 export class RoomMemberPageResponseDto {
+  @ApiProperty({ type: [RoomMemberResponseDto], maxItems: MAX_PAGE_LIMIT })
   items: RoomMemberResponseDto[];
   /** Pass as `cursor` for the next page; null on the last page. */
+  @ApiProperty(NEXT_CURSOR_SCHEMA)
   nextCursor: string | null;
 }
 

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpStatus, Param, ParseUUIDPipe } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '@app/openapi/api-errors.decorator';
+import { ApiCachedRead, ApiErrors } from '@app/openapi/api-errors.decorator';
 import { CacheResponse } from '@libs/cache';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { Authenticated, CurrentUser } from '@app/auth/authenticated.decorator';
@@ -23,6 +23,7 @@ export class UsersController {
   /** Anyone's public profile. */
   @Get(':id')
   @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND)
+  @ApiCachedRead()
   @CacheResponse({ tags: (request) => [`user:${request.params.id}`] })
   async getUserProfile(@Param('id', ParseUUIDPipe) id: string): Promise<UserResponseDto> {
     return toUserResponse(await this.users.getUser(id));

@@ -11,6 +11,7 @@ import {
   RealtimeMessage,
   refreshTokens,
   register,
+  ResponseHeaders,
 } from '@libs/client';
 import { aRegistration } from '@test/factories/user.factory';
 import { startTestApp, TestApp } from '@test/support/test-app';
@@ -81,13 +82,16 @@ describe('a session through the generated client (e2e)', () => {
       const ack = await aliceSocket.send(room.id, 'hello from the client', 'msg-1');
       expect(ack).toMatchObject({ roomId: room.id, seq: 1, clientMsgId: 'msg-1' });
 
-      const { data: history } = await listRoomMessages({
+      const { data: history, response } = await listRoomMessages({
         client: alice,
         throwOnError: true,
         path: { id: room.id },
         query: { limit: 10 },
       });
       expect(history.items.map((message) => message.body)).toEqual(['hello from the client']);
+      // The generated header types name what the server sends.
+      const cacheStatus: ResponseHeaders['listRoomMessages'][200]['X-Cache'] = 'MISS';
+      expect(response.headers.get('X-Cache')).toBe(cacheStatus);
       await waitUntil(() => received.length === 1, 5000, 'the live message');
       expect(received[0]).toMatchObject({ id: ack.id, body: 'hello from the client' });
 

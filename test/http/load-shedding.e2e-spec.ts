@@ -33,6 +33,16 @@ describe('load shedding (e2e)', () => {
     expect(await users.countBy({ username: registration.username })).toBe(0);
   });
 
+  it('gives the 503 its request id, like every other answer', async () => {
+    const response = await request(testApp.server)
+      .get('/api/users/me')
+      .set('X-Request-Id', 'shed-request-1')
+      .expect(503);
+
+    expect(response.headers['x-request-id']).toBe('shed-request-1');
+    expect(response.body).toMatchObject({ statusCode: 503, requestId: 'shed-request-1' });
+  });
+
   it('refuses WebSocket upgrades with 503 and Retry-After', async () => {
     const outcome = await WsTestClient.tryConnect(testApp.url!, { token: 'not even checked' });
 

@@ -7,11 +7,15 @@ import { ErrorResponse } from './error-response.dto';
 import { GlobalExceptionFilter } from './global-exception.filter';
 
 describe(GlobalExceptionFilter.name, () => {
-  const replies: { body: ErrorResponse; status: number }[] = [];
+  const replies: { body: ErrorResponse; status: number; headers: Record<string, string> }[] = [];
+  let headers: Record<string, string> = {};
   const adapterHost = {
     httpAdapter: {
+      setHeader: (_response: unknown, name: string, value: string) => {
+        headers[name] = value;
+      },
       reply: (_response: unknown, body: ErrorResponse, status: number) =>
-        replies.push({ body, status }),
+        replies.push({ body, status, headers }),
     },
   } as unknown as HttpAdapterHost;
   const host = {
@@ -22,6 +26,7 @@ describe(GlobalExceptionFilter.name, () => {
 
   function answerTo(exception: unknown) {
     replies.length = 0;
+    headers = {};
     filter.catch(exception, host);
     return replies[0];
   }
@@ -29,6 +34,7 @@ describe(GlobalExceptionFilter.name, () => {
   it('maps a feature error to its status and stable code', () => {
     expect(answerTo(new AppError('username_taken', 'That username is taken'))).toEqual({
       status: 409,
+      headers: {},
       body: {
         statusCode: 409,
         error: 'Conflict',
@@ -68,6 +74,13 @@ describe(GlobalExceptionFilter.name, () => {
     );
   });
 
+  it('names the Bearer scheme on a 401, and only there', () => {
+    expect(answerTo(new AppError('unauthenticated', 'No token')).headers).toEqual({
+      'WWW-Authenticate': 'Bearer',
+    });
+    expect(answerTo(new NotFoundException()).headers).toEqual({});
+  });
+
   it('answers a rate limit with 429', () => {
     expect(answerTo(new ThrottlerException())).toMatchObject({
       status: 429,
@@ -82,6 +95,7 @@ describe(GlobalExceptionFilter.name, () => {
 
     expect(answer).toEqual({
       status: 500,
+      headers: {},
       body: {
         statusCode: 500,
         error: 'Internal Server Error',

@@ -22,7 +22,12 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<{ id?: string }>();
     const body = { ...this.toErrorResponse(exception), requestId: request.id };
-    this.adapterHost.httpAdapter.reply(http.getResponse(), body, body.statusCode);
+    const response = http.getResponse<unknown>();
+    if (body.statusCode === 401) {
+      // RFC 6750: a 401 names the scheme that would succeed.
+      this.adapterHost.httpAdapter.setHeader(response, 'WWW-Authenticate', 'Bearer');
+    }
+    this.adapterHost.httpAdapter.reply(response, body, body.statusCode);
   }
 
   toErrorResponse(exception: unknown): ErrorResponse {

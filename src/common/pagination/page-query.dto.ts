@@ -1,14 +1,29 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 200;
+const CURSOR_MAX_LENGTH = 512;
+
+/** A page's `nextCursor`: never longer than what `cursor` accepts. */
+export const NEXT_CURSOR_SCHEMA: ApiPropertyOptions = {
+  type: String,
+  nullable: true,
+  minLength: 1,
+  maxLength: CURSOR_MAX_LENGTH,
+};
 
 /** `?limit=&cursor=` of every paginated list. */
 export class PageQueryDto {
   /** How many items to return: 1 to 200, 50 when left out. */
-  @ApiPropertyOptional({ default: DEFAULT_PAGE_LIMIT, minimum: 1, maximum: MAX_PAGE_LIMIT })
+  @ApiPropertyOptional({
+    type: 'integer',
+    format: 'int32',
+    default: DEFAULT_PAGE_LIMIT,
+    minimum: 1,
+    maximum: MAX_PAGE_LIMIT,
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -19,6 +34,6 @@ export class PageQueryDto {
   /** The `nextCursor` of the previous page, as it was given. */
   @IsOptional()
   @IsString()
-  @Length(1, 512)
+  @Length(1, CURSOR_MAX_LENGTH)
   cursor?: string;
 }

@@ -4,14 +4,14 @@ export type ClientOptions = {
     baseUrl: `${string}://${string}` | (string & {});
 };
 
-export type AddRoomMemberRequestDto = {
-    /**
-     * The user to add.
-     */
-    userId: string;
+export type UserResponseDto = {
+    createdAt: string;
+    displayName: string;
+    id: string;
+    username: string;
 };
 
-export type AuthResponseDto = {
+export type TokenPairResponseDto = {
     /**
      * A JWT for `Authorization: Bearer`, valid for JWT_TTL.
      */
@@ -20,18 +20,120 @@ export type AuthResponseDto = {
      * Single use: trade it at `POST /api/auth/refresh` for a new pair.
      */
     refreshToken: string;
+};
+
+export type RoomVisibility = 'public' | 'private' | 'direct';
+
+export type RoomResponseDto = {
+    createdAt: string;
+    id: string;
+    /**
+     * The seq of the newest message; 0 when there is none yet.
+     */
+    lastSeq: number;
+    /**
+     * Null for a direct room.
+     */
+    name: string | null;
+    /**
+     * Null for a direct room, which nobody owns.
+     */
+    ownerId: string | null;
+    visibility: RoomVisibility;
+};
+
+export type RoomPageResponseDto = {
+    items: Array<RoomResponseDto>;
+    /**
+     * Pass as `cursor` for the next page; null on the last page.
+     */
+    nextCursor: string | null;
+};
+
+export type RoomMemberRole = 'owner' | 'member';
+
+export type RoomMemberResponseDto = {
+    joinedAt: string;
+    role: RoomMemberRole;
     user: UserResponseDto;
 };
 
-export type CreateRoomRequestDto = {
+export type RoomMemberPageResponseDto = {
+    items: Array<RoomMemberResponseDto>;
     /**
-     * 1 to 100 characters, surrounding spaces removed.
+     * Pass as `cursor` for the next page; null on the last page.
      */
-    name: string;
+    nextCursor: string | null;
+};
+
+export type RegisterRequestDto = {
     /**
-     * `public`: anyone may read and join it; `private`: only members, whom the owner adds.
+     * Shown instead of the username; defaults to it. Surrounding spaces are removed first.
      */
-    visibility: NewRoomVisibility;
+    displayName?: string;
+    password: string;
+    /**
+     * 3 to 32 letters, digits, `_`, `.` or `-`; unique regardless of case.
+     */
+    username: string;
+};
+
+export type RefreshTokenRequestDto = {
+    refreshToken: string;
+};
+
+export type PostMessageRequestDto = {
+    /**
+     * 1 to 4000 characters.
+     */
+    body: string;
+    /**
+     * A key the client picks, 1 to 64 characters, to make a retry safe: the same key from the same
+     * sender in the same room stores one message, and a retry gets that message back.
+     */
+    clientMsgId?: string;
+};
+
+/**
+ * `public`: anyone may read and join it; `private`: only members, whom the owner adds.
+ */
+export type NewRoomVisibility = 'public' | 'private';
+
+export type MessageResponseDto = {
+    body: string;
+    clientMsgId: string | null;
+    createdAt: string;
+    id: string;
+    roomId: string;
+    senderId: string;
+    /**
+     * 1, 2, 3 … within the room, with no gap and no repeat.
+     */
+    seq: number;
+};
+
+export type MessagePageResponseDto = {
+    /**
+     * Oldest first.
+     */
+    items: Array<MessageResponseDto>;
+    /**
+     * Pass as `cursor` for the next page; null on the last page.
+     */
+    nextCursor: string | null;
+};
+
+export type LoginRequestDto = {
+    password: string;
+    username: string;
+};
+
+export type FieldError = {
+    /**
+     * The field's path, dotted for nested ones.
+     */
+    field: string;
+    message: string;
 };
 
 export type ErrorResponse = {
@@ -61,121 +163,18 @@ export type ErrorResponse = {
     statusCode: number;
 };
 
-export type FieldError = {
+export type CreateRoomRequestDto = {
     /**
-     * The field's path, dotted for nested ones.
+     * 1 to 100 characters once surrounding spaces are removed.
      */
-    field: string;
-    message: string;
+    name: string;
+    /**
+     * `public`: anyone may read and join it; `private`: only members, whom the owner adds.
+     */
+    visibility: NewRoomVisibility;
 };
 
-export type LoginRequestDto = {
-    password: string;
-    username: string;
-};
-
-export type MessagePageResponseDto = {
-    /**
-     * Oldest first.
-     */
-    items: Array<MessageResponseDto>;
-    /**
-     * Pass as `cursor` for the next page; null on the last page.
-     */
-    nextCursor: string | null;
-};
-
-export type MessageResponseDto = {
-    body: string;
-    clientMsgId: string | null;
-    createdAt: string;
-    id: string;
-    roomId: string;
-    senderId: string;
-    /**
-     * 1, 2, 3 … within the room, with no gap and no repeat.
-     */
-    seq: number;
-};
-
-/**
- * `public`: anyone may read and join it; `private`: only members, whom the owner adds.
- */
-export type NewRoomVisibility = 'public' | 'private';
-
-export type PostMessageRequestDto = {
-    /**
-     * 1 to 4000 characters.
-     */
-    body: string;
-    /**
-     * A key the client picks, 1 to 64 characters, to make a retry safe: the same key from the same
-     * sender in the same room stores one message, and a retry gets that message back.
-     */
-    clientMsgId?: string;
-};
-
-export type RefreshTokenRequestDto = {
-    refreshToken: string;
-};
-
-export type RegisterRequestDto = {
-    /**
-     * Shown instead of the username; defaults to it.
-     */
-    displayName?: string;
-    password: string;
-    /**
-     * 3 to 32 letters, digits, `_`, `.` or `-`; unique regardless of case.
-     */
-    username: string;
-};
-
-export type RoomMemberPageResponseDto = {
-    items: Array<RoomMemberResponseDto>;
-    /**
-     * Pass as `cursor` for the next page; null on the last page.
-     */
-    nextCursor: string | null;
-};
-
-export type RoomMemberResponseDto = {
-    joinedAt: string;
-    role: RoomMemberRole;
-    user: UserResponseDto;
-};
-
-export type RoomMemberRole = 'owner' | 'member';
-
-export type RoomPageResponseDto = {
-    items: Array<RoomResponseDto>;
-    /**
-     * Pass as `cursor` for the next page; null on the last page.
-     */
-    nextCursor: string | null;
-};
-
-export type RoomResponseDto = {
-    createdAt: string;
-    id: string;
-    /**
-     * The seq of the newest message; 0 when there is none yet.
-     */
-    lastSeq: number;
-    /**
-     * Null for a direct room.
-     */
-    name: string | null;
-    /**
-     * Null for a direct room, which nobody owns.
-     */
-    ownerId: string | null;
-    visibility: RoomVisibility;
-};
-
-export type RoomVisibility = 'public' | 'private' | 'direct';
-
-export type TokenPairResponseDto = {
+export type AuthResponseDto = {
     /**
      * A JWT for `Authorization: Bearer`, valid for JWT_TTL.
      */
@@ -184,13 +183,14 @@ export type TokenPairResponseDto = {
      * Single use: trade it at `POST /api/auth/refresh` for a new pair.
      */
     refreshToken: string;
+    user: UserResponseDto;
 };
 
-export type UserResponseDto = {
-    createdAt: string;
-    displayName: string;
-    id: string;
-    username: string;
+export type AddRoomMemberRequestDto = {
+    /**
+     * The user to add.
+     */
+    userId: string;
 };
 
 export type LoginData = {
@@ -214,9 +214,21 @@ export type LoginErrors = {
      */
     413: ErrorResponse;
     /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type LoginError = LoginErrors[keyof LoginErrors];
@@ -248,9 +260,21 @@ export type LogoutErrors = {
      */
     413: ErrorResponse;
     /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type LogoutError = LogoutErrors[keyof LogoutErrors];
@@ -282,9 +306,21 @@ export type RefreshTokensErrors = {
      */
     413: ErrorResponse;
     /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type RefreshTokensError = RefreshTokensErrors[keyof RefreshTokensErrors];
@@ -316,9 +352,21 @@ export type RegisterErrors = {
      */
     413: ErrorResponse;
     /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type RegisterError = RegisterErrors[keyof RegisterErrors];
@@ -358,6 +406,14 @@ export type ListRoomsErrors = {
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type ListRoomsError = ListRoomsErrors[keyof ListRoomsErrors];
@@ -389,9 +445,21 @@ export type CreateRoomErrors = {
      */
     413: ErrorResponse;
     /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type CreateRoomError = CreateRoomErrors[keyof CreateRoomErrors];
@@ -432,6 +500,14 @@ export type DeleteRoomErrors = {
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type DeleteRoomError = DeleteRoomErrors[keyof DeleteRoomErrors];
@@ -468,6 +544,14 @@ export type GetRoomErrors = {
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type GetRoomError = GetRoomErrors[keyof GetRoomErrors];
@@ -513,6 +597,14 @@ export type ListRoomMembersErrors = {
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type ListRoomMembersError = ListRoomMembersErrors[keyof ListRoomMembersErrors];
@@ -554,9 +646,21 @@ export type AddRoomMemberErrors = {
      */
     413: ErrorResponse;
     /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type AddRoomMemberError = AddRoomMemberErrors[keyof AddRoomMemberErrors];
@@ -597,6 +701,14 @@ export type LeaveRoomErrors = {
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type LeaveRoomError = LeaveRoomErrors[keyof LeaveRoomErrors];
@@ -633,6 +745,14 @@ export type JoinRoomErrors = {
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type JoinRoomError = JoinRoomErrors[keyof JoinRoomErrors];
@@ -654,10 +774,6 @@ export type ListRoomMessagesData = {
          */
         limit?: number;
         /**
-         * The `nextCursor` of the previous page, as it was given.
-         */
-        cursor?: string;
-        /**
          * Only messages with a greater seq.
          */
         after?: number;
@@ -665,6 +781,10 @@ export type ListRoomMessagesData = {
          * Only messages with a smaller seq.
          */
         before?: number;
+        /**
+         * The `nextCursor` of the previous page, as it was given.
+         */
+        cursor?: string;
     };
     url: '/api/rooms/{id}/messages';
 };
@@ -686,6 +806,14 @@ export type ListRoomMessagesErrors = {
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type ListRoomMessagesError = ListRoomMessagesErrors[keyof ListRoomMessagesErrors];
@@ -727,9 +855,21 @@ export type PostRoomMessageErrors = {
      */
     413: ErrorResponse;
     /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type PostRoomMessageError = PostRoomMessageErrors[keyof PostRoomMessageErrors];
@@ -756,6 +896,14 @@ export type GetMyProfileErrors = {
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type GetMyProfileError = GetMyProfileErrors[keyof GetMyProfileErrors];
@@ -792,6 +940,14 @@ export type GetUserProfileErrors = {
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type GetUserProfileError = GetUserProfileErrors[keyof GetUserProfileErrors];
@@ -829,9 +985,21 @@ export type PostPrivateMessageErrors = {
      */
     413: ErrorResponse;
     /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
 };
 
 export type PostPrivateMessageError = PostPrivateMessageErrors[keyof PostPrivateMessageErrors];
