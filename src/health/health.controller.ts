@@ -12,6 +12,7 @@ import { APP_CONFIG, AppConfig } from '@config';
 import { Public } from '@app/auth/authenticated.decorator';
 import { BusHealthIndicator } from './bus-health.indicator';
 import { CacheHealthIndicator } from './cache-health.indicator';
+import { liveness } from './liveness';
 
 const DEPENDENCY_TIMEOUT_MS = 1000;
 const DEPENDENCIES = ['database', 'bus', 'cache'];
@@ -65,7 +66,8 @@ export class HealthController {
   @Get()
   @ApiOkResponse({ description: 'The process answers', schema: LIVENESS_SCHEMA })
   checkLiveness(): { status: 'ok' } {
-    return { status: 'ok' };
+    // GET is answered before routing (LivenessBeforeRouting); this serves HEAD and the document.
+    return liveness();
   }
 
   /**

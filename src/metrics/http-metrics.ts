@@ -26,16 +26,19 @@ export class HttpMetrics implements OnModuleInit {
       labelNames: ['method', 'route', 'status_code'],
       buckets: DURATION_BUCKETS,
     });
+    // One series per method, route template and status: a finite set, so its children are kept
+    // instead of prom-client hashing the labels of every observation.
+    const series = new Map<string, { observe(seconds: number): void }>();
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.addHook('onResponse', (request, reply, done) => {
-      duration.observe(
-        {
-          method: request.method,
-          route: request.routeOptions.url ?? 'unmatched',
-          status_code: String(reply.statusCode),
-        },
-        reply.elapsedTime / 1000,
-      );
+      const route = request.routeOptions.url ?? 'unmatched';
+      const key = `${request.method} ${reply.statusCode} ${route}`;
+      let child = series.get(key);
+      if (!child) {
+        child = duration.labels(request.method, route, String(reply.statusCode));
+        series.set(key, child);
+      }
+      child.observe(reply.elapsedTime / 1000);
       done();
     });
   }

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { AccessTokenGuard } from '@app/auth/access-token.guard';
 import { startTestApp, TestApp } from '@test/support/test-app';
 
 describe('health (e2e)', () => {
@@ -15,6 +16,23 @@ describe('health (e2e)', () => {
 
   it('/health answers while the process lives', async () => {
     await request(testApp.server).get('/health').expect(200, { status: 'ok' });
+  });
+
+  it('/health is answered before routing, with the headers of any answer; HEAD is routed', async () => {
+    // Nest's route runs the global guards first; a request answered before routing runs none.
+    const routed = jest.spyOn(AccessTokenGuard.prototype, 'canActivate');
+    try {
+      const response = await request(testApp.server).get('/health').expect(200, { status: 'ok' });
+      expect(response.headers['content-type']).toMatch(/^application\/json/);
+      expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(routed).not.toHaveBeenCalled();
+      // Positive control: the spy sees the route when Nest runs it.
+      await request(testApp.server).head('/health').expect(200);
+      expect(routed).toHaveBeenCalledTimes(1);
+    } finally {
+      routed.mockRestore();
+    }
   });
 
   it('/health/ready reports the database, and the bus when it runs on Redis', async () => {
