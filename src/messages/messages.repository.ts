@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { DatabaseWriter } from '@app/database/database-writer';
 import { SqliteStatements, toSqliteDatetime } from '@app/database/sqlite-writer';
 import { DeliveryAudience, RoomSequence } from '@app/rooms/room-sequence';
@@ -37,7 +37,6 @@ export class MessagesRepository {
 
   constructor(
     @InjectDataSource() dataSource: DataSource,
-    @InjectRepository(Message) private readonly messages: Repository<Message>,
     private readonly writer: DatabaseWriter,
     private readonly sequence: RoomSequence,
   ) {
