@@ -152,7 +152,13 @@ export class RoomsRepository {
         this.members
           .createQueryBuilder()
           .insert()
-          .values(members.map((member) => ({ ...member })))
+          // One order for every caller: two inserts of the same rows in opposite orders (both
+          // users of a direct room writing first at once) deadlock on PostgreSQL.
+          .values(
+            [...members]
+              .sort((a, b) => compare(a.roomId, b.roomId) || compare(a.userId, b.userId))
+              .map((member) => ({ ...member })),
+          )
           .orIgnore()
           .execute(),
       ),
@@ -225,4 +231,8 @@ async function unlessReferenceMissing(write: Promise<unknown>): Promise<boolean>
     }
     throw error;
   }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
