@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { APP_CONFIG, AppConfig } from '@config';
@@ -5,13 +6,25 @@ import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { MetricsService } from '@app/metrics/metrics.service';
 import { RealtimeConnection } from './realtime-connection';
 import { RealtimeMetrics } from './realtime-metrics';
+import { TokenExpirySchedule } from './token-expiry';
 
-/** The open connections of this instance, by socket and by user, and their heartbeat. */
+const NO_CONNECTIONS: ReadonlySet<RealtimeConnection> = new Set();
+
+/**
+ * The open connections of this instance: by socket, by user and by room, which is all that local
+ * delivery reads. It only keeps state (and the one heartbeat and expiry timer of all connections);
+ * RealtimeSessions decides what happens when a room or a user gains or loses its last connection.
+ */
 @Injectable()
 export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
+  /** This process among the fleet: tags what it publishes, and its connections' fleet-wide ids. */
+  readonly instanceId = randomUUID();
   private readonly bySocket = new Map<WebSocket, RealtimeConnection>();
   private readonly byUser = new Map<string, Set<RealtimeConnection>>();
+  private readonly byRoom = new Map<string, Set<RealtimeConnection>>();
+  private readonly expiry = new TokenExpirySchedule();
   private heartbeat: NodeJS.Timeout | undefined;
+  private serials = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -35,51 +48,118 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
       }
     }, this.config.websocket.heartbeatMs);
     this.heartbeat.unref();
+    this.expiry.start();
   }
 
   onModuleDestroy(): void {
     clearInterval(this.heartbeat);
+    this.expiry.stop();
   }
 
   get size(): number {
     return this.bySocket.size;
   }
 
-  add(socket: WebSocket, user: AuthenticatedUser): RealtimeConnection {
-    const connection = new RealtimeConnection(socket, user, this.config.websocket, this.metrics);
-    socket.on('pong', () => connection.markAlive());
+  /** Registers a new socket; `firstOfUser` says this instance had no connection of the user. */
+  add(
+    socket: WebSocket,
+    user: AuthenticatedUser,
+  ): { connection: RealtimeConnection; firstOfUser: boolean } {
+    const connection = new RealtimeConnection(
+      ++this.serials,
+      socket,
+      user,
+      this.config.websocket,
+      this.metrics,
+    );
     this.bySocket.set(socket, connection);
-    const userConnections = this.byUser.get(user.id) ?? new Set();
-    userConnections.add(connection);
-    this.byUser.set(user.id, userConnections);
-    return connection;
+    this.expiry.schedule(connection);
+    return { connection, firstOfUser: addTo(this.byUser, user.id, connection) };
   }
 
-  /** Forgets a closed socket; returns its connection so callers can clean up after it. */
-  remove(socket: WebSocket): RealtimeConnection | undefined {
-    const connection = this.bySocket.get(socket);
-    if (!connection) {
-      return undefined;
-    }
+  /** Forgets a closed socket; its rooms must have been left first (see RealtimeSessions.close). */
+  remove(connection: RealtimeConnection, socket: WebSocket): { lastOfUser: boolean } {
     connection.dispose();
+    this.expiry.cancel(connection);
     this.bySocket.delete(socket);
-    const userConnections = this.byUser.get(connection.user.id);
-    userConnections?.delete(connection);
-    if (userConnections?.size === 0) {
-      this.byUser.delete(connection.user.id);
+    return { lastOfUser: removeFrom(this.byUser, connection.user.id, connection) };
+  }
+
+  /** The token was renewed: the connection now expires with the new one. */
+  renewed(connection: RealtimeConnection, user: AuthenticatedUser): void {
+    connection.renew(user);
+    this.expiry.schedule(connection);
+  }
+
+  /** Adds the connection to the room; `first` says the room had no connection here before. */
+  joinRoom(connection: RealtimeConnection, roomId: string): { added: boolean; first: boolean } {
+    if (connection.rooms.has(roomId)) {
+      return { added: false, first: false };
     }
-    return connection;
+    connection.rooms.add(roomId);
+    return { added: true, first: addTo(this.byRoom, roomId, connection) };
+  }
+
+  /** Takes the connection out of the room; `last` says no connection here is left in it. */
+  leaveRoom(connection: RealtimeConnection, roomId: string): { removed: boolean; last: boolean } {
+    if (!connection.rooms.delete(roomId)) {
+      return { removed: false, last: false };
+    }
+    return { removed: true, last: removeFrom(this.byRoom, roomId, connection) };
   }
 
   get(socket: WebSocket): RealtimeConnection | undefined {
     return this.bySocket.get(socket);
   }
 
-  ofUser(userId: string): ReadonlySet<RealtimeConnection> {
-    return this.byUser.get(userId) ?? new Set();
+  /** A live view: delivery iterates it as connections come and go. */
+  membersOf(roomId: string): ReadonlySet<RealtimeConnection> {
+    return this.byRoom.get(roomId) ?? NO_CONNECTIONS;
+  }
+
+  connectionsOf(userId: string): ReadonlySet<RealtimeConnection> {
+    return this.byUser.get(userId) ?? NO_CONNECTIONS;
+  }
+
+  /** Rooms with at least one connection here. */
+  rooms(): IterableIterator<string> {
+    return this.byRoom.keys();
+  }
+
+  /** The fleet-wide id of a connection (presence counts connections across instances). */
+  fleetIdOf(connection: RealtimeConnection): string {
+    return `${this.instanceId}:${connection.serial}`;
   }
 
   all(): IterableIterator<RealtimeConnection> {
     return this.bySocket.values();
   }
+
+  /** Draining: every client is told to reconnect elsewhere. */
+  closeAll(code: number, reason: string): void {
+    for (const connection of this.bySocket.values()) {
+      connection.close(code, reason);
+    }
+  }
+}
+
+/** Adds to the set under `key`; true when the set was created for it. */
+function addTo<T>(index: Map<string, Set<T>>, key: string, value: T): boolean {
+  const members = index.get(key);
+  if (members) {
+    members.add(value);
+    return false;
+  }
+  index.set(key, new Set([value]));
+  return true;
+}
+
+/** Removes from the set under `key`; true when that emptied (and dropped) the set. */
+function removeFrom<T>(index: Map<string, Set<T>>, key: string, value: T): boolean {
+  const members = index.get(key);
+  if (!members?.delete(value) || members.size > 0) {
+    return false;
+  }
+  index.delete(key);
+  return true;
 }

@@ -15,7 +15,7 @@ export class EndedLoginCloser implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.stopListening = this.liveness.onEnded(({ userId, sessionId }) => {
-      for (const connection of this.connections.ofUser(userId)) {
+      for (const connection of this.connections.connectionsOf(userId)) {
         if (connection.user.sessionId === sessionId) {
           connection.close(CloseCode.TokenExpired, 'Login ended');
         }

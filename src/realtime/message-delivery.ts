@@ -1,44 +1,49 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { CommittedMessage, InProcessMessageEvents } from '@app/messages/message-events';
-import { RoomEvents } from '@app/rooms/room-events';
-import { RealtimeFanout } from './realtime-fanout';
+import { FleetRelay, RemoteFrame } from './fleet-relay';
+import { LocalFanout } from './local-fanout';
+import { PreparedFrame } from './prepared-frame';
 
 /**
- * Takes every committed message off the write path's seam and delivers it live on every instance:
- * to the connections that joined its room, or, for a private message, to every connection of
- * both users. The sender's ack does not wait for this. A user who leaves a room, or everyone when
- * it is deleted, gets `left {roomId}` on the connections that joined it, which stop receiving it.
+ * Live delivery of every committed message, local first: the frame is built once, written to the
+ * members on this instance at once (whatever the state of Redis: guarantee 9), and relayed on the
+ * bus only for the other instances, which write it to theirs. A private message goes to every
+ * connection of both users, without a join. Best-effort (guarantee 4): the message is committed,
+ * and a client that missed it finds it with `sync`.
  */
 @Injectable()
 export class MessageDelivery implements OnModuleInit {
-  private readonly logger = new Logger(MessageDelivery.name);
-
   constructor(
     private readonly events: InProcessMessageEvents,
-    private readonly fanout: RealtimeFanout,
-    private readonly roomEvents: RoomEvents,
+    private readonly fanout: LocalFanout,
+    private readonly relay: FleetRelay,
   ) {}
 
   onModuleInit(): void {
-    this.events.subscribe((committed) => {
-      this.deliver(committed).catch((error: Error) =>
-        // Best-effort (PRODUCT.md, guarantee 4): the message is committed; `sync` will find it.
-        this.logger.warn(`Live delivery of ${committed.message.id} failed: ${error.message}`),
-      );
-    });
-    this.roomEvents.accessRevoked.subscribe(({ roomId, userId }) => {
-      void (userId
-        ? this.fanout.publishToUsers([userId], 'left', { roomId })
-        : this.fanout.publishToRoom(roomId, 'left', { roomId }));
-    });
+    this.events.subscribe((committed) => this.deliver(committed));
+    this.relay.remoteFrames.subscribe((remote) => this.deliverRemote(remote));
   }
 
   /** The audience came with the commit: nothing is read from the database here. */
-  async deliver({ message, audience }: CommittedMessage): Promise<void> {
+  deliver({ message, audience }: CommittedMessage): void {
+    const frame = PreparedFrame.of('message', message);
     if (audience.kind === 'users') {
-      await this.fanout.publishToUsers(audience.userIds, 'message', message);
+      this.fanout.toUsers(audience.userIds, frame);
+      for (const userId of audience.userIds) {
+        this.relay.publishFrame('user', userId, frame.payload);
+      }
     } else {
-      await this.fanout.publishToRoom(message.roomId, 'message', message);
+      this.fanout.toRoom(message.roomId, frame);
+      this.relay.publishFrame('room', message.roomId, frame.payload);
+    }
+  }
+
+  private deliverRemote({ audience, id, payload }: RemoteFrame): void {
+    const frame = new PreparedFrame(payload);
+    if (audience === 'user') {
+      this.fanout.toUsers([id], frame);
+    } else {
+      this.fanout.toRoom(id, frame);
     }
   }
 }

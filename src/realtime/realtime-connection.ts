@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { CloseCode, ServerEvent, ServerEventMap } from '@libs/client';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
+import { PreparedFrame } from './prepared-frame';
 import { TokenBucket } from './rate-limiter';
 import type { RealtimeMetrics } from './realtime-metrics';
+import type { Expiring } from './token-expiry';
 
 export type ConnectionMetrics = Pick<
   RealtimeMetrics,
@@ -17,67 +18,72 @@ const ABUSE_BURST = 10;
 /** …and how fast that allowance comes back. */
 const ABUSE_REFILL_PER_SECOND = 0.2;
 
-/** Longest timer Node accepts; a token that expires later is checked again then. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 export interface ConnectionLimits {
   maxBuffered: number;
   messageRate: number;
 }
 
 /**
- * One authenticated socket and everything the server keeps about it: who it is, which rooms it
- * joined, its rate limits and liveness. Every write goes through `sendFrame`, which refuses to
- * queue more than `maxBuffered` bytes for a client that does not read.
+ * One authenticated socket and what the server keeps about it: who it is, which rooms it joined,
+ * its rate limits and liveness. Kept small: an idle connection is mostly this object, so there is
+ * no timer, closure or map of its own here (the registry's heartbeat and expiry schedule serve
+ * every connection). Every write refuses to queue more than `maxBuffered` bytes for a client that
+ * does not read: such a client is closed with 1013 instead.
  */
-export class RealtimeConnection {
-  readonly id = randomUUID();
+export class RealtimeConnection implements Expiring {
+  /** The rooms it joined on this instance (the registry keeps the reverse map). */
   readonly rooms = new Set<string>();
+  /** Set by the registry's expiry schedule. */
+  expiryBucket: number | undefined;
+  /** The frame being handled: the next one waits for it (guarantee 8). */
+  handling: Promise<void> | undefined;
   private alive = true;
   private closed = false;
-  private expiryTimer: NodeJS.Timeout | undefined;
   private readonly frames: TokenBucket;
-  private readonly abuse = new TokenBucket(ABUSE_REFILL_PER_SECOND, ABUSE_BURST);
+  /** Made on the first refused frame: most connections never send one. */
+  private abuse: TokenBucket | undefined;
 
   constructor(
+    /** Unique on this instance; the fleet-wide id adds the instance's. */
+    readonly serial: number,
     private readonly socket: WebSocket,
     private authenticatedUser: AuthenticatedUser,
     private readonly limits: ConnectionLimits,
     private readonly metrics: ConnectionMetrics,
   ) {
     this.frames = new TokenBucket(limits.messageRate, limits.messageRate * 2);
-    this.scheduleExpiry();
   }
 
   get user(): AuthenticatedUser {
     return this.authenticatedUser;
   }
 
+  get expiresAtMs(): number {
+    return this.authenticatedUser.expiresAt.getTime();
+  }
+
   get isOpen(): boolean {
     return !this.closed && this.socket.readyState === this.socket.OPEN;
   }
 
+  /** One frame of its own (an answer, an error): serialized for this socket only. */
   send<E extends ServerEvent>(event: E, data: ServerEventMap[E], ref?: string): boolean {
-    return this.sendFrame(
-      JSON.stringify(ref === undefined ? { event, data } : { event, data, ref }),
-    );
+    if (!this.canWrite()) {
+      return false;
+    }
+    this.socket.send(JSON.stringify(ref === undefined ? { event, data } : { event, data, ref }), {
+      binary: false,
+    });
+    this.metrics.framesSent.inc();
+    return true;
   }
 
-  /**
-   * Writes one serialized frame (fan-out serializes once and calls this for every socket). A
-   * client with more than `maxBuffered` bytes waiting is closed with 1013 instead.
-   */
-  sendFrame(frame: string | Buffer): boolean {
-    if (!this.isOpen) {
+  /** A frame built once for many sockets (fan-out; it counts the frames it sent). */
+  sendPrepared(frame: PreparedFrame): boolean {
+    if (!this.canWrite()) {
       return false;
     }
-    if (this.socket.bufferedAmount > this.limits.maxBuffered) {
-      this.metrics.slowConsumersDropped.inc();
-      this.close(CloseCode.TryAgainLater, 'Too slow: too many messages were waiting');
-      return false;
-    }
-    this.socket.send(frame, { binary: false });
-    this.metrics.framesSent.inc();
+    frame.writeTo(this.socket);
     return true;
   }
 
@@ -89,13 +95,13 @@ export class RealtimeConnection {
 
   /** Counts a refused frame; false when the connection has abused its allowance. */
   strike(): boolean {
+    this.abuse ??= new TokenBucket(ABUSE_REFILL_PER_SECOND, ABUSE_BURST);
     return this.abuse.tryTake();
   }
 
   /** The access token was renewed with `auth`: the connection now lives until it expires. */
   renew(user: AuthenticatedUser): void {
     this.authenticatedUser = user;
-    this.scheduleExpiry();
   }
 
   markAlive(): void {
@@ -112,36 +118,36 @@ export class RealtimeConnection {
     this.socket.ping();
   }
 
+  /** The token's time is up (the expiry schedule calls this once it is past). */
+  expire(): void {
+    this.close(CloseCode.TokenExpired, 'Access token expired');
+  }
+
   close(code: number, reason: string): void {
     if (this.closed) {
       return;
     }
     this.closed = true;
-    clearTimeout(this.expiryTimer);
     this.metrics.closed.inc({ code: String(code) });
     this.socket.close(code, reason);
-    setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref();
+    const socket = this.socket;
+    setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   /** Called once the socket is gone. */
   dispose(): void {
     this.closed = true;
-    clearTimeout(this.expiryTimer);
   }
 
-  private scheduleExpiry(): void {
-    clearTimeout(this.expiryTimer);
-    const remainingMs = this.authenticatedUser.expiresAt.getTime() - Date.now();
-    this.expiryTimer = setTimeout(
-      () => {
-        if (this.authenticatedUser.expiresAt.getTime() <= Date.now()) {
-          this.close(CloseCode.TokenExpired, 'Access token expired');
-        } else {
-          this.scheduleExpiry();
-        }
-      },
-      Math.max(0, Math.min(remainingMs, MAX_TIMER_MS)),
-    );
-    this.expiryTimer.unref();
+  private canWrite(): boolean {
+    if (!this.isOpen) {
+      return false;
+    }
+    if (this.socket.bufferedAmount > this.limits.maxBuffered) {
+      this.metrics.slowConsumersDropped.inc();
+      this.close(CloseCode.TryAgainLater, 'Too slow: too many messages were waiting');
+      return false;
+    }
+    return true;
   }
 }

@@ -1,8 +1,15 @@
-import { INestApplicationContext } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { INestApplicationContext, Logger } from '@nestjs/common';
 import { MessageMappingProperties } from '@nestjs/websockets';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { Observable } from 'rxjs';
-import type { RawData, ServerOptions, VerifyClientCallbackAsync, WebSocket } from 'ws';
+import { Observable, of } from 'rxjs';
+import type {
+  RawData,
+  ServerOptions,
+  VerifyClientCallbackAsync,
+  WebSocket,
+  WebSocketServer,
+} from 'ws';
 import { AppConfig } from '@config';
 import { CloseCode, MAX_REF_LENGTH, RealtimeErrorCode } from '@libs/client';
 import { exceedsJsonDepth } from '@app/common/validation/json-depth';
@@ -10,12 +17,24 @@ import { ConnectionRegistry } from './connection-registry';
 import { frameContext } from './frame-context';
 import { RealtimeConnection } from './realtime-connection';
 import { RealtimeMetrics } from './realtime-metrics';
+import { RealtimeSessions } from './realtime-sessions';
 import { UpgradeAuthenticator, UpgradeVerdict } from './upgrade-authenticator';
 
 interface HandlerResult {
   event: string;
   data: unknown;
 }
+
+type FrameHandler = MessageMappingProperties['callback'];
+type ResultTransform = (data: unknown) => Observable<unknown>;
+
+/**
+ * Stands in for a client when Nest binds the gateway's handlers (see `bindClientConnect`). The
+ * handlers never read it: they find their connection in the frame's context.
+ */
+const ANY_CONNECTION = Object.freeze({
+  placeholder: 'the gateway handlers serve every connection',
+});
 
 /**
  * Nest's `ws` adapter with what the protocol needs and the stock one does not do: the upgrade is
@@ -24,13 +43,23 @@ interface HandlerResult {
  * `error` frame (then 1008 when it persists) instead of being dropped in silence. A handler's
  * answer goes back with the frame's `ref`. One connection's frames are handled one after another,
  * in the order they arrived, so that its messages get seqs in the order sent (guarantee 8).
+ *
+ * It also owns the connection lifecycle, to keep an idle connection small: Nest would bind every
+ * gateway handler to each client and add closures per socket. Here the handlers are bound once,
+ * to a placeholder, and every socket shares the same three listeners (`this` is the socket).
  */
 export class RealtimeWsAdapter extends WsAdapter {
   private readonly authenticator: UpgradeAuthenticator;
-  private readonly connections: ConnectionRegistry;
+  private readonly registry: ConnectionRegistry;
+  private readonly sessions: RealtimeSessions;
   private readonly metrics: RealtimeMetrics;
-  /** Each connection's last frame in hand: the next one starts when it is done. */
-  private readonly handling = new WeakMap<RealtimeConnection, Promise<void>>();
+  private readonly socketLogger = new Logger('RealtimeSocket');
+  private handlers = new Map<string, FrameHandler>();
+  private transform: ResultTransform = (data) => of(data);
+  private readonly onSocketMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  private readonly onSocketClose: (this: WebSocket) => void;
+  private readonly onSocketPong: (this: WebSocket) => void;
+  private readonly onSocketError: (this: WebSocket, error: Error) => void;
 
   constructor(
     app: INestApplicationContext,
@@ -38,15 +67,39 @@ export class RealtimeWsAdapter extends WsAdapter {
   ) {
     super(app);
     this.authenticator = app.get(UpgradeAuthenticator);
-    this.connections = app.get(ConnectionRegistry);
+    this.registry = app.get(ConnectionRegistry);
+    this.sessions = app.get(RealtimeSessions);
     this.metrics = app.get(RealtimeMetrics);
+    const registry = this.registry;
+    const sessions = this.sessions;
+    const dispatch = this.dispatch.bind(this);
+    this.onSocketMessage = function (data, isBinary) {
+      const connection = registry.get(this);
+      if (connection) {
+        dispatch(connection, data, isBinary);
+      }
+    };
+    this.onSocketClose = function () {
+      const connection = registry.get(this);
+      if (connection) {
+        sessions.close(connection, this);
+      }
+    };
+    this.onSocketPong = function () {
+      registry.get(this)?.markAlive();
+    };
+    // A client's protocol error (a frame over WS_MAX_PAYLOAD, bad masking): ws closes the socket.
+    const socketLogger = this.socketLogger;
+    this.onSocketError = function (error) {
+      socketLogger.debug(`Socket error: ${error.message}`);
+    };
   }
 
   override create(port: number, options: ServerOptions & { path?: string }): unknown {
     return super.create(port, {
       ...options,
       maxPayload: this.config.websocket.maxPayload,
-      // Compression costs CPU and memory per socket; chat frames are small.
+      // Compression costs CPU and memory per socket, and prepared frames are written uncompressed.
       perMessageDeflate: false,
       verifyClient: ((info, accept) => {
         this.authenticator.verify(info.req).then(
@@ -57,27 +110,54 @@ export class RealtimeWsAdapter extends WsAdapter {
     });
   }
 
-  override bindMessageHandlers(
-    socket: WebSocket,
-    handlers: MessageMappingProperties[],
-    transform: (data: unknown) => Observable<unknown>,
-  ): void {
-    const callbacks = new Map(handlers.map((handler) => [handler.message, handler.callback]));
-    socket.on('message', (data: RawData, isBinary: boolean) => {
-      const connection = this.connections.get(socket);
-      if (connection) {
-        this.dispatch(connection, data, isBinary, callbacks, transform);
-      }
-    });
+  override bindErrorHandler(server: WebSocketServer): WebSocketServer {
+    server.on('error', (error: Error) => this.socketLogger.error(error));
+    return server;
   }
 
-  private dispatch(
-    connection: RealtimeConnection,
-    data: RawData,
-    isBinary: boolean,
-    callbacks: Map<unknown, MessageMappingProperties['callback']>,
-    transform: (data: unknown) => Observable<unknown>,
+  /**
+   * Nest's per-connection handler is called once, for the placeholder: that binds the gateway's
+   * handlers (`bindMessageHandlers`). Real connections are then opened here.
+   */
+  override bindClientConnect(
+    server: WebSocketServer,
+    nestConnectionHandler: (...args: unknown[]) => void,
   ): void {
+    nestConnectionHandler(ANY_CONNECTION);
+    server.on('connection', (socket: WebSocket, request: IncomingMessage) =>
+      this.open(socket, request),
+    );
+  }
+
+  override bindClientDisconnect(): void {
+    // Closing is `onSocketClose`, for every socket alike.
+  }
+
+  override bindMessageHandlers(
+    _client: unknown,
+    handlers: MessageMappingProperties[],
+    transform: ResultTransform,
+  ): void {
+    this.handlers = new Map(
+      handlers.map((handler) => [handler.message as string, handler.callback]),
+    );
+    this.transform = transform;
+  }
+
+  private open(socket: WebSocket, request: IncomingMessage): void {
+    const user = this.authenticator.userOf(request);
+    if (!user) {
+      socket.terminate();
+      return;
+    }
+    socket.on('error', this.onSocketError);
+    socket.on('close', this.onSocketClose);
+    socket.on('pong', this.onSocketPong);
+    socket.on('message', this.onSocketMessage);
+    this.sessions.open(socket, user);
+  }
+
+  private dispatch(connection: RealtimeConnection, data: RawData, isBinary: boolean): void {
     if (!connection.acceptFrame()) {
       this.refuse(connection, 'rate_limited', 'Too many frames; slow down', undefined);
       return;
@@ -87,28 +167,35 @@ export class RealtimeWsAdapter extends WsAdapter {
       this.refuse(connection, frame.problem, frame.message, frame.ref);
       return;
     }
-    const callback = callbacks.get(frame.event);
-    if (!callback) {
+    const handler = this.handlers.get(frame.event);
+    if (!handler) {
       this.refuse(connection, 'unknown_event', `Unknown event "${frame.event}"`, frame.ref);
       return;
     }
     this.metrics.framesReceived.inc({ event: frame.event });
     // Ordered here, on arrival, not in the handlers: pipes before them may take varying turns.
-    const previous = this.handling.get(connection) ?? Promise.resolve();
-    const handled = previous.then(() => this.handle(connection, frame, callback, transform));
-    this.handling.set(connection, handled);
+    const previous = connection.handling;
+    const handled = previous
+      ? previous.then(() => this.handle(connection, frame, handler))
+      : this.handle(connection, frame, handler);
+    connection.handling = handled;
+    // Nothing kept once the connection is idle again.
+    void handled.then(() => {
+      if (connection.handling === handled) {
+        connection.handling = undefined;
+      }
+    });
   }
 
   /** Runs the frame's handler; resolves once it has answered (or failed). */
   private handle(
     connection: RealtimeConnection,
     frame: { event: string; data: unknown; ref: string | undefined },
-    callback: MessageMappingProperties['callback'],
-    transform: (data: unknown) => Observable<unknown>,
+    handler: FrameHandler,
   ): Promise<void> {
     return new Promise((resolve) => {
       frameContext.run({ connection, ref: frame.ref }, () => {
-        transform(callback(frame.data ?? {}, frame.event)).subscribe({
+        this.transform(handler(frame.data ?? {}, frame.event)).subscribe({
           next: (result) => {
             const answer = result as HandlerResult | undefined;
             if (answer?.event) {

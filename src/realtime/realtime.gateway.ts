@@ -1,15 +1,5 @@
-import { IncomingMessage } from 'node:http';
-import { Logger, OnModuleDestroy, OnModuleInit, UseFilters, UsePipes } from '@nestjs/common';
-import {
-  ConnectedSocket,
-  MessageBody,
-  OnGatewayConnection,
-  OnGatewayDisconnect,
-  SubscribeMessage,
-  WebSocketGateway,
-  WsResponse,
-} from '@nestjs/websockets';
-import type { WebSocket } from 'ws';
+import { OnModuleDestroy, UseFilters, UsePipes } from '@nestjs/common';
+import { MessageBody, SubscribeMessage, WebSocketGateway, WsResponse } from '@nestjs/websockets';
 import { CloseCode, ServerEventMap } from '@libs/client';
 import { AccessTokensService } from '@app/auth/access-tokens.service';
 import { DEFAULT_PAGE_LIMIT } from '@app/common/pagination/page-query.dto';
@@ -18,10 +8,10 @@ import { toMessageResponse } from '@app/messages/messages.dto';
 import { MessagesService } from '@app/messages/messages.service';
 import { RoomsService } from '@app/rooms/rooms.service';
 import { ConnectionRegistry } from './connection-registry';
+import { frameContext } from './frame-context';
 import { RealtimeExceptionFilter } from './realtime-exception.filter';
-import { PresenceService } from './presence.service';
 import { RealtimeConnection } from './realtime-connection';
-import { RealtimeFanout, roomChannel, userChannel } from './realtime-fanout';
+import { RealtimeSessions } from './realtime-sessions';
 import {
   AuthFrameDto,
   DirectMessageFrameDto,
@@ -34,68 +24,28 @@ import { RealtimeError } from './realtime.error';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
 
 /**
- * The WebSocket endpoint at `/ws`, on the HTTP server's port. Connections arrive authenticated
- * (see UpgradeAuthenticator); each handler validates its frame with the REST DTO rules and calls
- * one service method.
+ * The frames a client sends to `/ws`, one handler each: validate the frame with the REST DTO
+ * rules, call one service method, answer. Connections arrive authenticated (UpgradeAuthenticator)
+ * and their lifecycle belongs to RealtimeWsAdapter and RealtimeSessions; a handler finds its
+ * connection in the frame's context, which is why none takes the socket.
  */
 @WebSocketGateway({ path: '/ws' })
 @UseFilters(RealtimeExceptionFilter)
 @UsePipes(createValidationPipe())
-export class RealtimeGateway
-  implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnModuleDestroy
-{
-  private readonly logger = new Logger(RealtimeGateway.name);
-
+export class RealtimeGateway implements OnModuleDestroy {
   constructor(
-    private readonly connections: ConnectionRegistry,
-    private readonly authenticator: UpgradeAuthenticator,
+    private readonly registry: ConnectionRegistry,
+    private readonly sessions: RealtimeSessions,
     private readonly accessTokens: AccessTokensService,
-    private readonly fanout: RealtimeFanout,
-    private readonly presence: PresenceService,
     private readonly rooms: RoomsService,
     private readonly messages: MessagesService,
+    private readonly authenticator: UpgradeAuthenticator,
   ) {}
-
-  handleConnection(socket: WebSocket, request: IncomingMessage): void {
-    const user = this.authenticator.userOf(request);
-    if (!user) {
-      socket.terminate();
-      return;
-    }
-    const connection = this.connections.add(socket, user);
-    // Private messages reach every connection of the user without a join.
-    this.fanout
-      .subscribe(connection, userChannel(user.id))
-      .catch((error: Error) =>
-        this.logger.warn(`Private messages not subscribed: ${error.message}`),
-      );
-  }
-
-  handleDisconnect(socket: WebSocket): void {
-    const connection = this.connections.remove(socket);
-    if (connection) {
-      this.fanout.unsubscribeAll(connection);
-      this.presence
-        .disconnected(connection)
-        .catch((error: Error) => this.logger.warn(`Presence not updated: ${error.message}`));
-    }
-  }
-
-  onModuleInit(): void {
-    // Access revoked elsewhere (REST leave, room deleted): stop as if the client had sent `leave`.
-    this.fanout.roomLeft.subscribe(({ connection, roomId }) => {
-      this.stopRoom(connection, roomId).catch((error: Error) =>
-        this.logger.warn(`Presence not updated: ${error.message}`),
-      );
-    });
-  }
 
   /** Draining: no new upgrades, and every client is told to reconnect elsewhere. */
   onModuleDestroy(): void {
     this.authenticator.stopAccepting();
-    for (const connection of this.connections.all()) {
-      connection.close(CloseCode.GoingAway, 'Server shutting down');
-    }
+    this.registry.closeAll(CloseCode.GoingAway, 'Server shutting down');
   }
 
   @SubscribeMessage('ping')
@@ -105,42 +55,34 @@ export class RealtimeGateway
 
   /**
    * Live messages of a room from now on; a public room is joined as a member first. `lastSeq`
-   * is read after the subscription is in place, so `sync` from it misses nothing.
+   * is read after the connection is in the room here and on the relay, so `sync` from it misses
+   * nothing.
    */
   @SubscribeMessage('join')
   async joinRoom(
     @MessageBody() frame: RoomFrameDto,
-    @ConnectedSocket() socket: WebSocket,
   ): Promise<WsResponse<ServerEventMap['joined']>> {
-    const connection = this.connectionOf(socket);
-    const userId = connection.user.id;
-    await this.rooms.joinRoom(userId, frame.roomId);
-    await this.fanout.subscribe(connection, roomChannel(frame.roomId));
-    const { roomId, lastSeq } = await this.rooms.sequencePosition(frame.roomId);
-    if (!connection.rooms.has(roomId)) {
-      connection.rooms.add(roomId);
-      await this.presence.entered(connection, roomId);
+    const connection = this.frameConnection();
+    await this.rooms.joinRoom(connection.user.id, frame.roomId);
+    if (!(await this.sessions.enterRoom(connection, frame.roomId))) {
+      throw closing();
     }
+    const { roomId, lastSeq } = await this.rooms.sequencePosition(frame.roomId);
     return { event: 'joined', data: { roomId, lastSeq } };
   }
 
   /** No more live messages of the room on this connection; the membership stays (REST leaves it). */
   @SubscribeMessage('leave')
-  async leaveRoom(
-    @MessageBody() frame: RoomFrameDto,
-    @ConnectedSocket() socket: WebSocket,
-  ): Promise<WsResponse<ServerEventMap['left']>> {
-    await this.stopRoom(this.connectionOf(socket), frame.roomId);
+  leaveRoom(@MessageBody() frame: RoomFrameDto): WsResponse<ServerEventMap['left']> {
+    this.sessions.exitRoom(this.frameConnection(), frame.roomId);
     return { event: 'left', data: { roomId: frame.roomId } };
   }
 
-  /** The one write path, as `POST /api/rooms/:id/messages`: `ack` after the commit. */
   @SubscribeMessage('send')
   async sendMessage(
     @MessageBody() frame: SendFrameDto,
-    @ConnectedSocket() socket: WebSocket,
   ): Promise<WsResponse<ServerEventMap['ack']>> {
-    const { user } = this.connectionOf(socket);
+    const { user } = this.frameConnection();
     const message = await this.messages.post(user.id, frame.roomId, frame.body, frame.clientMsgId);
     return { event: 'ack', data: ackOf(message) };
   }
@@ -149,9 +91,8 @@ export class RealtimeGateway
   @SubscribeMessage('dm')
   async sendPrivateMessage(
     @MessageBody() frame: DirectMessageFrameDto,
-    @ConnectedSocket() socket: WebSocket,
   ): Promise<WsResponse<ServerEventMap['ack']>> {
-    const { user } = this.connectionOf(socket);
+    const { user } = this.frameConnection();
     const message = await this.messages.postPrivate(
       user.id,
       frame.userId,
@@ -165,9 +106,8 @@ export class RealtimeGateway
   @SubscribeMessage('sync')
   async syncRoom(
     @MessageBody() frame: SyncFrameDto,
-    @ConnectedSocket() socket: WebSocket,
   ): Promise<WsResponse<ServerEventMap['history']>> {
-    const { user } = this.connectionOf(socket);
+    const { user } = this.frameConnection();
     const page = await this.messages.listRoomMessages(user.id, frame.roomId, {
       after: frame.afterSeq,
       limit: frame.limit ?? DEFAULT_PAGE_LIMIT,
@@ -185,34 +125,31 @@ export class RealtimeGateway
   @SubscribeMessage('auth')
   async renewToken(
     @MessageBody() frame: AuthFrameDto,
-    @ConnectedSocket() socket: WebSocket,
   ): Promise<WsResponse<ServerEventMap['authed']>> {
-    const connection = this.connections.get(socket);
+    const connection = this.frameConnection();
     const user = await this.accessTokens.authenticate(frame.token);
-    if (!connection || !user) {
+    if (!user) {
       throw new RealtimeError('unauthenticated', 'The token is invalid or expired');
     }
     if (user.id !== connection.user.id) {
       throw new RealtimeError('forbidden', 'The token belongs to another user');
     }
-    connection.renew(user);
+    this.registry.renewed(connection, user);
     return { event: 'authed', data: { expiresAt: user.expiresAt.toISOString() } };
   }
 
-  private async stopRoom(connection: RealtimeConnection, roomId: string): Promise<void> {
-    this.fanout.unsubscribe(connection, roomChannel(roomId));
-    if (connection.rooms.delete(roomId)) {
-      await this.presence.exited(connection, roomId);
-    }
-  }
-
-  private connectionOf(socket: WebSocket): RealtimeConnection {
-    const connection = this.connections.get(socket);
-    if (!connection) {
-      throw new RealtimeError('unauthenticated', 'The connection is closing');
+  /** The connection whose frame is being handled (RealtimeWsAdapter runs each in its context). */
+  private frameConnection(): RealtimeConnection {
+    const connection = frameContext.getStore()?.connection;
+    if (!connection?.isOpen) {
+      throw closing();
     }
     return connection;
   }
+}
+
+function closing(): RealtimeError {
+  return new RealtimeError('unauthenticated', 'The connection is closing');
 }
 
 function ackOf(message: {

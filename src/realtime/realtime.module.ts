@@ -5,12 +5,15 @@ import { MessagesModule } from '@app/messages/messages.module';
 import { RoomsModule } from '@app/rooms/rooms.module';
 import { ConnectionRegistry } from './connection-registry';
 import { EndedLoginCloser } from './ended-login-closer';
+import { FleetRelay } from './fleet-relay';
+import { LocalFanout } from './local-fanout';
 import { MessageDelivery } from './message-delivery';
 import { InMemoryPresenceStore, PresenceStore, RedisPresenceStore } from './presence-store';
 import { PresenceService } from './presence.service';
-import { RealtimeFanout } from './realtime-fanout';
 import { RealtimeMetrics } from './realtime-metrics';
+import { RealtimeSessions } from './realtime-sessions';
 import { RealtimeGateway } from './realtime.gateway';
+import { RoomAccessRevocation } from './room-access-revocation';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
 
 @Module({
@@ -18,11 +21,14 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
   providers: [
     RealtimeGateway,
     ConnectionRegistry,
+    RealtimeSessions,
+    LocalFanout,
+    FleetRelay,
+    MessageDelivery,
+    RoomAccessRevocation,
+    PresenceService,
     EndedLoginCloser,
     UpgradeAuthenticator,
-    RealtimeFanout,
-    MessageDelivery,
-    PresenceService,
     RealtimeMetrics,
     {
       provide: PresenceStore,

@@ -284,7 +284,7 @@ describe('WebSocket gateway: slow consumers (e2e)', () => {
       const stalled = await WsTestClient.connect(testApp.url!, { token: alice.accessToken });
       await reader.request('join', { roomId: room.id }, 'joined');
       await stalled.request('join', { roomId: room.id }, 'joined');
-      const [stalledOnServer] = testApp.app.get(ConnectionRegistry).ofUser(alice.id);
+      const [stalledOnServer] = testApp.app.get(ConnectionRegistry).connectionsOf(alice.id);
       // Stop reading: the kernel's buffers fill, then the server's queue for this socket grows.
       (stalled.socket as unknown as { _socket: { pause(): void } })._socket.pause();
 

@@ -1,0 +1,70 @@
+/** Something that ends when its access token expires. */
+export interface Expiring {
+  /** When the token expires (ms since the epoch). */
+  readonly expiresAtMs: number;
+  /** The bucket the schedule keeps it in, or undefined; only TokenExpirySchedule writes it. */
+  expiryBucket: number | undefined;
+  expire(): void;
+}
+
+/** How often the schedule looks for expired tokens: a connection lives at most this much longer. */
+export const EXPIRY_RESOLUTION_MS = 1000;
+
+/**
+ * Expiring connections in buckets of one second, and one timer for all of them: a connection costs
+ * one Set entry instead of a timer of its own (Node keeps a list per distinct timer duration, and
+ * token lifetimes make every duration distinct).
+ */
+export class TokenExpirySchedule {
+  private readonly buckets = new Map<number, Set<Expiring>>();
+  private timer: NodeJS.Timeout | undefined;
+
+  start(): void {
+    this.timer = setInterval(() => this.expireDue(Date.now()), EXPIRY_RESOLUTION_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** (Re)schedules `item` for its current `expiresAtMs`. */
+  schedule(item: Expiring): void {
+    this.cancel(item);
+    const bucket = Math.ceil(item.expiresAtMs / EXPIRY_RESOLUTION_MS);
+    let members = this.buckets.get(bucket);
+    if (!members) {
+      members = new Set();
+      this.buckets.set(bucket, members);
+    }
+    members.add(item);
+    item.expiryBucket = bucket;
+  }
+
+  cancel(item: Expiring): void {
+    if (item.expiryBucket === undefined) {
+      return;
+    }
+    const members = this.buckets.get(item.expiryBucket);
+    members?.delete(item);
+    if (members?.size === 0) {
+      this.buckets.delete(item.expiryBucket);
+    }
+    item.expiryBucket = undefined;
+  }
+
+  /** Expires everything due by `nowMs`. Public for tests. */
+  expireDue(nowMs: number): void {
+    const due = Math.floor(nowMs / EXPIRY_RESOLUTION_MS);
+    for (const [bucket, members] of this.buckets) {
+      if (bucket > due) {
+        continue;
+      }
+      this.buckets.delete(bucket);
+      for (const item of members) {
+        item.expiryBucket = undefined;
+        item.expire();
+      }
+    }
+  }
+}
