@@ -1,0 +1,154 @@
+import { PresenceStatus } from '@libs/client';
+import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
+import { RedisServerProcess } from '@test/support/redis-server-process';
+import { createRoom, postMessage } from '@test/support/room-helpers';
+import { createServerSetup, ServerProcess, ServerSetup } from '@test/support/server-process';
+import { requireTestDatabaseUrl } from '@test/support/test-database';
+import { requireTestRedisUrl } from '@test/support/test-redis';
+import { waitUntil } from '@test/support/wait-until';
+import { WsTestClient } from '@test/support/ws-test-client';
+
+const MESSAGES_DURING_OUTAGE = 10;
+/** Attempts at closing a socket while its `join` is still in flight on the server. */
+const CLOSE_DURING_JOIN_ATTEMPTS = 20;
+/** No frame for this long: whatever was on its way has arrived. */
+const QUIET_MS = 500;
+
+/** Resolves once `client` has received nothing for `quietMs` (fails after `timeoutMs`). */
+async function waitUntilQuiet(client: WsTestClient, quietMs: number, timeoutMs: number) {
+  let count = -1;
+  let since = Date.now();
+  await waitUntil(
+    () => {
+      if (client.frames.length !== count) {
+        count = client.frames.length;
+        since = Date.now();
+      }
+      return Date.now() - since >= quietMs;
+    },
+    timeoutMs,
+    'the frames on their way to arrive',
+  );
+}
+
+/**
+ * Issue 13, guarantee 9: live delivery on the instance that stored a message does not go through
+ * Redis. Two server processes on one PostgreSQL database and a redis-server of this suite's own,
+ * which it stops and starts again.
+ */
+describe('local-first live delivery (services)', () => {
+  let redis: RedisServerProcess;
+  let setup: ServerSetup;
+  let instanceA: ServerProcess;
+  let instanceB: ServerProcess;
+  const clients: WsTestClient[] = [];
+
+  const connect = async (instance: ServerProcess, user: RegisteredUser) => {
+    const client = await WsTestClient.connect(instance.url, { token: user.accessToken });
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    requireTestDatabaseUrl();
+    requireTestRedisUrl();
+    redis = await RedisServerProcess.start();
+    setup = await createServerSetup({ REDIS_URL: redis.url, WS_MESSAGE_RATE: '1000' });
+    [instanceA, instanceB] = await Promise.all([
+      ServerProcess.start(setup.environment),
+      ServerProcess.start(setup.environment),
+    ]);
+  });
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.closeAndWait()));
+    // Each test leaves Redis running, whatever it did to it, and both instances back on it.
+    await redis.start();
+    for (const instance of [instanceA, instanceB]) {
+      await waitUntil(
+        async () => (await fetch(`${instance.url}/health/ready`)).ok,
+        15_000,
+        'the instance to be ready on Redis again',
+      );
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all([instanceA?.kill(), instanceB?.kill()]);
+    await setup?.remove();
+    await redis?.stop();
+  });
+
+  it('Redis down: members on the storing instance get every message live; the other instance catches up by sync', async () => {
+    const alice = await registerUser(instanceA);
+    const bob = await registerUser(instanceA);
+    const carol = await registerUser(instanceB);
+    const room = await createRoom(instanceA, alice, { visibility: 'public' });
+    const aliceOnA = await connect(instanceA, alice);
+    const bobOnA = await connect(instanceA, bob);
+    const carolOnB = await connect(instanceB, carol);
+    for (const client of [aliceOnA, bobOnA, carolOnB]) {
+      await client.request('join', { roomId: room.id }, 'joined');
+    }
+    // With Redis up, a message crosses to the other instance.
+    const first = (await aliceOnA.request('send', { roomId: room.id, body: 'first' }, 'ack')).data;
+    expect((await carolOnB.next('message')).data.id).toBe(first.id);
+
+    await redis.stop();
+    const acked: string[] = [];
+    for (let index = 1; index < MESSAGES_DURING_OUTAGE; index++) {
+      const sender = index % 2 ? aliceOnA : bobOnA;
+      acked.push(
+        (await sender.request('send', { roomId: room.id, body: `outage ${index}` }, 'ack')).data.id,
+      );
+    }
+    acked.push((await postMessage(instanceA, bob, room.id, { body: 'outage, over REST' })).id);
+    const privateAck = (await aliceOnA.request('dm', { userId: bob.id, body: 'psst' }, 'ack')).data;
+
+    // Every one of them, the sender's own echo included, in order on both local connections.
+    const expected = [first.id, ...acked, privateAck.id];
+    for (const client of [aliceOnA, bobOnA]) {
+      const live = [];
+      while (live.length < expected.length) {
+        live.push((await client.next('message')).data.id);
+      }
+      expect(live).toEqual(expected);
+    }
+
+    await redis.start();
+    const history = (
+      await carolOnB.request('sync', { roomId: room.id, afterSeq: first.seq }, 'history')
+    ).data;
+    expect(history.messages.map((message) => message.id)).toEqual(acked);
+    expect(history.hasMore).toBe(false);
+  });
+
+  it('a socket closed while its join is in flight leaves no presence behind', async () => {
+    const watcher = await registerUser(instanceA);
+    const leaver = await registerUser(instanceA);
+    const room = await createRoom(instanceA, watcher, { visibility: 'public' });
+    const watcherOnA = await connect(instanceA, watcher);
+    await watcherOnA.request('join', { roomId: room.id }, 'joined');
+    await watcherOnA.next('presence');
+
+    // The join frame is on its way when the socket goes: the server handles both at once.
+    for (let attempt = 0; attempt < CLOSE_DURING_JOIN_ATTEMPTS; attempt++) {
+      const instance = attempt % 2 ? instanceB : instanceA;
+      const doomed = await WsTestClient.connect(instance.url, { token: leaver.accessToken });
+      doomed.send('join', { roomId: room.id });
+      doomed.socket.terminate();
+      await doomed.closed;
+    }
+    // Whatever presence the attempts caused has arrived once nothing more comes for a while.
+    await waitUntilQuiet(watcherOnA, QUIET_MS, 10_000);
+    watcherOnA.frames.splice(0);
+    const leaverIs = (status: PresenceStatus) => ({ roomId: room.id, userId: leaver.id, status });
+
+    // So the next real join is the leaver's first connection in the room: online, then offline.
+    const leaverOnB = await connect(instanceB, leaver);
+    await leaverOnB.request('join', { roomId: room.id }, 'joined');
+    expect((await watcherOnA.next('presence')).data).toEqual(leaverIs('online'));
+    await leaverOnB.closeAndWait();
+    expect((await watcherOnA.next('presence')).data).toEqual(leaverIs('offline'));
+  });
+});
