@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { canonicalId } from '@app/common/validation/canonical-id';
 
 /**
  * A refresh token is `<sessionId>.<secret>`: the session id finds the login, and the secret,
@@ -26,7 +27,7 @@ export function parseRefreshToken(token: string): ParsedRefreshToken | null {
   if (rest.length > 0 || !UUID.test(sessionId ?? '') || !SECRET.test(secret ?? '')) {
     return null;
   }
-  return { sessionId, secret };
+  return { sessionId: canonicalId(sessionId), secret };
 }
 
 export function hashRefreshSecret(secret: string): string {

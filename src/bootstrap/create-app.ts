@@ -6,6 +6,7 @@ import { AppModule } from '@app/app.module';
 import { RealtimeWsAdapter } from '@app/realtime/realtime-ws.adapter';
 import { createOpenApiDocument, serveOpenApiDocument } from '@app/openapi/openapi-document';
 import { registerJsonBodyParser } from '@app/common/validation/json-body-parser';
+import { registerCanonicalPathIds } from '@app/common/validation/canonical-id';
 import { registerLoadShedding } from './load-shedding';
 import { requestIdFor } from './request-id';
 import { registerResponseHeaders } from './response-headers';
@@ -40,6 +41,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     exposedHeaders: ['Retry-After', 'X-Request-Id'],
   });
   registerJsonBodyParser(app, config.http.jsonMaxDepth);
+  registerCanonicalPathIds(app);
   await registerLoadShedding(app, config);
   registerResponseHeaders(app);
   if (config.http.docs) {

@@ -1,14 +1,6 @@
-import {
-  Body,
-  Controller,
-  Get,
-  HttpStatus,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Get, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { ParseIdPipe } from '@app/common/validation/canonical-id';
 import { ApiErrors } from '@app/openapi/api-errors.decorator';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { Authenticated, CurrentUser } from '@app/auth/authenticated.decorator';
@@ -35,7 +27,7 @@ export class MessagesController {
   @CachedRoomRead('messages')
   async listRoomMessages(
     @CurrentUser() caller: AuthenticatedUser,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', ParseIdPipe) id: string,
     @Query() query: ListRoomMessagesQueryDto,
   ): Promise<MessagePageResponseDto> {
     return toMessagePageResponse(await this.messages.listRoomMessages(caller.id, id, query));
@@ -46,7 +38,7 @@ export class MessagesController {
   @ApiErrors(HttpStatus.FORBIDDEN, HttpStatus.PAYLOAD_TOO_LARGE, HttpStatus.UNSUPPORTED_MEDIA_TYPE)
   async postRoomMessage(
     @CurrentUser() caller: AuthenticatedUser,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', ParseIdPipe) id: string,
     @Body() request: PostMessageRequestDto,
   ): Promise<MessageResponseDto> {
     return toMessageResponse(
@@ -59,7 +51,7 @@ export class MessagesController {
   @ApiErrors(HttpStatus.PAYLOAD_TOO_LARGE, HttpStatus.UNSUPPORTED_MEDIA_TYPE)
   async postPrivateMessage(
     @CurrentUser() caller: AuthenticatedUser,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', ParseIdPipe) id: string,
     @Body() request: PostMessageRequestDto,
   ): Promise<MessageResponseDto> {
     return toMessageResponse(

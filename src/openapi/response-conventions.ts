@@ -144,7 +144,7 @@ function describeOperation(path: string, operation: ExtendedOperation): void {
     };
   }
   for (const parameter of (operation.parameters ?? []) as ParameterObject[]) {
-    // Every path parameter of the API is an id that ParseUUIDPipe checks.
+    // Every path parameter of the API is an id that ParseIdPipe checks (either letter case).
     if (parameter.in === 'path') {
       parameter.schema = { type: 'string', format: 'uuid', minLength: 36, maxLength: 36 };
     }

@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
-import { RealtimeErrorCode } from '@libs/client';
+import { CloseCode, RealtimeErrorCode } from '@libs/client';
 import { AppError, AppErrorCode } from '@app/common/errors/app-error';
 import { RequestValidationError } from '@app/common/validation/request-validation.error';
 import { frameContext } from './frame-context';
@@ -20,9 +20,15 @@ const REALTIME_CODE: Record<AppErrorCode, RealtimeErrorCode> = {
   nesting_too_deep: 'nesting_too_deep',
 };
 
+/** Refusals that are the server's failure, not the client's: they never count as abuse. */
+const SERVER_FAULTS: ReadonlySet<RealtimeErrorCode> = new Set(['internal', 'unavailable']);
+
 /**
  * Answers a refused frame with `error {code, message, ref}` on its own connection; the connection
- * stays open. Unknown errors are logged and answered without internals.
+ * stays open. Unknown errors are logged and answered without internals. A refusal the client
+ * caused (invalid data, a room it may not use, one that does not exist…) counts against its
+ * abuse allowance as a bad frame does in the adapter: a client that keeps sending them is
+ * closed with 1008.
  */
 @Catch()
 export class RealtimeExceptionFilter implements ExceptionFilter {
@@ -37,6 +43,9 @@ export class RealtimeExceptionFilter implements ExceptionFilter {
     const { code, message } = this.describe(exception);
     const { connection, ref } = context;
     connection.send('error', ref === undefined ? { code, message } : { code, message, ref }, ref);
+    if (!SERVER_FAULTS.has(code) && !connection.strike()) {
+      connection.close(CloseCode.PolicyViolation, 'Too many refused frames');
+    }
   }
 
   private describe(exception: unknown): { code: RealtimeErrorCode; message: string } {

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsId } from '@app/common/validation/canonical-id';
 import { MAX_PAGE_LIMIT } from '@app/common/pagination/page-query.dto';
 import { PostMessageRequestDto } from '@app/messages/messages.dto';
 
@@ -7,25 +8,25 @@ import { PostMessageRequestDto } from '@app/messages/messages.dto';
 
 /** `join {roomId}` and `leave {roomId}`. */
 export class RoomFrameDto {
-  @IsUUID()
+  @IsId()
   roomId: string;
 }
 
 /** `send {roomId, body, clientMsgId?}`: as `POST /api/rooms/:id/messages`. */
 export class SendFrameDto extends PostMessageRequestDto {
-  @IsUUID()
+  @IsId()
   roomId: string;
 }
 
 /** `dm {userId, body, clientMsgId?}`: as `POST /api/users/:id/messages`. */
 export class DirectMessageFrameDto extends PostMessageRequestDto {
-  @IsUUID()
+  @IsId()
   userId: string;
 }
 
 /** `sync {roomId, afterSeq, limit?}`: the messages after `afterSeq`, oldest first. */
 export class SyncFrameDto {
-  @IsUUID()
+  @IsId()
   roomId: string;
 
   @Type(() => Number)

@@ -7,10 +7,10 @@ export type RoomCachedPart = 'details' | 'members' | 'messages';
 
 /**
  * `room:<id>`: every cache entry of a room carries it, so that deleting the room removes them
- * all. Lower-cased: a route accepts the id in any case, and one room must have one tag.
+ * all. One room has one tag: ids are canonical (lower case) from the boundary on (`canonicalId`).
  */
 function roomTag(roomId: string): string {
-  return `room:${roomId.toLowerCase()}`;
+  return `room:${roomId}`;
 }
 
 function partTag(roomId: string, part: RoomCachedPart): string {

@@ -1,6 +1,7 @@
-import { CanActivate, ExecutionContext, Injectable, ParseUUIDPipe } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { AppError } from '@app/common/errors/app-error';
+import { ParseIdPipe } from '@app/common/validation/canonical-id';
 import { RoomsService } from './rooms.service';
 
 interface RoomReadRequest {
@@ -17,7 +18,7 @@ interface RoomReadRequest {
 export class RoomReadGuard implements CanActivate {
   // The route's own pipe, run first: a guard that let a malformed id through unchecked would let
   // the cache answer for it.
-  private readonly roomIdPipe = new ParseUUIDPipe();
+  private readonly roomIdPipe = new ParseIdPipe();
 
   constructor(private readonly rooms: RoomsService) {}
 

@@ -6,12 +6,12 @@ import {
   HttpCode,
   HttpStatus,
   Param,
-  ParseUUIDPipe,
   Post,
   Put,
   Query,
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { ParseIdPipe } from '@app/common/validation/canonical-id';
 import { ApiErrors } from '@app/openapi/api-errors.decorator';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { Authenticated, CurrentUser } from '@app/auth/authenticated.decorator';
@@ -63,7 +63,7 @@ export class RoomsController {
   @CachedRoomRead('details')
   async getRoom(
     @CurrentUser() caller: AuthenticatedUser,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', ParseIdPipe) id: string,
   ): Promise<RoomResponseDto> {
     return toRoomResponse(await this.rooms.getRoom(caller.id, id));
   }
@@ -74,7 +74,7 @@ export class RoomsController {
   @ApiErrors(HttpStatus.FORBIDDEN, HttpStatus.NOT_FOUND)
   async deleteRoom(
     @CurrentUser() caller: AuthenticatedUser,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', ParseIdPipe) id: string,
   ): Promise<void> {
     await this.rooms.deleteRoom(caller.id, id);
   }
@@ -85,7 +85,7 @@ export class RoomsController {
   @ApiErrors(HttpStatus.NOT_FOUND)
   async joinRoom(
     @CurrentUser() caller: AuthenticatedUser,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', ParseIdPipe) id: string,
   ): Promise<void> {
     await this.rooms.joinRoom(caller.id, id);
   }
@@ -96,7 +96,7 @@ export class RoomsController {
   @ApiErrors(HttpStatus.NOT_FOUND, HttpStatus.CONFLICT)
   async leaveRoom(
     @CurrentUser() caller: AuthenticatedUser,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', ParseIdPipe) id: string,
   ): Promise<void> {
     await this.rooms.leaveRoom(caller.id, id);
   }
@@ -111,7 +111,7 @@ export class RoomsController {
   )
   async addRoomMember(
     @CurrentUser() caller: AuthenticatedUser,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', ParseIdPipe) id: string,
     @Body() request: AddRoomMemberRequestDto,
   ): Promise<RoomMemberResponseDto> {
     return toRoomMemberResponse(await this.rooms.addMember(caller.id, id, request.userId));
@@ -122,7 +122,7 @@ export class RoomsController {
   @CachedRoomRead('members')
   async listRoomMembers(
     @CurrentUser() caller: AuthenticatedUser,
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', ParseIdPipe) id: string,
     @Query() query: PageQueryDto,
   ): Promise<RoomMemberPageResponseDto> {
     return toRoomMemberPageResponse(await this.rooms.listMembers(caller.id, id, query));

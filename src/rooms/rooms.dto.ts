@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsString, IsUUID, Length } from 'class-validator';
+import { IsIn, IsString, Length } from 'class-validator';
+import { IsId } from '@app/common/validation/canonical-id';
 import { Page } from '@app/common/pagination/pagination';
 import { toUserResponse, UserResponseDto } from '@app/users/users.dto';
 import { Room, RoomVisibility } from './room.entity';
@@ -37,7 +38,7 @@ export class CreateRoomRequestDto {
 export class AddRoomMemberRequestDto {
   /** The user to add. */
   @ApiProperty(UUID_SCHEMA)
-  @IsUUID()
+  @IsId()
   userId: string;
 }
 

@@ -1,5 +1,6 @@
-import { Controller, Get, HttpStatus, Param, ParseUUIDPipe } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Param } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { ParseIdPipe } from '@app/common/validation/canonical-id';
 import { ApiCachedRead, ApiErrors } from '@app/openapi/api-errors.decorator';
 import { CacheResponse } from '@libs/cache';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
@@ -25,7 +26,7 @@ export class UsersController {
   @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND)
   @ApiCachedRead()
   @CacheResponse({ tags: (request) => [`user:${request.params.id}`] })
-  async getUserProfile(@Param('id', ParseUUIDPipe) id: string): Promise<UserResponseDto> {
+  async getUserProfile(@Param('id', ParseIdPipe) id: string): Promise<UserResponseDto> {
     return toUserResponse(await this.users.getUser(id));
   }
 }
