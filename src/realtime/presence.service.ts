@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { PresenceStatus } from '@libs/client';
+import { PresenceStatus } from '@libs/protocol';
 import { PresenceStore } from './presence-store';
 import { RealtimeConnection } from './realtime-connection';
 import { RealtimeFanout } from './realtime-fanout';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { CloseCode, ServerEvent, ServerEventMap } from '@libs/client';
+import { CloseCode, ServerEvent, ServerEventMap } from '@libs/protocol';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { TokenBucket } from './rate-limiter';
 import type { RealtimeMetrics } from './realtime-metrics';

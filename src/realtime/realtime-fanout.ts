@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Signal } from '@app/common/signal';
 import { MessageBus, Unsubscribe } from '@libs/bus';
-import { ServerEvent, ServerEventMap } from '@libs/client';
+import { ServerEvent, ServerEventMap } from '@libs/protocol';
 import { RealtimeConnection } from './realtime-connection';
 import { RealtimeMetrics } from './realtime-metrics';
 

@@ -4,7 +4,7 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import { Observable } from 'rxjs';
 import type { RawData, ServerOptions, VerifyClientCallbackAsync, WebSocket } from 'ws';
 import { AppConfig } from '@config';
-import { CloseCode, MAX_REF_LENGTH, RealtimeErrorCode } from '@libs/client';
+import { CloseCode, MAX_REF_LENGTH, RealtimeErrorCode } from '@libs/protocol';
 import { exceedsJsonDepth } from '@app/common/validation/json-depth';
 import { ConnectionRegistry } from './connection-registry';
 import { frameContext } from './frame-context';

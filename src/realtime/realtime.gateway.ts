@@ -10,7 +10,7 @@ import {
   WsResponse,
 } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
-import { CloseCode, ServerEventMap } from '@libs/client';
+import { CloseCode, ServerEventMap } from '@libs/protocol';
 import { AccessTokensService } from '@app/auth/access-tokens.service';
 import { DEFAULT_PAGE_LIMIT } from '@app/common/pagination/page-query.dto';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
