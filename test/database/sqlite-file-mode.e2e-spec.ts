@@ -2,8 +2,9 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerUser } from '@test/support/auth-helpers';
 import { startTestApp, TestApp } from '@test/support/test-app';
+import { onTestPostgres } from '@test/support/test-database';
 
-const sqliteOnly = process.env.TEST_DATABASE_URL ? describe.skip : describe;
+const sqliteOnly = onTestPostgres() ? describe.skip : describe;
 
 sqliteOnly('the SQLite file (e2e)', () => {
   let testApp: TestApp;
