@@ -2,18 +2,10 @@ import request from 'supertest';
 import { MISSING_ID } from '@test/factories/ids';
 import { aRegistration } from '@test/factories/user.factory';
 import { bearer, registerUser } from '@test/support/auth-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { startTestApp, useTestApp } from '@test/support/test-app';
 
 describe('auth and users (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp();
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp();
 
   const http = () => request(testApp.server);
 

@@ -5,7 +5,7 @@ import { CloseCode } from '@libs/client';
 import { User } from '@app/users/user.entity';
 import { claimsOf, signAccessToken } from '@test/support/access-token-forgery';
 import { bearer, logInAgain, registerUser } from '@test/support/auth-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 import { waitUntil } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
 
@@ -13,15 +13,7 @@ const JWT_SECRET = `ended-logins-${randomBytes(16).toString('hex')}`;
 const aSecret = () => randomBytes(32).toString('base64url');
 
 describe('ended logins (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp({ listen: true, environment: { JWT_SECRET } });
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp({ listen: true, environment: { JWT_SECRET } });
 
   const http = () => request(testApp.server);
   const readMe = (token: string) => http().get('/api/users/me').set(bearer(token));

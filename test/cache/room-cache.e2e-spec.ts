@@ -14,7 +14,7 @@ import {
   ROOM_READS,
   RoomBody,
 } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 /**
@@ -23,19 +23,11 @@ import { WsTestClient } from '@test/support/ws-test-client';
  * acknowledged. Under `npm run test:services` the same suite runs with the Redis tier.
  */
 describe('room reads through the response cache (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp({ listen: true });
   const sockets: WsTestClient[] = [];
-
-  beforeAll(async () => {
-    testApp = await startTestApp({ listen: true });
-  });
 
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((socket) => socket.closeAndWait()));
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   const http = () => request(testApp.server);

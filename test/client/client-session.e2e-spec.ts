@@ -14,7 +14,7 @@ import {
   ResponseHeaders,
 } from '@libs/client';
 import { aRegistration } from '@test/factories/user.factory';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 import { waitUntil } from '@test/support/wait-until';
 
 /**
@@ -22,15 +22,7 @@ import { waitUntil } from '@test/support/wait-until';
  * generated REST client and the typed WebSocket client.
  */
 describe('a session through the generated client (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp({ listen: true });
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp({ listen: true });
 
   /** A REST client that sends the given access token (as a caller's app would keep it). */
   const restClient = (token?: () => string) =>

@@ -1,24 +1,16 @@
 import request from 'supertest';
 import { aRegistration } from '@test/factories/user.factory';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 
 describe('throttling (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp({
-      environment: {
-        THROTTLE_LIMIT: '20',
-        THROTTLE_TTL_MS: '60000',
-        AUTH_THROTTLE_LIMIT: '3',
-        AUTH_THROTTLE_TTL_MS: '60000',
-        TRUST_PROXY: '127.0.0.1',
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
+  const testApp = useTestApp({
+    environment: {
+      THROTTLE_LIMIT: '20',
+      THROTTLE_TTL_MS: '60000',
+      AUTH_THROTTLE_LIMIT: '3',
+      AUTH_THROTTLE_TTL_MS: '60000',
+      TRUST_PROXY: '127.0.0.1',
+    },
   });
 
   /**

@@ -3,18 +3,10 @@ import { MISSING_ID } from '@test/factories/ids';
 import { aMessage, MessageRequest } from '@test/factories/room.factory';
 import { bearer, RegisteredUser, registerUser } from '@test/support/auth-helpers';
 import { MessageBody, postMessage, readHistory } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 
 describe('private messages (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp();
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp();
 
   const http = () => request(testApp.server);
 

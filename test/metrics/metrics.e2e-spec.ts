@@ -2,21 +2,13 @@ import request from 'supertest';
 import { bearer, registerUser } from '@test/support/auth-helpers';
 import { parsePrometheusText, PrometheusSample, sumOf } from '@test/support/prometheus-text';
 import { createRoom } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { startTestApp, useTestApp } from '@test/support/test-app';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 const REQUESTS = 'switchboard_http_request_duration_seconds_count';
 
 describe('metrics (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp();
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp();
 
   const scrape = async () => {
     const response = await request(testApp.server).get('/metrics').expect(200);

@@ -5,7 +5,7 @@ import { MISSING_ID } from '@test/factories/ids';
 import { bearer, registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import { OpenApiContract } from '@test/support/openapi-contract';
 import { createRoom } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { startTestApp, TestApp, useTestApp } from '@test/support/test-app';
 
 type Server = TestApp['server'];
 
@@ -188,17 +188,15 @@ const EXPECTED_STATUSES: Record<keyof typeof CASES, number[]> = {
 
 describe('the server answers as openapi.json says (e2e)', () => {
   let contract: OpenApiContract;
-  let testApp: TestApp;
   let user: RegisteredUser;
 
+  // Before the app starts: compiling the schemas blocks the event loop, which would shed load.
   beforeAll(async () => {
     contract = await OpenApiContract.load();
-    testApp = await startTestApp();
-    user = await registerUser(testApp);
   });
-
-  afterAll(async () => {
-    await testApp?.close();
+  const testApp = useTestApp();
+  beforeAll(async () => {
+    user = await registerUser(testApp);
   });
 
   it('has cases for every operation of the document, and for no other', () => {

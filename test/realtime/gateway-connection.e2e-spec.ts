@@ -1,11 +1,18 @@
 import { CloseCode } from '@libs/client';
 import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { startTestApp, useTestApp } from '@test/support/test-app';
 import { sleep } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 describe('WebSocket gateway: connection, frames and protection (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp({
+    listen: true,
+    environment: {
+      CORS_ORIGINS: 'https://app.example.com',
+      WS_MAX_PAYLOAD: '1024',
+      WS_MESSAGE_RATE: '5',
+    },
+  });
   let url: string;
   let alice: RegisteredUser;
   const clients: WsTestClient[] = [];
@@ -17,24 +24,12 @@ describe('WebSocket gateway: connection, frames and protection (e2e)', () => {
   };
 
   beforeAll(async () => {
-    testApp = await startTestApp({
-      listen: true,
-      environment: {
-        CORS_ORIGINS: 'https://app.example.com',
-        WS_MAX_PAYLOAD: '1024',
-        WS_MESSAGE_RATE: '5',
-      },
-    });
     url = testApp.url!;
     alice = await registerUser(testApp);
   });
 
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.closeAndWait()));
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   describe('upgrade', () => {

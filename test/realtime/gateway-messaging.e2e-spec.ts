@@ -3,12 +3,12 @@ import { ConnectionRegistry } from '@app/realtime/connection-registry';
 import request from 'supertest';
 import { bearer, registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import { addMember, createRoom, joinRoom, postMessage } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { startTestApp, useTestApp } from '@test/support/test-app';
 import { waitUntil } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 describe('WebSocket gateway: rooms, messages and presence (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp({ listen: true, environment: { WS_MESSAGE_RATE: '1000' } });
   const clients: WsTestClient[] = [];
 
   const connect = async (user: RegisteredUser) => {
@@ -17,16 +17,8 @@ describe('WebSocket gateway: rooms, messages and presence (e2e)', () => {
     return client;
   };
 
-  beforeAll(async () => {
-    testApp = await startTestApp({ listen: true, environment: { WS_MESSAGE_RATE: '1000' } });
-  });
-
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.closeAndWait()));
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   it('join, send and receive: ack after the commit, the message to every joined member', async () => {

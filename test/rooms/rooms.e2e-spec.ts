@@ -3,21 +3,16 @@ import { MISSING_ID } from '@test/factories/ids';
 import { aRoom } from '@test/factories/room.factory';
 import { bearer, RegisteredUser, registerUser } from '@test/support/auth-helpers';
 import { addMember, createRoom, joinRoom, postMessage, RoomBody } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 
 describe('rooms (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp();
   let alice: RegisteredUser;
   let bob: RegisteredUser;
 
   beforeAll(async () => {
-    testApp = await startTestApp();
     alice = await registerUser(testApp);
     bob = await registerUser(testApp);
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   const http = () => request(testApp.server);

@@ -5,7 +5,7 @@ import { MISSING_ID } from '@test/factories/ids';
 import { signAccessToken } from '@test/support/access-token-forgery';
 import { bearer, registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import { createRoom, RoomBody } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 /** Generous: the point is "bounded", not a benchmark (the unguarded server took 0.6–1.7 s). */
@@ -23,14 +23,13 @@ interface Route {
 }
 
 describe('hostile input on every route and frame (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp({ listen: true });
   let alice: RegisteredUser;
   let bob: RegisteredUser;
   let room: RoomBody;
   let routes: Route[];
 
   beforeAll(async () => {
-    testApp = await startTestApp({ listen: true });
     alice = await registerUser(testApp);
     bob = await registerUser(testApp);
     room = await createRoom(testApp, alice);
@@ -64,10 +63,6 @@ describe('hostile input on every route and frame (e2e)', () => {
       { method: 'get', path: `/api/rooms/${room.id}/messages` },
       { method: 'post', path: `/api/rooms/${room.id}/messages`, body: message },
     ];
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   /** Sends and asserts a 4xx answered in bounded time; returns the body. */

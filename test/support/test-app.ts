@@ -71,6 +71,42 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
 }
 
+/**
+ * The suite's app: started in `beforeAll`, closed in `afterAll`. The object stands for the app
+ * from `beforeAll` on (read its fields inside tests and hooks, not at the describe level).
+ */
+export function useTestApp(options: TestAppOptions = {}): TestApp {
+  let started: TestApp | undefined;
+  beforeAll(async () => {
+    started = await startTestApp(options);
+  });
+  afterAll(async () => {
+    await started?.close();
+    started = undefined;
+  });
+  const current = (): TestApp => {
+    if (!started) {
+      throw new Error('useTestApp: the app runs from beforeAll to afterAll only');
+    }
+    return started;
+  };
+  return {
+    get app() {
+      return current().app;
+    },
+    get config() {
+      return current().config;
+    },
+    get server() {
+      return current().server;
+    },
+    get url() {
+      return current().url;
+    },
+    close: () => current().close(),
+  };
+}
+
 export interface TestFleet {
   apps: TestApp[];
   close(): Promise<void>;
