@@ -23,7 +23,7 @@ import { WsTestClient } from '@test/support/ws-test-client';
  * acknowledged. Under `npm run test:services` the same suite runs with the Redis tier.
  */
 describe('room reads through the response cache (e2e)', () => {
-  const testApp = useTestApp({ listen: true });
+  const testApp = useTestApp();
   const sockets: WsTestClient[] = [];
 
   afterEach(async () => {
@@ -118,7 +118,7 @@ describe('room reads through the response cache (e2e)', () => {
     const owner = await registerUser(testApp);
     const room = await createRoom(testApp, owner);
     await history(owner, room.id);
-    const socket = await WsTestClient.connect(testApp.url!, { token: owner.accessToken });
+    const socket = await WsTestClient.connect(testApp.url, { token: owner.accessToken });
     sockets.push(socket);
 
     const ack = await socket.request('send', { roomId: room.id, body: 'over ws' }, 'ack');

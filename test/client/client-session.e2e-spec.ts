@@ -22,11 +22,11 @@ import { waitUntil } from '@test/support/wait-until';
  * generated REST client and the typed WebSocket client.
  */
 describe('a session through the generated client (e2e)', () => {
-  const testApp = useTestApp({ listen: true });
+  const testApp = useTestApp();
 
   /** A REST client that sends the given access token (as a caller's app would keep it). */
   const restClient = (token?: () => string) =>
-    createClient(createConfig({ baseUrl: testApp.url!, auth: token }));
+    createClient(createConfig({ baseUrl: testApp.url, auth: token }));
 
   it('register, login, room, WebSocket join/send/receive, history, private message, refresh', async () => {
     const anonymous = restClient();
@@ -56,12 +56,12 @@ describe('a session through the generated client (e2e)', () => {
     expect(room.visibility).toBe('public');
 
     const aliceSocket = await RealtimeClient.connect({
-      baseUrl: testApp.url!,
+      baseUrl: testApp.url,
       accessToken,
       WebSocket,
     });
     const bobSocket = await RealtimeClient.connect({
-      baseUrl: testApp.url!,
+      baseUrl: testApp.url,
       accessToken: bobRegistered.data.accessToken,
       WebSocket,
     });

@@ -7,7 +7,7 @@ import { useTestApp } from '@test/support/test-app';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 describe('load shedding (e2e)', () => {
-  const testApp = useTestApp({ listen: true, environment: { SHED_MAX_HEAP_USED_BYTES: '1' } });
+  const testApp = useTestApp({ environment: { SHED_MAX_HEAP_USED_BYTES: '1' } });
 
   beforeAll(async () => {
     // A heap limit of 1 byte: the process counts as saturated from the first sample on.
@@ -39,7 +39,7 @@ describe('load shedding (e2e)', () => {
   });
 
   it('refuses WebSocket upgrades with 503 and Retry-After', async () => {
-    const outcome = await WsTestClient.tryConnect(testApp.url!, { token: 'not even checked' });
+    const outcome = await WsTestClient.tryConnect(testApp.url, { token: 'not even checked' });
 
     expect(outcome).toMatchObject({ accepted: false, status: 503 });
     expect(!outcome.accepted && outcome.headers['retry-after']).toBe('5');

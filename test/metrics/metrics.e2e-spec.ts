@@ -58,11 +58,11 @@ describe('metrics (e2e)', () => {
   });
 
   it('counts WebSocket connections, frames and fan-out deliveries', async () => {
-    const live = await startTestApp({ listen: true });
+    const live = await startTestApp();
     try {
       const alice = await registerUser(live);
       const room = await createRoom(live, alice);
-      const socket = await WsTestClient.connect(live.url!, { token: alice.accessToken });
+      const socket = await WsTestClient.connect(live.url, { token: alice.accessToken });
       await socket.request('join', { roomId: room.id }, 'joined');
       await socket.request('send', { roomId: room.id, body: 'counted' }, 'ack');
       await socket.next('message');

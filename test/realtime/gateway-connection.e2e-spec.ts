@@ -6,7 +6,6 @@ import { WsTestClient } from '@test/support/ws-test-client';
 
 describe('WebSocket gateway: connection, frames and protection (e2e)', () => {
   const testApp = useTestApp({
-    listen: true,
     environment: {
       CORS_ORIGINS: 'https://app.example.com',
       WS_MAX_PAYLOAD: '1024',
@@ -24,7 +23,7 @@ describe('WebSocket gateway: connection, frames and protection (e2e)', () => {
   };
 
   beforeAll(async () => {
-    url = testApp.url!;
+    url = testApp.url;
     alice = await registerUser(testApp);
   });
 
@@ -169,11 +168,11 @@ describe('WebSocket gateway: connection, frames and protection (e2e)', () => {
 
 describe('WebSocket gateway: token expiry, heartbeat and shutdown (e2e)', () => {
   it('closes with 4401 a connection whose token expires, unless renewed in time', async () => {
-    const testApp = await startTestApp({ listen: true, environment: { JWT_TTL: '3s' } });
+    const testApp = await startTestApp({ environment: { JWT_TTL: '3s' } });
     try {
       const user = await registerUser(testApp);
-      const expiring = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
-      const renewed = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
+      const expiring = await WsTestClient.connect(testApp.url, { token: user.accessToken });
+      const renewed = await WsTestClient.connect(testApp.url, { token: user.accessToken });
 
       // JWT expiry has whole seconds: 1.1 s later the fresh token expires at least 1 s later.
       await sleep(1100);
@@ -194,10 +193,10 @@ describe('WebSocket gateway: token expiry, heartbeat and shutdown (e2e)', () => 
   });
 
   it('drops a peer that stops answering pings', async () => {
-    const testApp = await startTestApp({ listen: true, environment: { WS_HEARTBEAT_MS: '200' } });
+    const testApp = await startTestApp({ environment: { WS_HEARTBEAT_MS: '200' } });
     try {
       const user = await registerUser(testApp);
-      const client = await WsTestClient.connect(testApp.url!, {
+      const client = await WsTestClient.connect(testApp.url, {
         token: user.accessToken,
         autoPong: false,
       });
@@ -211,15 +210,15 @@ describe('WebSocket gateway: token expiry, heartbeat and shutdown (e2e)', () => 
   });
 
   it('limits connection attempts per client address with 429 and Retry-After', async () => {
-    const testApp = await startTestApp({ listen: true, environment: { WS_CONNECT_LIMIT: '3' } });
+    const testApp = await startTestApp({ environment: { WS_CONNECT_LIMIT: '3' } });
     const opened: WsTestClient[] = [];
     try {
       const user = await registerUser(testApp);
       for (let i = 0; i < 3; i++) {
-        opened.push(await WsTestClient.connect(testApp.url!, { token: user.accessToken }));
+        opened.push(await WsTestClient.connect(testApp.url, { token: user.accessToken }));
       }
 
-      const refused = await WsTestClient.tryConnect(testApp.url!, { token: user.accessToken });
+      const refused = await WsTestClient.tryConnect(testApp.url, { token: user.accessToken });
 
       expect(refused).toMatchObject({ accepted: false, status: 429 });
       expect(Number(!refused.accepted && refused.headers['retry-after'])).toBeGreaterThan(0);
@@ -230,15 +229,15 @@ describe('WebSocket gateway: token expiry, heartbeat and shutdown (e2e)', () => 
   });
 
   it('refuses upgrades past WS_MAX_CONNECTIONS with 503', async () => {
-    const testApp = await startTestApp({ listen: true, environment: { WS_MAX_CONNECTIONS: '2' } });
+    const testApp = await startTestApp({ environment: { WS_MAX_CONNECTIONS: '2' } });
     const opened: WsTestClient[] = [];
     try {
       const user = await registerUser(testApp);
       for (let i = 0; i < 2; i++) {
-        opened.push(await WsTestClient.connect(testApp.url!, { token: user.accessToken }));
+        opened.push(await WsTestClient.connect(testApp.url, { token: user.accessToken }));
       }
 
-      const refused = await WsTestClient.tryConnect(testApp.url!, { token: user.accessToken });
+      const refused = await WsTestClient.tryConnect(testApp.url, { token: user.accessToken });
 
       expect(refused).toMatchObject({ accepted: false, status: 503 });
     } finally {
@@ -248,9 +247,9 @@ describe('WebSocket gateway: token expiry, heartbeat and shutdown (e2e)', () => 
   });
 
   it('on shutdown closes every socket with 1001', async () => {
-    const testApp = await startTestApp({ listen: true });
+    const testApp = await startTestApp();
     const user = await registerUser(testApp);
-    const client = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
+    const client = await WsTestClient.connect(testApp.url, { token: user.accessToken });
 
     await testApp.close();
 

@@ -8,11 +8,11 @@ import { waitUntil } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 describe('WebSocket gateway: rooms, messages and presence (e2e)', () => {
-  const testApp = useTestApp({ listen: true, environment: { WS_MESSAGE_RATE: '1000' } });
+  const testApp = useTestApp({ environment: { WS_MESSAGE_RATE: '1000' } });
   const clients: WsTestClient[] = [];
 
   const connect = async (user: RegisteredUser) => {
-    const client = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
+    const client = await WsTestClient.connect(testApp.url, { token: user.accessToken });
     clients.push(client);
     return client;
   };
@@ -277,7 +277,6 @@ describe('WebSocket gateway: rooms, messages and presence (e2e)', () => {
 describe('WebSocket gateway: slow consumers (e2e)', () => {
   it('drops a client that never reads, instead of buffering without bound', async () => {
     const testApp = await startTestApp({
-      listen: true,
       environment: { WS_MAX_BUFFERED: String(64 * 1024) },
     });
     try {
@@ -285,8 +284,8 @@ describe('WebSocket gateway: slow consumers (e2e)', () => {
       const bob = await registerUser(testApp);
       const room = await createRoom(testApp, alice);
       await joinRoom(testApp, bob, room.id);
-      const reader = await WsTestClient.connect(testApp.url!, { token: bob.accessToken });
-      const stalled = await WsTestClient.connect(testApp.url!, { token: alice.accessToken });
+      const reader = await WsTestClient.connect(testApp.url, { token: bob.accessToken });
+      const stalled = await WsTestClient.connect(testApp.url, { token: alice.accessToken });
       await reader.request('join', { roomId: room.id }, 'joined');
       await stalled.request('join', { roomId: room.id }, 'joined');
       const [stalledOnServer] = testApp.app.get(ConnectionRegistry).ofUser(alice.id);

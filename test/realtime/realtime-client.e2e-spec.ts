@@ -5,11 +5,11 @@ import { registerUser } from '@test/support/auth-helpers';
 import { useTestApp } from '@test/support/test-app';
 
 describe('RealtimeClient against the gateway (e2e)', () => {
-  const testApp = useTestApp({ listen: true });
+  const testApp = useTestApp();
 
   const connect = (accessToken: string) =>
     RealtimeClient.connect({
-      baseUrl: testApp.url!,
+      baseUrl: testApp.url,
       accessToken,
       WebSocket: WebSocket,
     });

@@ -12,7 +12,7 @@ describe('frames of one connection, on PostgreSQL', () => {
   beforeAll(() => {
     requireTestDatabaseUrl();
   });
-  const testApp = useTestApp({ listen: true, environment: { WS_MESSAGE_RATE: '10000' } });
+  const testApp = useTestApp({ environment: { WS_MESSAGE_RATE: '10000' } });
   let client: WsTestClient | undefined;
 
   afterAll(async () => {
@@ -22,7 +22,7 @@ describe('frames of one connection, on PostgreSQL', () => {
   it(`${FRAMES} sends without waiting are stored and acknowledged in the order sent`, async () => {
     const sender = await registerUser(testApp);
     const room = await createRoom(testApp, sender);
-    client = await WsTestClient.connect(testApp.url!, { token: sender.accessToken });
+    client = await WsTestClient.connect(testApp.url, { token: sender.accessToken });
 
     for (let i = 0; i < FRAMES; i++) {
       client.send('send', { roomId: room.id, body: `message ${i}`, clientMsgId: `m${i}` });
