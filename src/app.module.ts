@@ -6,6 +6,7 @@ import { CacheModule } from '@libs/cache';
 import { AccessTokenGuard } from '@app/auth/access-token.guard';
 import { AuthModule } from '@app/auth/auth.module';
 import { HttpDrain } from '@app/bootstrap/http-drain';
+import { busOptionsFrom, cacheOptionsFrom } from '@app/bootstrap/library-options';
 import { BusCacheInvalidationChannel } from '@app/cache/bus-cache-invalidation.channel';
 import { GlobalExceptionFilter } from '@app/common/errors/global-exception.filter';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
@@ -35,12 +36,13 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggingModule,
         MetricsModule,
-        BusModule,
+        BusModule.forRoot(busOptionsFrom(config)),
         DatabaseModule,
         ThrottlingModule,
         // Invalidations reach the other instances over the bus (Redis pub/sub with REDIS_URL).
+        // BusModule is global: the invalidation channel finds the MessageBus without importing it.
         CacheModule.forRoot({
-          imports: [BusModule],
+          ...cacheOptionsFrom(config),
           invalidationChannel: BusCacheInvalidationChannel,
           earlyHits: { globalGuards: GLOBAL_GUARDS, exceptionFilter: GlobalExceptionFilter },
           // Cached routes validate their query before the cache answers, as the handler would.

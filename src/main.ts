@@ -1,13 +1,21 @@
 import 'reflect-metadata';
+import { Logger } from 'nestjs-pino';
 import { createApp } from './bootstrap/create-app';
 import { exitOnStartupFailure, loadProcessConfig } from './bootstrap/environment';
 import { exitGracefullyOnSignals } from './bootstrap/graceful-shutdown';
+import { startupSummary } from './bootstrap/startup-summary';
 
 async function bootstrap(): Promise<void> {
   const config = loadProcessConfig();
-  const app = await createApp(config);
+  const app = await createApp(config, { holdStartupLogs: true });
   exitGracefullyOnSignals(app, config.http.shutdownTimeoutMs);
-  await app.listen(config.http.port, config.http.host);
+  try {
+    await app.listen(config.http.port, config.http.host);
+    // The first line says where everything is; Nest's start-up lines follow it.
+    app.get(Logger).log(startupSummary(config, await app.getUrl()), 'Startup');
+  } finally {
+    app.flushLogs();
+  }
 }
 
 bootstrap().catch(exitOnStartupFailure);

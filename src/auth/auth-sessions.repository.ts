@@ -5,7 +5,6 @@ import { DatabaseWriter } from '@app/database/database-writer';
 import { AuthSessionSpentSecret } from './auth-session-spent-secret.entity';
 import { AuthSession } from './auth-session.entity';
 
-/** The only place that reads or writes the `auth_sessions` table. */
 @Injectable()
 export class AuthSessionsRepository {
   constructor(

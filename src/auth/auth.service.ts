@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, durationToMs } from '@config';
 import { AppError } from '@app/common/errors/app-error';
-import { User } from '@app/users/user.entity';
+import type { User } from '@app/users/user.entity';
 import { UsersService } from '@app/users/users.service';
 import { AccessTokensService } from './access-tokens.service';
 import { AuthSessionLiveness } from './auth-session-liveness';

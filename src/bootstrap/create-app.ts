@@ -14,11 +14,19 @@ import { registerResponseHeaders } from './response-headers';
 /** Routes that stay at the root, outside the `/api` prefix. */
 export const ROOT_ROUTES = ['health', 'health/ready', 'metrics', 'docs', 'openapi.json'];
 
+export interface CreateAppOptions {
+  /** Keep Nest's start-up lines until `app.flushLogs()`, so that `main.ts` can speak first. */
+  holdStartupLogs?: boolean;
+}
+
 /**
  * Builds the application exactly as production runs it, without listening: `main.ts`, the e2e
  * tests and the OpenAPI export all start here.
  */
-export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: CreateAppOptions = {},
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimit,
     trustProxy: config.http.trustProxy,
@@ -29,6 +37,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
+    autoFlushLogs: !options.holdStartupLogs,
   });
   app.useLogger(app.get(Logger));
   app.useWebSocketAdapter(new RealtimeWsAdapter(app, config));

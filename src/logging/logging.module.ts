@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import pino from 'pino';
+import pino, { DestinationStream } from 'pino';
+import pinoPretty from 'pino-pretty';
 import { APP_CONFIG, AppConfig } from '@config';
+import { logFormatFor } from './log-format';
 import { Loggers, LOGGERS } from './logging.tokens';
 import { RequestLog } from './request-log';
 
@@ -17,10 +19,22 @@ export const REDACTED_PATHS = [
   '*.token',
 ];
 
-function createLoggers(config: AppConfig): Loggers {
+function stdoutFor(config: AppConfig): DestinationStream {
+  if (logFormatFor(config.environment, process.stdout.isTTY === true) === 'pretty') {
+    return pinoPretty({
+      colorize: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname,context',
+      messageFormat: '{if context}[{context}] {end}{msg}',
+    });
+  }
   // Asynchronous: a burst of lines becomes one write, not one syscall each. pino flushes what
   // is buffered when the process exits.
-  const stdout = pino.destination({ dest: 1, sync: false });
+  return pino.destination({ dest: 1, sync: false });
+}
+
+function createLoggers(config: AppConfig): Loggers {
+  const stdout = stdoutFor(config);
   return {
     root: pino(
       { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
@@ -39,7 +53,7 @@ function createLoggers(config: AppConfig): Loggers {
 class RootLoggerModule {}
 
 /**
- * JSON logs, one line per request with its id (`RequestLog`, a Fastify hook); secrets never reach
+ * JSON logs (readable lines at a terminal, see `logFormatFor`), one line per request with its id (`RequestLog`, a Fastify hook); secrets never reach
  * the log. nestjs-pino provides Nest's `Logger` on the same pino instance. Its per-request
  * middleware is left off: it builds a child logger for every request, and the request line does
  * not need one.

@@ -1,4 +1,4 @@
-import type { RealtimeMessage } from '@libs/client';
+import type { RealtimeMessage } from '@libs/protocol';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import {

@@ -27,9 +27,10 @@ export interface MessageRange {
 }
 
 /**
- * The only place that reads or writes the `messages` table, and the one write path of a
- * message: membership check, idempotency look-up, the room's next seq (through RoomSequence)
- * and the insert in one transaction, shared with the other appends of the moment (group commit).
+ * A message is appended with its membership check, idempotency look-up, the room's next seq
+ * (through RoomSequence) and the insert in one transaction, so that seqs have no gap and a retry
+ * stores nothing twice; the transaction is shared with the other appends of the moment (group
+ * commit).
  */
 @Injectable()
 export class MessagesRepository {

@@ -1,5 +1,5 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { CloseCode } from '@libs/client';
+import { CloseCode } from '@libs/protocol';
 import { AuthSessionLiveness } from '@app/auth/auth-session-liveness';
 import { ConnectionRegistry } from './connection-registry';
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { BusMessage, MessageBus, Unsubscribe } from '@libs/bus';
-import { PresenceStatus } from '@libs/client';
+import { PresenceStatus } from '@libs/protocol';
 import { Signal } from '@app/common/signal';
 import { ConnectionRegistry } from './connection-registry';
 

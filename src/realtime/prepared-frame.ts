@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import type { ServerEvent, ServerEventMap } from '@libs/client';
+import type { ServerEvent, ServerEventMap } from '@libs/protocol';
 
 interface FrameOptions {
   fin: boolean;

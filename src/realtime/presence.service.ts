@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { PresenceStatus } from '@libs/client';
+import { PresenceStatus } from '@libs/protocol';
 import { ConnectionRegistry } from './connection-registry';
 import { FleetRelay } from './fleet-relay';
 import { LocalFanout } from './local-fanout';

@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { CloseCode, ServerEvent, ServerEventMap } from '@libs/client';
+import { CloseCode, ServerEvent, ServerEventMap } from '@libs/protocol';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { PreparedFrame } from './prepared-frame';
 import { TokenBucket } from './rate-limiter';

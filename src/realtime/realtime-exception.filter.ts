@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
-import { CloseCode, RealtimeErrorCode } from '@libs/client';
+import { CloseCode, RealtimeErrorCode } from '@libs/protocol';
 import { AppError, AppErrorCode } from '@app/common/errors/app-error';
 import { RequestValidationError } from '@app/common/validation/request-validation.error';
 import { frameContext } from './frame-context';

@@ -11,7 +11,7 @@ import type {
   WebSocketServer,
 } from 'ws';
 import { AppConfig } from '@config';
-import { CloseCode, MAX_REF_LENGTH, RealtimeErrorCode } from '@libs/client';
+import { CloseCode, MAX_REF_LENGTH, RealtimeErrorCode } from '@libs/protocol';
 import { exceedsJsonDepth } from '@app/common/validation/json-depth';
 import { ConnectionRegistry } from './connection-registry';
 import { frameContext } from './frame-context';

@@ -1,4 +1,4 @@
-import type { RealtimeErrorCode } from '@libs/client';
+import type { RealtimeErrorCode } from '@libs/protocol';
 
 /** A frame the server refuses: answered with `error {code, message, ref}`, the socket stays open. */
 export class RealtimeError extends Error {

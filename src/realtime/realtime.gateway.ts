@@ -1,6 +1,6 @@
 import { OnModuleDestroy, UseFilters, UsePipes } from '@nestjs/common';
 import { MessageBody, SubscribeMessage, WebSocketGateway, WsResponse } from '@nestjs/websockets';
-import { CloseCode, ServerEventMap } from '@libs/client';
+import { CloseCode, ServerEventMap } from '@libs/protocol';
 import { AccessTokensService } from '@app/auth/access-tokens.service';
 import { DEFAULT_PAGE_LIMIT } from '@app/common/pagination/page-query.dto';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';

@@ -26,10 +26,9 @@ export interface MemberListPosition {
 }
 
 /**
- * The only place that reads or writes the `rooms` and `room_members` tables (RoomSequence adds
- * the statements that the message write path runs). Every write goes through DatabaseWriter.
- * Inserts that reference a row deleted meanwhile (a room, a user) resolve to false instead of
- * throwing: the service says which one is missing.
+ * Writes go through DatabaseWriter (one writer at a time on SQLite). Inserts that reference a row
+ * deleted meanwhile (a room, a user) resolve to false instead of throwing: the service says which
+ * one is missing.
  */
 @Injectable()
 export class RoomsRepository {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppError } from '@app/common/errors/app-error';
 import { decodeCursor, isRecord, Page, pageOf } from '@app/common/pagination/pagination';
-import { User } from '@app/users/user.entity';
+import type { User } from '@app/users/user.entity';
 import { UsersService } from '@app/users/users.service';
 import { RoomCache } from './room-cache';
 import { RoomMember } from './room-member.entity';

@@ -7,7 +7,6 @@ import { User } from './user.entity';
 
 export type NewUser = Pick<User, 'username' | 'usernameKey' | 'displayName' | 'passwordHash'>;
 
-/** The only place that reads or writes the `users` table. */
 @Injectable()
 export class UsersRepository {
   constructor(

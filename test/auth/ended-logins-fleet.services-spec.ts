@@ -27,7 +27,7 @@ describe('an ended login across a fleet (services)', () => {
       request(second.server).get('/api/users/me').set(bearer(token));
     // The other instance has the login cached as live.
     await readMe(user.accessToken).expect(200);
-    const socket = await WsTestClient.connect(second.url!, { token: user.accessToken });
+    const socket = await WsTestClient.connect(second.url, { token: user.accessToken });
     const stranger = await registerUser(first);
 
     const loggedOutAt = Date.now();

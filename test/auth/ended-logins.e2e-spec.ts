@@ -5,7 +5,7 @@ import { CloseCode } from '@libs/client';
 import { User } from '@app/users/user.entity';
 import { claimsOf, signAccessToken } from '@test/support/access-token-forgery';
 import { bearer, logInAgain, registerUser } from '@test/support/auth-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 import { waitUntil } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
 
@@ -13,15 +13,7 @@ const JWT_SECRET = `ended-logins-${randomBytes(16).toString('hex')}`;
 const aSecret = () => randomBytes(32).toString('base64url');
 
 describe('ended logins (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp({ listen: true, environment: { JWT_SECRET } });
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp({ environment: { JWT_SECRET } });
 
   const http = () => request(testApp.server);
   const readMe = (token: string) => http().get('/api/users/me').set(bearer(token));
@@ -75,14 +67,14 @@ describe('ended logins (e2e)', () => {
   it('after logout, the access token and the WebSocket of that login are refused at once', async () => {
     const user = await registerUser(testApp);
     const otherLogin = await logInAgain(testApp, user);
-    const ended = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
-    const kept = await WsTestClient.connect(testApp.url!, { token: otherLogin.accessToken });
+    const ended = await WsTestClient.connect(testApp.url, { token: user.accessToken });
+    const kept = await WsTestClient.connect(testApp.url, { token: otherLogin.accessToken });
 
     await http().post('/api/auth/logout').send({ refreshToken: user.refreshToken }).expect(204);
 
     await readMe(user.accessToken).expect(401);
     expect((await ended.closed).code).toBe(CloseCode.TokenExpired);
-    const upgrade = await WsTestClient.tryConnect(testApp.url!, { token: user.accessToken });
+    const upgrade = await WsTestClient.tryConnect(testApp.url, { token: user.accessToken });
     expect(upgrade).toMatchObject({ accepted: false, status: 401 });
     // The user's other login is untouched.
     await readMe(otherLogin.accessToken).expect(200);
@@ -93,7 +85,7 @@ describe('ended logins (e2e)', () => {
   it('the auth frame refuses a token of an ended login', async () => {
     const user = await registerUser(testApp);
     const spare = await logInAgain(testApp, user);
-    const client = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
+    const client = await WsTestClient.connect(testApp.url, { token: user.accessToken });
     await http().post('/api/auth/logout').send({ refreshToken: spare.refreshToken }).expect(204);
 
     client.send('auth', { token: spare.accessToken });
@@ -115,7 +107,7 @@ describe('ended logins (e2e)', () => {
       10_000,
       'the deleted user refused',
     );
-    const upgrade = await WsTestClient.tryConnect(testApp.url!, { token: user.accessToken });
+    const upgrade = await WsTestClient.tryConnect(testApp.url, { token: user.accessToken });
     expect(upgrade).toMatchObject({ accepted: false, status: 401 });
   });
 
@@ -133,7 +125,7 @@ describe('ended logins (e2e)', () => {
       .set(bearer(token))
       .send({ name: 'x', visibility: 'public' })
       .expect(401);
-    const upgrade = await WsTestClient.tryConnect(testApp.url!, { token });
+    const upgrade = await WsTestClient.tryConnect(testApp.url, { token });
     expect(upgrade).toMatchObject({ accepted: false, status: 401 });
     // The same route with a live login's token answers.
     await readMe(user.accessToken).expect(200);

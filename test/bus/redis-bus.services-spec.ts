@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Logger, LoggerService } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
-import { ConfigModule, loadConfig } from '@config';
+import { loadConfig } from '@config';
+import { busOptionsFrom } from '@app/bootstrap/library-options';
 import { BusMessage, BusModule, BusUnavailableError, MessageBus, RedisTransport } from '@libs/bus';
 import { RedisServerProcess } from '@test/support/redis-server-process';
 import { requireTestRedisUrl } from '@test/support/test-redis';
@@ -38,11 +39,11 @@ describe('MessageBus on Redis: two instances', () => {
   let inspector: Redis;
   const instances: TestingModule[] = [];
 
-  /** One application's bus, wired as the app wires it: ConfigModule + BusModule. */
+  /** One application's bus, wired as the app wires it: BusModule with the app's options. */
   async function startInstance(prefix = keyPrefix): Promise<TestingModule> {
     const config = loadConfig({ NODE_ENV: 'test', REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix });
     const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), BusModule],
+      imports: [BusModule.forRoot(busOptionsFrom(config))],
     }).compile();
     instances.push(moduleRef);
     await moduleRef.init();

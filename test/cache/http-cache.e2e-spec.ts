@@ -5,18 +5,10 @@ import request from 'supertest';
 import { CacheMetrics, CacheService } from '@libs/cache';
 import { bearer, registerUser } from '@test/support/auth-helpers';
 import { createRoom } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 
 describe('response cache (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp();
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp();
 
   const http = () => request(testApp.server);
 

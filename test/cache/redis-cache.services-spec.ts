@@ -3,7 +3,6 @@ import { createClient } from '@keyv/redis';
 import { Logger } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import request from 'supertest';
-import { ConfigModule, loadConfig } from '@config';
 import { CacheModule, CacheService } from '@libs/cache';
 import { bearer, registerUser } from '@test/support/auth-helpers';
 import { RedisServerProcess } from '@test/support/redis-server-process';
@@ -31,16 +30,12 @@ function deferred<T>() {
 
 /** One instance's cache: the real module on its own, as an app would have it. */
 async function startCache(redisUrl: string, keyPrefix: string): Promise<TestingModule> {
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    REDIS_URL: redisUrl,
-    REDIS_KEY_PREFIX: keyPrefix,
-    LOG_LEVEL: 'silent',
-  });
   const module = await Test.createTestingModule({
     imports: [
-      ConfigModule.forRoot(config),
-      CacheModule.forRoot({ redis: { retryIntervalMs: RETRY_INTERVAL_MS } }),
+      CacheModule.forRoot({
+        defaultTtlMs: 30_000,
+        redis: { url: redisUrl, keyPrefix, retryIntervalMs: RETRY_INTERVAL_MS },
+      }),
     ],
   }).compile();
   await module.init();

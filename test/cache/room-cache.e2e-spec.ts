@@ -14,7 +14,7 @@ import {
   ROOM_READS,
   RoomBody,
 } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 /**
@@ -23,19 +23,11 @@ import { WsTestClient } from '@test/support/ws-test-client';
  * acknowledged. Under `npm run test:services` the same suite runs with the Redis tier.
  */
 describe('room reads through the response cache (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp();
   const sockets: WsTestClient[] = [];
-
-  beforeAll(async () => {
-    testApp = await startTestApp({ listen: true });
-  });
 
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((socket) => socket.closeAndWait()));
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   const http = () => request(testApp.server);
@@ -126,7 +118,7 @@ describe('room reads through the response cache (e2e)', () => {
     const owner = await registerUser(testApp);
     const room = await createRoom(testApp, owner);
     await history(owner, room.id);
-    const socket = await WsTestClient.connect(testApp.url!, { token: owner.accessToken });
+    const socket = await WsTestClient.connect(testApp.url, { token: owner.accessToken });
     sockets.push(socket);
 
     const ack = await socket.request('send', { roomId: room.id, body: 'over ws' }, 'ack');

@@ -14,7 +14,7 @@ import {
   ResponseHeaders,
 } from '@libs/client';
 import { aRegistration } from '@test/factories/user.factory';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 import { waitUntil } from '@test/support/wait-until';
 
 /**
@@ -22,19 +22,11 @@ import { waitUntil } from '@test/support/wait-until';
  * generated REST client and the typed WebSocket client.
  */
 describe('a session through the generated client (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp({ listen: true });
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp();
 
   /** A REST client that sends the given access token (as a caller's app would keep it). */
   const restClient = (token?: () => string) =>
-    createClient(createConfig({ baseUrl: testApp.url!, auth: token }));
+    createClient(createConfig({ baseUrl: testApp.url, auth: token }));
 
   it('register, login, room, WebSocket join/send/receive, history, private message, refresh', async () => {
     const anonymous = restClient();
@@ -64,12 +56,12 @@ describe('a session through the generated client (e2e)', () => {
     expect(room.visibility).toBe('public');
 
     const aliceSocket = await RealtimeClient.connect({
-      baseUrl: testApp.url!,
+      baseUrl: testApp.url,
       accessToken,
       WebSocket,
     });
     const bobSocket = await RealtimeClient.connect({
-      baseUrl: testApp.url!,
+      baseUrl: testApp.url,
       accessToken: bobRegistered.data.accessToken,
       WebSocket,
     });

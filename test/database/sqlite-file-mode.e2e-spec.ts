@@ -1,20 +1,13 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerUser } from '@test/support/auth-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
+import { onTestPostgres } from '@test/support/test-database';
 
-const sqliteOnly = process.env.TEST_DATABASE_URL ? describe.skip : describe;
+const sqliteOnly = onTestPostgres() ? describe.skip : describe;
 
 sqliteOnly('the SQLite file (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp();
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp();
 
   it('and its WAL are readable by the owner only (they hold password hashes)', async () => {
     // A write, so that the WAL exists.

@@ -4,7 +4,7 @@ import { Room } from '@app/rooms/room.entity';
 import { User } from '@app/users/user.entity';
 import { bearer, RegisteredUser, registerUser } from '@test/support/auth-helpers';
 import { createRoom, joinRoom, listMemberIds, postMessage } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 
 /**
  * Writes of one request never depend on another request's outcome, and races with deletions
@@ -12,18 +12,13 @@ import { startTestApp, TestApp } from '@test/support/test-app';
  * runs the other request at the exact moment it hurt before (see the comment on each test).
  */
 describe('write isolation and races with deletion (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp();
   let dataSource: DataSource;
   let owner: RegisteredUser;
 
   beforeAll(async () => {
-    testApp = await startTestApp();
     dataSource = testApp.app.get(DataSource);
     owner = await registerUser(testApp);
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   const http = () => request(testApp.server);

@@ -54,7 +54,7 @@ describe('two instances behind nginx (services)', () => {
     fleet = await startTestFleet(2, {
       environment: { TRUST_PROXY: '127.0.0.1', THROTTLE_LIMIT: String(LIMIT) },
     });
-    nginx = await NginxProcess.start(fleet.apps.map((app) => Number(new URL(app.url!).port)));
+    nginx = await NginxProcess.start(fleet.apps.map((app) => Number(new URL(app.url).port)));
   });
 
   afterAll(async () => {

@@ -1,18 +1,10 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AccessTokenGuard } from '@app/auth/access-token.guard';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 
 describe('health (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp();
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp();
 
   it('/health answers while the process lives', async () => {
     await request(testApp.server).get('/health').expect(200, { status: 'ok' });

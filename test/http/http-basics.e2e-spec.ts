@@ -1,16 +1,8 @@
 import request from 'supertest';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { startTestApp, useTestApp } from '@test/support/test-app';
 
 describe('HTTP basics (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp({ environment: { CORS_ORIGINS: 'https://app.example.com' } });
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp({ environment: { CORS_ORIGINS: 'https://app.example.com' } });
 
   const http = () => request(testApp.server);
 

@@ -3,20 +3,15 @@ import { DataSource } from 'typeorm';
 import { User } from '@app/users/user.entity';
 import { aRegistration } from '@test/factories/user.factory';
 import { parsePrometheusText, sumOf } from '@test/support/prometheus-text';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 describe('load shedding (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp({ environment: { SHED_MAX_HEAP_USED_BYTES: '1' } });
 
   beforeAll(async () => {
     // A heap limit of 1 byte: the process counts as saturated from the first sample on.
-    testApp = await startTestApp({ listen: true, environment: { SHED_MAX_HEAP_USED_BYTES: '1' } });
     await new Promise((resolve) => setTimeout(resolve, 1200));
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   it('answers 503 with Retry-After and the error shape, without running the route', async () => {
@@ -44,7 +39,7 @@ describe('load shedding (e2e)', () => {
   });
 
   it('refuses WebSocket upgrades with 503 and Retry-After', async () => {
-    const outcome = await WsTestClient.tryConnect(testApp.url!, { token: 'not even checked' });
+    const outcome = await WsTestClient.tryConnect(testApp.url, { token: 'not even checked' });
 
     expect(outcome).toMatchObject({ accepted: false, status: 503 });
     expect(!outcome.accepted && outcome.headers['retry-after']).toBe('5');

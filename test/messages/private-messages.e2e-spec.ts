@@ -1,20 +1,14 @@
 import request from 'supertest';
+import { listRooms, postPrivateMessage } from '@libs/client';
+import { apiClient, expectStatus } from '@test/support/api-client';
 import { MISSING_ID } from '@test/factories/ids';
 import { aMessage, MessageRequest } from '@test/factories/room.factory';
 import { bearer, RegisteredUser, registerUser } from '@test/support/auth-helpers';
 import { MessageBody, postMessage, readHistory } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 
 describe('private messages (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp();
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp();
 
   const http = () => request(testApp.server);
 
@@ -32,15 +26,16 @@ describe('private messages (e2e)', () => {
     from: RegisteredUser,
     to: { id: string },
     message: Partial<MessageRequest> = {},
-  ) => (await sendPrivate(from, to, message).expect(201)).body as MessageBody;
+  ): Promise<MessageBody> => {
+    const client = apiClient(testApp, from.accessToken);
+    const body = aMessage(message);
+    return expectStatus(postPrivateMessage({ client, path: { id: to.id }, body }), 201);
+  };
 
   const roomIdsOf = async (user: RegisteredUser) => {
-    const response = await http()
-      .get('/api/rooms')
-      .query({ limit: 200 })
-      .set(bearer(user.accessToken))
-      .expect(200);
-    return (response.body.items as { id: string }[]).map((room) => room.id);
+    const client = apiClient(testApp, user.accessToken);
+    const page = await expectStatus(listRooms({ client, query: { limit: 200 } }), 200);
+    return page.items.map((room) => room.id);
   };
 
   it('the first private message makes the direct room of the two; replies go to the same room', async () => {

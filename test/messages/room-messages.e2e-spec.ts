@@ -12,21 +12,16 @@ import {
   postMessage,
   readHistory,
 } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 
 describe('room messages (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp();
   let alice: RegisteredUser;
   let bob: RegisteredUser;
 
   beforeAll(async () => {
-    testApp = await startTestApp();
     alice = await registerUser(testApp);
     bob = await registerUser(testApp);
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   const http = () => request(testApp.server);

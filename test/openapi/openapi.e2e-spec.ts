@@ -1,18 +1,10 @@
 import request from 'supertest';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { startTestApp, useTestApp } from '@test/support/test-app';
 
 const PRODUCTION = { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-32-characters!' };
 
 describe('OpenAPI document and Swagger UI (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp();
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp();
 
   it('serves the document at /openapi.json, with handler names as operation ids', async () => {
     const response = await request(testApp.server).get('/openapi.json').expect(200);

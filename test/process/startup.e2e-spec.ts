@@ -1,4 +1,10 @@
-import { runUntilExit } from '@test/support/server-process';
+import { join } from 'node:path';
+import {
+  createServerSetup,
+  runUntilExit,
+  ServerProcess,
+  ServerSetup,
+} from '@test/support/server-process';
 
 describe('start-up with a bad configuration (process)', () => {
   it('PORT=notaport stops the start with one line naming PORT', () => {
@@ -28,5 +34,35 @@ describe('start-up with a bad configuration (process)', () => {
 
     expect(result.status).not.toBe(0);
     expect(result.stderr.trim()).toBe(`Invalid configuration: ${name} must be at least 1s`);
+  });
+});
+
+describe('the first line of the log (process)', () => {
+  let setup: ServerSetup;
+  let server: ServerProcess | undefined;
+
+  beforeAll(async () => {
+    setup = await createServerSetup({ LOG_LEVEL: 'info' });
+  });
+
+  afterAll(async () => {
+    await server?.kill();
+    await setup?.remove();
+  });
+
+  it('says where it listens, which database and Redis it uses and where the docs are, as JSON on a pipe', async () => {
+    server = await ServerProcess.start(setup.environment);
+    const { DATABASE_URL, DATA_DIR, REDIS_URL } = setup.environment;
+    const database = DATABASE_URL
+      ? `PostgreSQL ${new URL(DATABASE_URL).host}${new URL(DATABASE_URL).pathname}`
+      : `SQLite ${join(DATA_DIR, 'switchboard.sqlite')}`;
+    const redis = REDIS_URL ? new URL(REDIS_URL).host : 'none (embedded, in-process)';
+
+    const firstLine = server.output.split('\n')[0];
+
+    expect(JSON.parse(firstLine)).toMatchObject({
+      level: 30,
+      msg: `Switchboard listening on ${server.url} · database: ${database} · Redis: ${redis} · API docs: ${server.url}/docs`,
+    });
   });
 });

@@ -56,7 +56,7 @@ describe.each([
   beforeAll(async () => {
     requireTestDatabaseUrl();
     requireTestRedisUrl();
-    testApp = await startTestApp({ listen: true, database: await databaseFor() });
+    testApp = await startTestApp({ database: await databaseFor() });
     url = testApp.url!;
   });
 

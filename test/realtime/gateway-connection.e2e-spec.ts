@@ -1,11 +1,17 @@
 import { CloseCode } from '@libs/client';
 import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { startTestApp, useTestApp } from '@test/support/test-app';
 import { sleep } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 describe('WebSocket gateway: connection, frames and protection (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp({
+    environment: {
+      CORS_ORIGINS: 'https://app.example.com',
+      WS_MAX_PAYLOAD: '1024',
+      WS_MESSAGE_RATE: '5',
+    },
+  });
   let url: string;
   let alice: RegisteredUser;
   const clients: WsTestClient[] = [];
@@ -17,24 +23,12 @@ describe('WebSocket gateway: connection, frames and protection (e2e)', () => {
   };
 
   beforeAll(async () => {
-    testApp = await startTestApp({
-      listen: true,
-      environment: {
-        CORS_ORIGINS: 'https://app.example.com',
-        WS_MAX_PAYLOAD: '1024',
-        WS_MESSAGE_RATE: '5',
-      },
-    });
-    url = testApp.url!;
+    url = testApp.url;
     alice = await registerUser(testApp);
   });
 
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.closeAndWait()));
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   describe('upgrade', () => {
@@ -174,11 +168,11 @@ describe('WebSocket gateway: connection, frames and protection (e2e)', () => {
 
 describe('WebSocket gateway: token expiry, heartbeat and shutdown (e2e)', () => {
   it('closes with 4401 a connection whose token expires, unless renewed in time', async () => {
-    const testApp = await startTestApp({ listen: true, environment: { JWT_TTL: '3s' } });
+    const testApp = await startTestApp({ environment: { JWT_TTL: '3s' } });
     try {
       const user = await registerUser(testApp);
-      const expiring = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
-      const renewed = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
+      const expiring = await WsTestClient.connect(testApp.url, { token: user.accessToken });
+      const renewed = await WsTestClient.connect(testApp.url, { token: user.accessToken });
 
       // JWT expiry has whole seconds: 1.1 s later the fresh token expires at least 1 s later.
       await sleep(1100);
@@ -199,10 +193,10 @@ describe('WebSocket gateway: token expiry, heartbeat and shutdown (e2e)', () => 
   });
 
   it('drops a peer that stops answering pings', async () => {
-    const testApp = await startTestApp({ listen: true, environment: { WS_HEARTBEAT_MS: '200' } });
+    const testApp = await startTestApp({ environment: { WS_HEARTBEAT_MS: '200' } });
     try {
       const user = await registerUser(testApp);
-      const client = await WsTestClient.connect(testApp.url!, {
+      const client = await WsTestClient.connect(testApp.url, {
         token: user.accessToken,
         autoPong: false,
       });
@@ -216,15 +210,15 @@ describe('WebSocket gateway: token expiry, heartbeat and shutdown (e2e)', () => 
   });
 
   it('limits connection attempts per client address with 429 and Retry-After', async () => {
-    const testApp = await startTestApp({ listen: true, environment: { WS_CONNECT_LIMIT: '3' } });
+    const testApp = await startTestApp({ environment: { WS_CONNECT_LIMIT: '3' } });
     const opened: WsTestClient[] = [];
     try {
       const user = await registerUser(testApp);
       for (let i = 0; i < 3; i++) {
-        opened.push(await WsTestClient.connect(testApp.url!, { token: user.accessToken }));
+        opened.push(await WsTestClient.connect(testApp.url, { token: user.accessToken }));
       }
 
-      const refused = await WsTestClient.tryConnect(testApp.url!, { token: user.accessToken });
+      const refused = await WsTestClient.tryConnect(testApp.url, { token: user.accessToken });
 
       expect(refused).toMatchObject({ accepted: false, status: 429 });
       expect(Number(!refused.accepted && refused.headers['retry-after'])).toBeGreaterThan(0);
@@ -235,15 +229,15 @@ describe('WebSocket gateway: token expiry, heartbeat and shutdown (e2e)', () => 
   });
 
   it('refuses upgrades past WS_MAX_CONNECTIONS with 503', async () => {
-    const testApp = await startTestApp({ listen: true, environment: { WS_MAX_CONNECTIONS: '2' } });
+    const testApp = await startTestApp({ environment: { WS_MAX_CONNECTIONS: '2' } });
     const opened: WsTestClient[] = [];
     try {
       const user = await registerUser(testApp);
       for (let i = 0; i < 2; i++) {
-        opened.push(await WsTestClient.connect(testApp.url!, { token: user.accessToken }));
+        opened.push(await WsTestClient.connect(testApp.url, { token: user.accessToken }));
       }
 
-      const refused = await WsTestClient.tryConnect(testApp.url!, { token: user.accessToken });
+      const refused = await WsTestClient.tryConnect(testApp.url, { token: user.accessToken });
 
       expect(refused).toMatchObject({ accepted: false, status: 503 });
     } finally {
@@ -253,9 +247,9 @@ describe('WebSocket gateway: token expiry, heartbeat and shutdown (e2e)', () => 
   });
 
   it('on shutdown closes every socket with 1001', async () => {
-    const testApp = await startTestApp({ listen: true });
+    const testApp = await startTestApp();
     const user = await registerUser(testApp);
-    const client = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
+    const client = await WsTestClient.connect(testApp.url, { token: user.accessToken });
 
     await testApp.close();
 

@@ -3,30 +3,22 @@ import { ConnectionRegistry } from '@app/realtime/connection-registry';
 import request from 'supertest';
 import { bearer, registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import { addMember, createRoom, joinRoom, postMessage } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
-import { sleep, waitUntil } from '@test/support/wait-until';
+import { startTestApp, useTestApp } from '@test/support/test-app';
+import { waitUntil } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 describe('WebSocket gateway: rooms, messages and presence (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp({ environment: { WS_MESSAGE_RATE: '1000' } });
   const clients: WsTestClient[] = [];
 
   const connect = async (user: RegisteredUser) => {
-    const client = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
+    const client = await WsTestClient.connect(testApp.url, { token: user.accessToken });
     clients.push(client);
     return client;
   };
 
-  beforeAll(async () => {
-    testApp = await startTestApp({ listen: true, environment: { WS_MESSAGE_RATE: '1000' } });
-  });
-
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.closeAndWait()));
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   it('join, send and receive: ack after the commit, the message to every joined member', async () => {
@@ -139,8 +131,11 @@ describe('WebSocket gateway: rooms, messages and presence (e2e)', () => {
         body: 'psst',
       });
     }
-    await sleep(100);
-    expect(bobPhone.frames.filter((frame) => frame.event === 'message')).toEqual([]);
+    // Each connection gets it once: the next message any of them sees is the next one sent.
+    const next = await aliceSocket.request('dm', { userId: bob.id, body: 'again' }, 'ack');
+    for (const socket of [bobPhone, bobLaptop, aliceSocket, aliceOtherTab]) {
+      expect((await socket.next('message')).data.id).toBe(next.data.id);
+    }
   });
 
   it('after a disconnect, sync returns each missed message exactly once', async () => {
@@ -216,16 +211,18 @@ describe('WebSocket gateway: rooms, messages and presence (e2e)', () => {
     });
     await bobTwo.request('join', { roomId: room.id }, 'joined');
 
+    // Bob still has a connection in the room: his first one going says nothing…
     await bobOne.closeAndWait();
-    await sleep(200);
-    expect(watcher.frames.filter((frame) => frame.event === 'presence')).toEqual([]);
-
     await bobTwo.request('leave', { roomId: room.id }, 'left');
-    expect((await watcher.next('presence')).data).toEqual({
-      roomId: room.id,
-      userId: bob.id,
-      status: 'offline',
-    });
+    // …and his last one leaving says offline, once: Carol's arrival comes after either.
+    const carol = await registerUser(testApp);
+    await (await connect(carol)).request('join', { roomId: room.id }, 'joined');
+    expect(
+      await watcher.takeThrough('presence', (presence) => presence.userId === carol.id),
+    ).toEqual([
+      { roomId: room.id, userId: bob.id, status: 'offline' },
+      { roomId: room.id, userId: carol.id, status: 'online' },
+    ]);
   });
 
   it('leaving over REST, or the room being deleted, ends live delivery with a left frame', async () => {
@@ -243,10 +240,15 @@ describe('WebSocket gateway: rooms, messages and presence (e2e)', () => {
       .set(bearer(member.accessToken))
       .expect(204);
     expect((await memberSocket.next('left')).data).toEqual({ roomId: room.id });
-    await postMessage(testApp, owner, room.id, { body: 'members only' });
-    await ownerSocket.next('message');
-    await sleep(100);
-    expect(memberSocket.frames.filter((frame) => frame.event === 'message')).toEqual([]);
+    const membersOnly = await postMessage(testApp, owner, room.id, { body: 'members only' });
+    expect((await ownerSocket.next('message')).data.id).toBe(membersOnly.id);
+    // A private message, sent after: the first message the member's connection sees.
+    const control = await ownerSocket.request(
+      'dm',
+      { userId: member.id, body: 'still here?' },
+      'ack',
+    );
+    expect((await memberSocket.next('message')).data.id).toBe(control.data.id);
 
     await request(testApp.server)
       .delete(`/api/rooms/${room.id}`)
@@ -258,21 +260,23 @@ describe('WebSocket gateway: rooms, messages and presence (e2e)', () => {
   it('a left connection gets no more messages of the room', async () => {
     const alice = await registerUser(testApp);
     const room = await createRoom(testApp, alice);
+    const stillJoined = await createRoom(testApp, alice);
     const socket = await connect(alice);
     await socket.request('join', { roomId: room.id }, 'joined');
+    await socket.request('join', { roomId: stillJoined.id }, 'joined');
     await socket.request('leave', { roomId: room.id }, 'left');
 
-    await postMessage(testApp, alice, room.id);
+    await postMessage(testApp, alice, room.id, { body: 'after leaving' });
+    const control = await postMessage(testApp, alice, stillJoined.id, { body: 'still joined' });
 
-    await sleep(200);
-    expect(socket.frames.filter((frame) => frame.event === 'message')).toEqual([]);
+    // Posted after the other, to a room the connection is still in: the first message it gets.
+    expect((await socket.next('message')).data).toMatchObject({ id: control.id });
   });
 });
 
 describe('WebSocket gateway: slow consumers (e2e)', () => {
   it('drops a client that never reads, instead of buffering without bound', async () => {
     const testApp = await startTestApp({
-      listen: true,
       environment: { WS_MAX_BUFFERED: String(64 * 1024) },
     });
     try {
@@ -280,8 +284,8 @@ describe('WebSocket gateway: slow consumers (e2e)', () => {
       const bob = await registerUser(testApp);
       const room = await createRoom(testApp, alice);
       await joinRoom(testApp, bob, room.id);
-      const reader = await WsTestClient.connect(testApp.url!, { token: bob.accessToken });
-      const stalled = await WsTestClient.connect(testApp.url!, { token: alice.accessToken });
+      const reader = await WsTestClient.connect(testApp.url, { token: bob.accessToken });
+      const stalled = await WsTestClient.connect(testApp.url, { token: alice.accessToken });
       await reader.request('join', { roomId: room.id }, 'joined');
       await stalled.request('join', { roomId: room.id }, 'joined');
       const [stalledOnServer] = testApp.app.get(ConnectionRegistry).connectionsOf(alice.id);

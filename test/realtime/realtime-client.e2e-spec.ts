@@ -2,22 +2,14 @@ import { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { RealtimeClient, RealtimeRequestError } from '@libs/client';
 import { registerUser } from '@test/support/auth-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 
 describe('RealtimeClient against the gateway (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp({ listen: true });
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp();
 
   const connect = (accessToken: string) =>
     RealtimeClient.connect({
-      baseUrl: testApp.url!,
+      baseUrl: testApp.url,
       accessToken,
       WebSocket: WebSocket,
     });

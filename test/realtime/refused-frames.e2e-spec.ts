@@ -25,7 +25,7 @@ describe('WebSocket: refused frames count as abuse (e2e)', () => {
   const clients: WsTestClient[] = [];
 
   const connect = async (user: RegisteredUser) => {
-    const client = await WsTestClient.connect(testApp.url!, { token: user.accessToken });
+    const client = await WsTestClient.connect(testApp.url, { token: user.accessToken });
     clients.push(client);
     return client;
   };
@@ -35,7 +35,7 @@ describe('WebSocket: refused frames count as abuse (e2e)', () => {
     client.received('error').map((error) => error.code);
 
   beforeAll(async () => {
-    testApp = await startTestApp({ listen: true });
+    testApp = await startTestApp({});
     [alice, bob] = [await registerUser(testApp), await registerUser(testApp)];
   });
 

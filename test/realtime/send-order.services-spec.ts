@@ -1,6 +1,6 @@
 import { registerUser } from '@test/support/auth-helpers';
 import { createRoom, readHistory } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 import { requireTestDatabaseUrl } from '@test/support/test-database';
 import { waitUntil } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
@@ -9,23 +9,20 @@ const FRAMES = 60;
 
 /** Guarantee 8 of PRODUCT.md on PostgreSQL, where concurrent frames would race for the row lock. */
 describe('frames of one connection, on PostgreSQL', () => {
-  let testApp: TestApp;
-  let client: WsTestClient | undefined;
-
-  beforeAll(async () => {
+  beforeAll(() => {
     requireTestDatabaseUrl();
-    testApp = await startTestApp({ listen: true, environment: { WS_MESSAGE_RATE: '10000' } });
   });
+  const testApp = useTestApp({ environment: { WS_MESSAGE_RATE: '10000' } });
+  let client: WsTestClient | undefined;
 
   afterAll(async () => {
     await client?.closeAndWait();
-    await testApp?.close();
   });
 
   it(`${FRAMES} sends without waiting are stored and acknowledged in the order sent`, async () => {
     const sender = await registerUser(testApp);
     const room = await createRoom(testApp, sender);
-    client = await WsTestClient.connect(testApp.url!, { token: sender.accessToken });
+    client = await WsTestClient.connect(testApp.url, { token: sender.accessToken });
 
     for (let i = 0; i < FRAMES; i++) {
       client.send('send', { roomId: room.id, body: `message ${i}`, clientMsgId: `m${i}` });

@@ -110,27 +110,44 @@ describe('two server processes on one Redis and one PostgreSQL (services)', () =
   it('presence across instances: a user on both is offline only when both connections are gone', async () => {
     const alice = await registerUser(instanceA);
     const bob = await registerUser(instanceA);
+    const carol = await registerUser(instanceA);
     const room = await createRoom(instanceA, alice);
     const watcherOnA = await connect(instanceA, alice);
     await watcherOnA.request('join', { roomId: room.id }, 'joined');
     expect((await watcherOnA.next('presence')).data).toMatchObject({ userId: alice.id });
     const bobOnB = await connect(instanceB, bob);
     const bobOnA = await connect(instanceA, bob);
+    const carolOnB = await connect(instanceB, carol);
+    const presenceOf = (user: RegisteredUser, status: PresenceStatus) => ({
+      roomId: room.id,
+      userId: user.id,
+      status,
+    });
+    /** Carol comes or goes on B: every presence the watcher got until then, in order. */
+    const presenceThroughCarol = async (event: 'join' | 'leave', status: PresenceStatus) => {
+      await carolOnB.request(event, { roomId: room.id }, event === 'join' ? 'joined' : 'left');
+      return watcherOnA.takeThrough(
+        'presence',
+        (presence) => presence.userId === carol.id && presence.status === status,
+      );
+    };
 
     await bobOnB.request('join', { roomId: room.id }, 'joined');
-    const bobIs = (status: PresenceStatus) => ({ roomId: room.id, userId: bob.id, status });
-    expect((await watcherOnA.next('presence')).data).toEqual(bobIs('online'));
-    await bobOnA.request('join', { roomId: room.id }, 'joined');
-    await sleep(QUIET_MS);
+    expect((await watcherOnA.next('presence')).data).toEqual(presenceOf(bob, 'online'));
     // Bob was online already: his second connection, on the other instance, changes nothing.
-    expect(watcherOnA.received('presence')).toEqual([]);
+    await bobOnA.request('join', { roomId: room.id }, 'joined');
+    expect(await presenceThroughCarol('join', 'online')).toEqual([presenceOf(carol, 'online')]);
 
+    // One of Bob's two connections going changes nothing either.
     await bobOnB.closeAndWait();
-    await sleep(QUIET_MS);
-    expect(watcherOnA.received('presence')).toEqual([]);
+    expect(await presenceThroughCarol('leave', 'offline')).toEqual([presenceOf(carol, 'offline')]);
 
+    // The last one going: offline, once.
     await bobOnA.closeAndWait();
-    expect((await watcherOnA.next('presence')).data).toEqual(bobIs('offline'));
+    expect(
+      await watcherOnA.takeThrough('presence', (presence) => presence.userId === bob.id),
+    ).toEqual([presenceOf(bob, 'offline')]);
+    expect(await presenceThroughCarol('join', 'online')).toEqual([presenceOf(carol, 'online')]);
   });
 
   it('Redis restarted: messages committed meanwhile are in sync, live delivery resumes by itself', async () => {

@@ -2,21 +2,16 @@ import request from 'supertest';
 import { MISSING_ID } from '@test/factories/ids';
 import { bearer, RegisteredUser, registerUser } from '@test/support/auth-helpers';
 import { addMember, createRoom, joinRoom, listMemberIds } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 
 describe('room members (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp();
   let owner: RegisteredUser;
   let bob: RegisteredUser;
 
   beforeAll(async () => {
-    testApp = await startTestApp();
     owner = await registerUser(testApp);
     bob = await registerUser(testApp);
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   const http = () => request(testApp.server);

@@ -1,23 +1,20 @@
 import request from 'supertest';
+import { deleteRoom, getRoom, listRooms } from '@libs/client';
+import { apiClient, expectStatus } from '@test/support/api-client';
 import { MISSING_ID } from '@test/factories/ids';
 import { aRoom } from '@test/factories/room.factory';
 import { bearer, RegisteredUser, registerUser } from '@test/support/auth-helpers';
 import { addMember, createRoom, joinRoom, postMessage, RoomBody } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 
 describe('rooms (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp();
   let alice: RegisteredUser;
   let bob: RegisteredUser;
 
   beforeAll(async () => {
-    testApp = await startTestApp();
     alice = await registerUser(testApp);
     bob = await registerUser(testApp);
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   const http = () => request(testApp.server);
@@ -95,11 +92,9 @@ describe('rooms (e2e)', () => {
     it('shows a public room to anyone', async () => {
       const room = await createRoom(testApp, alice);
 
-      const response = await http()
-        .get(`/api/rooms/${room.id}`)
-        .set(bearer(bob.accessToken))
-        .expect(200);
-      expect(response.body).toEqual(room);
+      const client = apiClient(testApp, bob.accessToken);
+      const shown = await expectStatus(getRoom({ client, path: { id: room.id } }), 200);
+      expect(shown).toEqual(room);
     });
 
     it('shows a private room to its members only; to others it is 404 like a missing room', async () => {
@@ -140,17 +135,15 @@ describe('rooms (e2e)', () => {
   describe('GET /api/rooms', () => {
     /** Every room the user's list shows, page by page. */
     const listAll = async (user: RegisteredUser, limit: number) => {
+      const client = apiClient(testApp, user.accessToken);
       const rooms: RoomBody[] = [];
-      let cursor: string | null = null;
+      let cursor: string | undefined;
       for (let page = 0; page < 1000; page++) {
-        const response = await http()
-          .get('/api/rooms')
-          .query(cursor ? { limit, cursor } : { limit })
-          .set(bearer(user.accessToken))
-          .expect(200);
-        expect(response.body.items.length).toBeLessThanOrEqual(limit);
-        rooms.push(...(response.body.items as RoomBody[]));
-        cursor = response.body.nextCursor as string | null;
+        const query = cursor ? { limit, cursor } : { limit };
+        const { items, nextCursor } = await expectStatus(listRooms({ client, query }), 200);
+        expect(items.length).toBeLessThanOrEqual(limit);
+        rooms.push(...items);
+        cursor = nextCursor ?? undefined;
         if (!cursor) {
           return rooms;
         }
@@ -246,7 +239,8 @@ describe('rooms (e2e)', () => {
       await joinRoom(testApp, bob, room.id);
       await postMessage(testApp, bob, room.id);
 
-      await http().delete(`/api/rooms/${room.id}`).set(bearer(alice.accessToken)).expect(204);
+      const owner = apiClient(testApp, alice.accessToken);
+      await expectStatus(deleteRoom({ client: owner, path: { id: room.id } }), 204);
 
       await http().get(`/api/rooms/${room.id}`).set(bearer(alice.accessToken)).expect(404);
       await http().get(`/api/rooms/${room.id}/messages`).set(bearer(bob.accessToken)).expect(404);

@@ -1,18 +1,10 @@
 import request from 'supertest';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 
 const ALLOWED = 'https://app.example';
 
 describe('CORS (e2e)', () => {
-  let testApp: TestApp;
-
-  beforeAll(async () => {
-    testApp = await startTestApp({ environment: { CORS_ORIGINS: ALLOWED } });
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-  });
+  const testApp = useTestApp({ environment: { CORS_ORIGINS: ALLOWED } });
 
   const preflight = (origin: string, method: string) =>
     request(testApp.server)

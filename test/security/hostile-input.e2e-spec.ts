@@ -5,7 +5,7 @@ import { MISSING_ID } from '@test/factories/ids';
 import { signAccessToken } from '@test/support/access-token-forgery';
 import { bearer, registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import { createRoom, RoomBody } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { useTestApp } from '@test/support/test-app';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 /** Generous: the point is "bounded", not a benchmark (the unguarded server took 0.6–1.7 s). */
@@ -23,14 +23,13 @@ interface Route {
 }
 
 describe('hostile input on every route and frame (e2e)', () => {
-  let testApp: TestApp;
+  const testApp = useTestApp();
   let alice: RegisteredUser;
   let bob: RegisteredUser;
   let room: RoomBody;
   let routes: Route[];
 
   beforeAll(async () => {
-    testApp = await startTestApp({ listen: true });
     alice = await registerUser(testApp);
     bob = await registerUser(testApp);
     room = await createRoom(testApp, alice);
@@ -64,10 +63,6 @@ describe('hostile input on every route and frame (e2e)', () => {
       { method: 'get', path: `/api/rooms/${room.id}/messages` },
       { method: 'post', path: `/api/rooms/${room.id}/messages`, body: message },
     ];
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
   });
 
   /** Sends and asserts a 4xx answered in bounded time; returns the body. */
@@ -199,7 +194,7 @@ describe('hostile input on every route and frame (e2e)', () => {
     };
 
     it('a frame nested past the limit, of any event: an error frame, at once', async () => {
-      const client = await WsTestClient.connect(testApp.url!, { token: alice.accessToken });
+      const client = await WsTestClient.connect(testApp.url, { token: alice.accessToken });
       for (const event of Object.keys(frames)) {
         const started = Date.now();
         client.sendFrame(`{"event":"${event}","data":{"x":${deeplyNested(30_000)}}}`);
@@ -218,7 +213,7 @@ describe('hostile input on every route and frame (e2e)', () => {
     ])(
       '%s in any string field of any frame: invalid_data naming the field',
       async (_case, hostile) => {
-        const client = await WsTestClient.connect(testApp.url!, { token: alice.accessToken });
+        const client = await WsTestClient.connect(testApp.url, { token: alice.accessToken });
         for (const [event, data] of Object.entries(frames)) {
           for (const [field, value] of Object.entries(data)) {
             if (typeof value !== 'string') {
@@ -238,7 +233,7 @@ describe('hostile input on every route and frame (e2e)', () => {
     );
 
     it('a connection that keeps sending deep frames is closed with 1008', async () => {
-      const client = await WsTestClient.connect(testApp.url!, { token: alice.accessToken });
+      const client = await WsTestClient.connect(testApp.url, { token: alice.accessToken });
 
       for (let i = 0; i < 15; i++) {
         client.sendFrame(`{"event":"ping","data":${deeplyNested(1_000)}}`);
@@ -256,11 +251,11 @@ describe('hostile input on every route and frame (e2e)', () => {
       for (const token of [foreign, `${alice.accessToken}x`, NUL, LONE_SURROGATE]) {
         // A header cannot carry NUL or a surrogate; a query can.
         for (const tokenInQuery of /^[\x20-\x7e]+$/.test(token) ? [false, true] : [true]) {
-          const upgrade = await WsTestClient.tryConnect(testApp.url!, { token, tokenInQuery });
+          const upgrade = await WsTestClient.tryConnect(testApp.url, { token, tokenInQuery });
           expect(upgrade).toMatchObject({ accepted: false, status: 401 });
         }
       }
-      const upgrade = await WsTestClient.tryConnect(testApp.url!, { token: alice.accessToken });
+      const upgrade = await WsTestClient.tryConnect(testApp.url, { token: alice.accessToken });
       expect(upgrade.accepted).toBe(true);
       if (upgrade.accepted) {
         await upgrade.client.closeAndWait();

@@ -1,11 +1,8 @@
-import request from 'supertest';
+import { login, register } from '@libs/client';
 import { aRegistration, Registration } from '@test/factories/user.factory';
-import { TestApp } from './test-app';
+import { apiClient, expectStatus, HttpTarget } from './api-client';
 
-/** What supertest sends to: a test app's server, or the URL of a server process. */
-export interface HttpTarget {
-  server: TestApp['server'] | string;
-}
+export type { HttpTarget } from './api-client';
 
 export interface RegisteredUser {
   registration: Registration;
@@ -14,17 +11,16 @@ export interface RegisteredUser {
   refreshToken: string;
 }
 
-/** Registers a new user through the API and returns their tokens. */
+/** Registers a new user through the generated client and returns their tokens. */
 export async function registerUser(
   testApp: HttpTarget,
   overrides: Partial<Registration> = {},
 ): Promise<RegisteredUser> {
   const registration = aRegistration(overrides);
-  const response = await request(testApp.server)
-    .post('/api/auth/register')
-    .send(registration)
-    .expect(201);
-  const body = response.body as { accessToken: string; refreshToken: string; user: { id: string } };
+  const body = await expectStatus(
+    register({ client: apiClient(testApp), body: registration }),
+    201,
+  );
   return {
     registration,
     id: body.user.id,
@@ -40,9 +36,6 @@ export async function logInAgain(
   testApp: HttpTarget,
   user: RegisteredUser,
 ): Promise<{ accessToken: string; refreshToken: string }> {
-  const response = await request(testApp.server)
-    .post('/api/auth/login')
-    .send({ username: user.registration.username, password: user.registration.password })
-    .expect(200);
-  return response.body as { accessToken: string; refreshToken: string };
+  const { username, password } = user.registration;
+  return expectStatus(login({ client: apiClient(testApp), body: { username, password } }), 200);
 }

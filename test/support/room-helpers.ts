@@ -1,7 +1,20 @@
-import type { RealtimeMessage } from '@libs/client';
+import {
+  addRoomMember,
+  createRoom as createRoomCall,
+  joinRoom as joinRoomCall,
+  leaveRoom as leaveRoomCall,
+  listRoomMembers,
+  listRoomMessages,
+  postRoomMessage,
+  type RealtimeMessage,
+} from '@libs/client';
 import request from 'supertest';
 import { aMessage, aRoom, MessageRequest, RoomRequest } from '@test/factories/room.factory';
-import { bearer, HttpTarget, RegisteredUser } from './auth-helpers';
+import { apiClient, expectStatus, HttpTarget } from './api-client';
+import { bearer, RegisteredUser } from './auth-helpers';
+
+// Through the generated client (libs/client), as a caller of the API would; readRoom stays on
+// supertest because the raw answer (X-Cache, the exact text) is its point.
 
 export interface RoomBody {
   id: string;
@@ -21,12 +34,8 @@ export async function createRoom(
   owner: RegisteredUser,
   overrides: Partial<RoomRequest> = {},
 ): Promise<RoomBody> {
-  const response = await request(target.server)
-    .post('/api/rooms')
-    .set(bearer(owner.accessToken))
-    .send(aRoom(overrides))
-    .expect(201);
-  return response.body as RoomBody;
+  const client = apiClient(target, owner.accessToken);
+  return expectStatus(createRoomCall({ client, body: aRoom(overrides) }), 201);
 }
 
 export async function joinRoom(
@@ -34,10 +43,8 @@ export async function joinRoom(
   user: RegisteredUser,
   roomId: string,
 ): Promise<void> {
-  await request(target.server)
-    .put(`/api/rooms/${roomId}/members/me`)
-    .set(bearer(user.accessToken))
-    .expect(204);
+  const client = apiClient(target, user.accessToken);
+  await expectStatus(joinRoomCall({ client, path: { id: roomId } }), 204);
 }
 
 export async function leaveRoom(
@@ -45,10 +52,8 @@ export async function leaveRoom(
   user: RegisteredUser,
   roomId: string,
 ): Promise<void> {
-  await request(target.server)
-    .delete(`/api/rooms/${roomId}/members/me`)
-    .set(bearer(user.accessToken))
-    .expect(204);
+  const client = apiClient(target, user.accessToken);
+  await expectStatus(leaveRoomCall({ client, path: { id: roomId } }), 204);
 }
 
 export async function addMember(
@@ -57,11 +62,8 @@ export async function addMember(
   roomId: string,
   userId: string,
 ): Promise<void> {
-  await request(target.server)
-    .post(`/api/rooms/${roomId}/members`)
-    .set(bearer(owner.accessToken))
-    .send({ userId })
-    .expect(201);
+  const client = apiClient(target, owner.accessToken);
+  await expectStatus(addRoomMember({ client, path: { id: roomId }, body: { userId } }), 201);
 }
 
 /** The ids of a room's members in the order they joined (one page of up to 200), as `viewer` sees them. */
@@ -70,12 +72,12 @@ export async function listMemberIds(
   viewer: RegisteredUser,
   roomId: string,
 ): Promise<string[]> {
-  const response = await request(target.server)
-    .get(`/api/rooms/${roomId}/members`)
-    .query({ limit: 200 })
-    .set(bearer(viewer.accessToken))
-    .expect(200);
-  return (response.body.items as { user: { id: string } }[]).map((member) => member.user.id);
+  const client = apiClient(target, viewer.accessToken);
+  const page = await expectStatus(
+    listRoomMembers({ client, path: { id: roomId }, query: { limit: 200 } }),
+    200,
+  );
+  return page.items.map((member) => member.user.id);
 }
 
 /** Posts a message and expects the 201. */
@@ -85,12 +87,11 @@ export async function postMessage(
   roomId: string,
   overrides: Partial<MessageRequest> = {},
 ): Promise<MessageBody> {
-  const response = await request(target.server)
-    .post(`/api/rooms/${roomId}/messages`)
-    .set(bearer(sender.accessToken))
-    .send(aMessage(overrides))
-    .expect(201);
-  return response.body as MessageBody;
+  const client = apiClient(target, sender.accessToken);
+  return expectStatus(
+    postRoomMessage({ client, path: { id: roomId }, body: aMessage(overrides) }),
+    201,
+  );
 }
 
 /** The whole history of a room, page by page (bounded), oldest first. */
@@ -100,16 +101,17 @@ export async function readHistory(
   roomId: string,
   maxPages = 100,
 ): Promise<MessageBody[]> {
+  const client = apiClient(target, reader.accessToken);
   const messages: MessageBody[] = [];
-  let cursor: string | null = null;
+  let cursor: string | undefined;
   for (let page = 0; page < maxPages; page++) {
-    const response = await request(target.server)
-      .get(`/api/rooms/${roomId}/messages`)
-      .query(cursor ? { limit: 200, cursor } : { limit: 200 })
-      .set(bearer(reader.accessToken))
-      .expect(200);
-    messages.push(...(response.body.items as MessageBody[]));
-    cursor = response.body.nextCursor as string | null;
+    const query = cursor ? { limit: 200, cursor } : { limit: 200 };
+    const { items, nextCursor } = await expectStatus(
+      listRoomMessages({ client, path: { id: roomId }, query }),
+      200,
+    );
+    messages.push(...items);
+    cursor = nextCursor ?? undefined;
     if (!cursor) {
       return messages;
     }

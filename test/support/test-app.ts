@@ -13,8 +13,8 @@ export interface TestApp {
   config: AppConfig;
   /** The Node HTTP server, for supertest. */
   server: ReturnType<NestFastifyApplication['getHttpServer']>;
-  /** Base URL when started with `listen: true` (WebSocket tests), else undefined. */
-  url?: string;
+  /** Base URL on 127.0.0.1, for the generated client and WebSocket clients. */
+  url: string;
   close(): Promise<void>;
 }
 
@@ -23,8 +23,6 @@ export interface TestAppOptions {
   environment?: Record<string, string>;
   /** A database to use instead of a new one of its own (a fleet's apps share one). */
   database?: TestDatabase;
-  /** Listen on an ephemeral port of 127.0.0.1 (needed by real socket clients). */
-  listen?: boolean;
 }
 
 /**
@@ -48,14 +46,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.environment,
   });
   const app = await createApp(config);
-  let url: string | undefined;
-  if (options.listen) {
-    await app.listen(0, '127.0.0.1');
-    url = await app.getUrl();
-  } else {
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
-  }
+  // Always on a port of its own: the generated client and WebSocket clients need a URL.
+  await app.listen(0, '127.0.0.1');
+  const url = await app.getUrl();
   return {
     app,
     config,
@@ -68,6 +61,42 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       }
       rmSync(dataDirectory, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * The suite's app: started in `beforeAll`, closed in `afterAll`. The object stands for the app
+ * from `beforeAll` on (read its fields inside tests and hooks, not at the describe level).
+ */
+export function useTestApp(options: TestAppOptions = {}): TestApp {
+  let started: TestApp | undefined;
+  beforeAll(async () => {
+    started = await startTestApp(options);
+  });
+  afterAll(async () => {
+    await started?.close();
+    started = undefined;
+  });
+  const current = (): TestApp => {
+    if (!started) {
+      throw new Error('useTestApp: the app runs from beforeAll to afterAll only');
+    }
+    return started;
+  };
+  return {
+    get app() {
+      return current().app;
+    },
+    get config() {
+      return current().config;
+    },
+    get server() {
+      return current().server;
+    },
+    get url() {
+      return current().url;
+    },
+    close: () => current().close(),
   };
 }
 
@@ -96,7 +125,7 @@ export async function startTestFleet(
   }
   const apps: TestApp[] = [];
   for (let i = 0; i < size; i++) {
-    apps.push(await startTestApp({ ...options, listen: true, database, environment }));
+    apps.push(await startTestApp({ ...options, database, environment }));
   }
   return {
     apps,

@@ -52,3 +52,8 @@ export function requireTestDatabaseUrl(): string {
   }
   return url;
 }
+
+/** True in `npm run test:services`: the suites run on PostgreSQL rather than SQLite. */
+export function onTestPostgres(): boolean {
+  return Boolean(process.env.TEST_DATABASE_URL);
+}

@@ -103,13 +103,50 @@ export class WsTestClient {
           `No "${event}" frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`,
         );
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
+      await this.nextFrameOrTimeout(remaining);
+    }
+  }
+
+  private nextFrameOrTimeout(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
       });
+    });
+  }
+
+  /**
+   * Waits for a frame of `event` whose data matches, then takes every frame of `event` up to and
+   * including it. A frame that must not come is caught by waiting for one that must come after it.
+   */
+  async takeThrough<E extends ServerEvent>(
+    event: E,
+    matches: (data: ServerEventMap[E]) => boolean,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+  ): Promise<ServerEventMap[E][]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.frames.findIndex(
+        (frame) => frame.event === event && matches((frame as ServerFrame<E>).data),
+      );
+      if (index >= 0) {
+        const taken = this.frames.slice(0, index + 1).filter((frame) => frame.event === event);
+        this.frames.splice(
+          0,
+          index + 1,
+          ...this.frames.slice(0, index).filter((frame) => frame.event !== event),
+        );
+        return taken.map((frame) => (frame as ServerFrame<E>).data);
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new Error(
+          `No matching "${event}" frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`,
+        );
+      }
+      await this.nextFrameOrTimeout(remaining);
     }
   }
 

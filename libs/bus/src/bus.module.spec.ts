@@ -1,23 +1,23 @@
 import { Test } from '@nestjs/testing';
-import { ConfigModule, loadConfig } from '@config';
-import { BusModule } from './bus.module';
+import { BusModule, BusModuleOptions } from './bus.module';
 import { MessageBus } from './message-bus';
 
-async function compileWith(environment: Record<string, string>) {
-  const config = loadConfig({ NODE_ENV: 'test', ...environment });
-  return Test.createTestingModule({ imports: [ConfigModule.forRoot(config), BusModule] }).compile();
+async function compileWith(options: BusModuleOptions) {
+  return Test.createTestingModule({ imports: [BusModule.forRoot(options)] }).compile();
 }
 
 describe(BusModule.name, () => {
-  it('provides the in-process bus when REDIS_URL is not set', async () => {
+  it('provides the in-process bus without Redis options', async () => {
     const moduleRef = await compileWith({});
 
     expect(moduleRef.get(MessageBus).status().transport).toBe('in-process');
     await moduleRef.close();
   });
 
-  it('provides the Redis bus when REDIS_URL is set, without connecting before init', async () => {
-    const moduleRef = await compileWith({ REDIS_URL: 'redis://127.0.0.1:1' });
+  it('provides the Redis bus with Redis options, without connecting before init', async () => {
+    const moduleRef = await compileWith({
+      redis: { url: 'redis://127.0.0.1:1', keyPrefix: 'switchboard-test:' },
+    });
     const bus = moduleRef.get(MessageBus);
 
     expect(bus.status()).toMatchObject({ transport: 'redis', healthy: false });

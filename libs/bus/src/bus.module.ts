@@ -1,13 +1,17 @@
-import { Global, Module } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '@config';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { InProcessTransport } from './in-process.transport';
 import { MessageBus } from './message-bus';
-import { RedisTransport } from './redis.transport';
+import { RedisTransport, RedisTransportOptions } from './redis.transport';
 
-/** In-process unless REDIS_URL is set; then Redis pub/sub, every channel under REDIS_KEY_PREFIX. */
-export function createMessageBus(config: AppConfig): MessageBus {
-  const { url, keyPrefix } = config.redis;
-  return new MessageBus(url ? new RedisTransport({ url, keyPrefix }) : new InProcessTransport());
+export interface BusModuleOptions {
+  /** Redis pub/sub, every channel under `keyPrefix`; undefined: in-process only. */
+  redis?: RedisTransportOptions;
+}
+
+export function createMessageBus(options: BusModuleOptions): MessageBus {
+  return new MessageBus(
+    options.redis ? new RedisTransport(options.redis) : new InProcessTransport(),
+  );
 }
 
 /**
@@ -15,8 +19,13 @@ export function createMessageBus(config: AppConfig): MessageBus {
  * and quits its connections at application shutdown.
  */
 @Global()
-@Module({
-  providers: [{ provide: MessageBus, inject: [APP_CONFIG], useFactory: createMessageBus }],
-  exports: [MessageBus],
-})
-export class BusModule {}
+@Module({})
+export class BusModule {
+  static forRoot(options: BusModuleOptions): DynamicModule {
+    return {
+      module: BusModule,
+      providers: [{ provide: MessageBus, useFactory: () => createMessageBus(options) }],
+      exports: [MessageBus],
+    };
+  }
+}

@@ -1,13 +1,14 @@
 import { ModuleMetadata, PipeTransform, Type, ValidationPipe } from '@nestjs/common';
-import { AppConfig } from '@config';
 import { CacheInvalidationChannel } from './cache-invalidation.channel';
 import type { EarlyCacheHitsOptions } from './early-cache-hits';
 
 /** Who is asking, for routes whose answer depends on the caller; undefined when nobody is. */
 export type CallerResolver = (request: unknown) => string | undefined;
 
-/** What `CacheModule.forRoot()` accepts; everything else comes from the typed `AppConfig`. */
+/** What `CacheModule.forRoot()` accepts: the application maps its configuration to this. */
 export interface CacheModuleOptions {
+  /** The lifetime of a cached response unless its route says otherwise. */
+  defaultTtlMs: number;
   /** Modules the invalidation channel needs (the bus module, once it exists). */
   imports?: ModuleMetadata['imports'];
   /** Carries invalidations to the other instances. Default: in-process only. */
@@ -22,7 +23,9 @@ export interface CacheModuleOptions {
   memory?: Partial<CacheOptions['memory']>;
   /** On Fastify: answer in-process hits before Nest's routing (see `EarlyCacheHits`). */
   earlyHits?: EarlyCacheHitsOptions;
-  redis?: Partial<Omit<RedisTierOptions, 'url' | 'keyPrefix'>>;
+  /** The shared tier; undefined: in-process only. */
+  redis?: Pick<RedisTierOptions, 'url' | 'keyPrefix'> &
+    Partial<Omit<RedisTierOptions, 'url' | 'keyPrefix'>>;
 }
 
 export interface RedisTierOptions {
@@ -40,7 +43,7 @@ export interface RedisTierOptions {
 }
 
 export interface CacheOptions {
-  /** `CACHE_TTL_MS`: the lifetime of a cached response unless its route says otherwise. */
+  /** The lifetime of a cached response unless its route says otherwise. */
   defaultTtlMs: number;
   callerOf: CallerResolver;
   queryPipe: PipeTransform;
@@ -56,7 +59,7 @@ export interface CacheOptions {
      */
     frontTtlMs: number;
   };
-  /** Undefined: no `REDIS_URL`, in-process only. */
+  /** Undefined: in-process only. */
   redis: RedisTierOptions | undefined;
 }
 
@@ -79,24 +82,14 @@ export const callerFromRequestUser: CallerResolver = (request) => {
   return typeof user?.id === 'string' ? user.id : undefined;
 };
 
-export function resolveCacheOptions(
-  config: AppConfig,
-  options: CacheModuleOptions = {},
-): CacheOptions {
+export function resolveCacheOptions(options: CacheModuleOptions): CacheOptions {
   return {
-    defaultTtlMs: config.cache.ttlMs,
+    defaultTtlMs: options.defaultTtlMs,
     callerOf: options.callerOf ?? callerFromRequestUser,
     queryPipe:
       options.queryPipe ??
       new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
     memory: { ...DEFAULT_MEMORY_OPTIONS, ...options.memory },
-    redis: config.redis.url
-      ? {
-          ...DEFAULT_REDIS_OPTIONS,
-          ...options.redis,
-          url: config.redis.url,
-          keyPrefix: config.redis.keyPrefix,
-        }
-      : undefined,
+    redis: options.redis ? { ...DEFAULT_REDIS_OPTIONS, ...options.redis } : undefined,
   };
 }

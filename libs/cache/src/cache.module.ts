@@ -1,7 +1,6 @@
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { createCache } from 'cache-manager';
-import { APP_CONFIG, AppConfig } from '@config';
 import {
   CacheInvalidationChannel,
   InProcessCacheInvalidationChannel,
@@ -17,7 +16,7 @@ import { MemoryCacheTier } from './memory-cache.tier';
 import { createRedisTierClient, RedisCacheTier } from './redis-cache.tier';
 
 /**
- * Response caching: the in-process tier, the Redis tier when `REDIS_URL` is set, tag
+ * Response caching: the in-process tier, the Redis tier when `options.redis` is given, tag
  * invalidation across instances, and `@CacheResponse()` routes. Global, so that any feature
  * module can mark routes and call `CacheService.invalidateTags()`.
  *
@@ -27,15 +26,14 @@ import { createRedisTierClient, RedisCacheTier } from './redis-cache.tier';
 @Global()
 @Module({})
 export class CacheModule {
-  static forRoot(options: CacheModuleOptions = {}): DynamicModule {
+  static forRoot(options: CacheModuleOptions): DynamicModule {
     return {
       module: CacheModule,
       imports: options.imports ?? [],
       providers: [
         {
           provide: CACHE_OPTIONS,
-          inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) => resolveCacheOptions(config, options),
+          useFactory: () => resolveCacheOptions(options),
         },
         CacheMetrics,
         {

@@ -1,9 +1,10 @@
 // The typed Switchboard clients. `generated/` is the REST client written by `npm run client`
-// from openapi.json: never edit it by hand. `realtime/` is the WebSocket protocol and client.
+// from openapi.json: never edit it by hand. `realtime/` is the WebSocket client.
 export * from './generated';
 // openapi-ts does not type response headers; `npm run client` writes them here.
 export type { ResponseHeaders } from './generated/response-headers.gen';
 export { client } from './generated/client.gen';
 export { createClient, createConfig } from './generated/client';
-export * from './realtime/protocol';
+// The protocol lives in libs/protocol (the server uses it too); re-exported so users see one package.
+export * from '@libs/protocol';
 export * from './realtime/realtime-client';

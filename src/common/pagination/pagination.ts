@@ -19,10 +19,6 @@ export function pageOf<T>(rows: T[], limit: number, positionOf: (last: T) => obj
   };
 }
 
-export function mapPage<T, R>(page: Page<T>, map: (item: T) => R): Page<R> {
-  return { items: page.items.map(map), nextCursor: page.nextCursor };
-}
-
 /** Cursors are opaque to clients: base64url of a small JSON position. */
 export function encodeCursor(position: object): string {
   return Buffer.from(JSON.stringify(position)).toString('base64url');

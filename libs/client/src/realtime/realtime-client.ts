@@ -6,7 +6,7 @@ import {
   ServerEvent,
   ServerEventMap,
   ServerFrame,
-} from './protocol';
+} from '@libs/protocol';
 
 /** The subset of the WebSocket API used here: the browser's global and the `ws` package both fit. */
 export interface WebSocketLike {
