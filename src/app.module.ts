@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AppConfig, ConfigModule } from '@config';
 import { BusModule } from '@libs/bus';
 import { CacheModule } from '@libs/cache';
+import { RedisModule } from '@libs/redis';
 import { AccessTokenGuard } from '@app/auth/access-token.guard';
 import { AuthModule } from '@app/auth/auth.module';
 import { HttpDrain } from '@app/bootstrap/http-drain';
@@ -35,6 +36,12 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggingModule,
         MetricsModule,
+        // One connection and one circuit breaker for the bus, cache, rate limits and presence.
+        RedisModule.forRoot(
+          config.redis.url
+            ? { url: config.redis.url, keyPrefix: config.redis.keyPrefix }
+            : undefined,
+        ),
         BusModule,
         DatabaseModule,
         ThrottlingModule,

@@ -23,6 +23,8 @@ export class PresenceService implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   onModuleInit(): void {
+    // A dead instance's users: a survivor's store reports them once, fleet-wide.
+    this.store.onExpired((roomId, userId) => void this.announce(roomId, userId, 'offline'));
     this.refreshTimer = setInterval(() => void this.refresh(), REFRESH_INTERVAL_MS);
     this.refreshTimer.unref();
   }

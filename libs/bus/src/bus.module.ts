@@ -1,22 +1,28 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '@config';
+import { REDIS_CONNECTION, RedisConnection } from '@libs/redis';
 import { InProcessTransport } from './in-process.transport';
 import { MessageBus } from './message-bus';
 import { RedisTransport } from './redis.transport';
 
-/** In-process unless REDIS_URL is set; then Redis pub/sub, every channel under REDIS_KEY_PREFIX. */
-export function createMessageBus(config: AppConfig): MessageBus {
-  const { url, keyPrefix } = config.redis;
-  return new MessageBus(url ? new RedisTransport({ url, keyPrefix }) : new InProcessTransport());
+/** In-process without the application's Redis connection; with it, Redis pub/sub. */
+export function createMessageBus(connection?: RedisConnection | null): MessageBus {
+  return new MessageBus(connection ? new RedisTransport({ connection }) : new InProcessTransport());
 }
 
 /**
  * Provides the one MessageBus of the application to every module. It connects on module init
- * and quits its connections at application shutdown.
+ * and closes its subscriber at application shutdown. On Redis when `RedisModule` provides a
+ * connection.
  */
 @Global()
 @Module({
-  providers: [{ provide: MessageBus, inject: [APP_CONFIG], useFactory: createMessageBus }],
+  providers: [
+    {
+      provide: MessageBus,
+      inject: [{ token: REDIS_CONNECTION, optional: true }],
+      useFactory: createMessageBus,
+    },
+  ],
   exports: [MessageBus],
 })
 export class BusModule {}

@@ -6,7 +6,10 @@ import type { EarlyCacheHitsOptions } from './early-cache-hits';
 /** Who is asking, for routes whose answer depends on the caller; undefined when nobody is. */
 export type CallerResolver = (request: unknown) => string | undefined;
 
-/** What `CacheModule.forRoot()` accepts; everything else comes from the typed `AppConfig`. */
+/**
+ * What `CacheModule.forRoot()` accepts; the TTL comes from the typed `AppConfig`, Redis from
+ * `RedisModule` (the shared tier is on when the application has a Redis connection).
+ */
 export interface CacheModuleOptions {
   /** Modules the invalidation channel needs (the bus module, once it exists). */
   imports?: ModuleMetadata['imports'];
@@ -22,21 +25,6 @@ export interface CacheModuleOptions {
   memory?: Partial<CacheOptions['memory']>;
   /** On Fastify: answer in-process hits before Nest's routing (see `EarlyCacheHits`). */
   earlyHits?: EarlyCacheHitsOptions;
-  redis?: Partial<Omit<RedisTierOptions, 'url' | 'keyPrefix'>>;
-}
-
-export interface RedisTierOptions {
-  url: string;
-  /** Starts every key: `<keyPrefix>cache:entry:…`, `…cache:tag:…`, `…cache:gen:…`. */
-  keyPrefix: string;
-  /** A command slower than this counts as a failure and takes the tier offline. */
-  commandTimeoutMs: number;
-  /** How often an offline tier is probed (PING) to bring it back. */
-  retryIntervalMs: number;
-  /** How long start-up waits for the first connection before going on without Redis. */
-  connectTimeoutMs: number;
-  /** Invalidations kept for replay while Redis is unreachable; past this, the tier is wiped. */
-  maxPendingInvalidations: number;
 }
 
 export interface CacheOptions {
@@ -56,21 +44,12 @@ export interface CacheOptions {
      */
     frontTtlMs: number;
   };
-  /** Undefined: no `REDIS_URL`, in-process only. */
-  redis: RedisTierOptions | undefined;
 }
 
 export const DEFAULT_MEMORY_OPTIONS: CacheOptions['memory'] = {
   maxEntries: 10_000,
   maxSize: 64 * 1024 * 1024,
   frontTtlMs: 5_000,
-};
-
-export const DEFAULT_REDIS_OPTIONS: Omit<RedisTierOptions, 'url' | 'keyPrefix'> = {
-  commandTimeoutMs: 200,
-  retryIntervalMs: 1_000,
-  connectTimeoutMs: 2_000,
-  maxPendingInvalidations: 100_000,
 };
 
 /** The caller as the access-token guard leaves it on the request. */
@@ -90,13 +69,5 @@ export function resolveCacheOptions(
       options.queryPipe ??
       new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
     memory: { ...DEFAULT_MEMORY_OPTIONS, ...options.memory },
-    redis: config.redis.url
-      ? {
-          ...DEFAULT_REDIS_OPTIONS,
-          ...options.redis,
-          url: config.redis.url,
-          keyPrefix: config.redis.keyPrefix,
-        }
-      : undefined,
   };
 }
