@@ -2,6 +2,7 @@ import Keyv from 'keyv';
 import { LRUCache } from 'lru-cache';
 import { CacheMetrics } from './cache-metrics';
 import { CacheOptions } from './cache-options';
+import { LruKeyvStore } from './lru-keyv.store';
 
 /**
  * The in-process tier: a bounded LRU (`lru-cache`, by count and by body size, with per-entry
@@ -34,7 +35,11 @@ export class MemoryCacheTier {
       dispose: (_value, key) => this.unindex(key),
     });
     // Values stay as they are: no serialization on the way in or out.
-    this.keyv = new Keyv({ store: this.lru, namespace: undefined, useKeyPrefix: false });
+    this.keyv = new Keyv({
+      store: new LruKeyvStore(this.lru),
+      namespace: undefined,
+      useKeyPrefix: false,
+    });
     this.keyv.serialize = undefined;
     this.keyv.deserialize = undefined;
   }
