@@ -3,10 +3,11 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AppConfig, ConfigModule } from '@config';
 import { BusModule } from '@libs/bus';
 import { CacheModule } from '@libs/cache';
+import { RedisModule } from '@libs/redis';
 import { AccessTokenGuard } from '@app/auth/access-token.guard';
 import { AuthModule } from '@app/auth/auth.module';
 import { HttpDrain } from '@app/bootstrap/http-drain';
-import { busOptionsFrom, cacheOptionsFrom } from '@app/bootstrap/library-options';
+import { cacheOptionsFrom, redisOptionsFrom } from '@app/bootstrap/library-options';
 import { BusCacheInvalidationChannel } from '@app/cache/bus-cache-invalidation.channel';
 import { GlobalExceptionFilter } from '@app/common/errors/global-exception.filter';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
@@ -36,7 +37,9 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggingModule,
         MetricsModule,
-        BusModule.forRoot(busOptionsFrom(config)),
+        // One connection and one circuit breaker for the bus, cache, rate limits and presence.
+        RedisModule.forRoot(redisOptionsFrom(config)),
+        BusModule,
         DatabaseModule,
         ThrottlingModule,
         // Invalidations reach the other instances over the bus (Redis pub/sub with REDIS_URL).

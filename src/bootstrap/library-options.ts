@@ -1,19 +1,16 @@
 import { AppConfig } from '@config';
-import type { BusModuleOptions } from '@libs/bus';
 import type { CacheModuleOptions } from '@libs/cache';
+import type { RedisConnectionOptions } from '@libs/redis';
 
 // The libraries know nothing of the app's configuration; this is where it becomes their options.
 
-/** Redis pub/sub when REDIS_URL is set, in-process otherwise. */
-export function busOptionsFrom(config: AppConfig): BusModuleOptions {
+/** The one Redis connection (bus, cache, rate limits, presence) when REDIS_URL is set. */
+export function redisOptionsFrom(config: AppConfig): RedisConnectionOptions | undefined {
   const { url, keyPrefix } = config.redis;
-  return { redis: url ? { url, keyPrefix } : undefined };
+  return url ? { url, keyPrefix } : undefined;
 }
 
-/** CACHE_TTL_MS, and the Redis tier when REDIS_URL is set. */
-export function cacheOptionsFrom(
-  config: AppConfig,
-): Pick<CacheModuleOptions, 'defaultTtlMs' | 'redis'> {
-  const { url, keyPrefix } = config.redis;
-  return { defaultTtlMs: config.cache.ttlMs, redis: url ? { url, keyPrefix } : undefined };
+/** CACHE_TTL_MS; the Redis tier is on when RedisModule has a connection. */
+export function cacheOptionsFrom(config: AppConfig): Pick<CacheModuleOptions, 'defaultTtlMs'> {
+  return { defaultTtlMs: config.cache.ttlMs };
 }

@@ -4,6 +4,7 @@ import {
   CacheInvalidation,
   CacheInvalidationChannel,
   CacheInvalidationListener,
+  RedisPublication,
 } from '@libs/cache';
 
 /** The bus channel that carries cache invalidations between instances. */
@@ -48,6 +49,10 @@ export class BusCacheInvalidationChannel extends CacheInvalidationChannel {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  override redisPublication(invalidation: CacheInvalidation): RedisPublication | undefined {
+    return this.bus.redisPublication(CACHE_INVALIDATION_BUS_CHANNEL, invalidation);
   }
 
   onInvalidate(listener: CacheInvalidationListener): () => void {

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '@config';
+import { REDIS_CONNECTION, RedisConnection } from '@libs/redis';
 import { AuthModule } from '@app/auth/auth.module';
 import { MessagesModule } from '@app/messages/messages.module';
 import { RoomsModule } from '@app/rooms/rooms.module';
@@ -32,11 +32,9 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
     RealtimeMetrics,
     {
       provide: PresenceStore,
-      inject: [APP_CONFIG],
-      useFactory: ({ redis }: AppConfig) =>
-        redis.url
-          ? new RedisPresenceStore(redis.url, redis.keyPrefix)
-          : new InMemoryPresenceStore(),
+      inject: [REDIS_CONNECTION],
+      useFactory: (redis: RedisConnection | null) =>
+        redis ? new RedisPresenceStore(redis) : new InMemoryPresenceStore(),
     },
   ],
 })

@@ -2,25 +2,26 @@ import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import Redis from 'ioredis';
-import { createFailFastRedis } from '@app/common/redis-client';
+import { RedisConnection } from '@libs/redis';
 import { FixedWindowThrottlerStorage } from './fixed-window-throttler.storage';
 
 /**
  * Rate-limit counters in Redis, so that a limit holds across the whole fleet; while Redis is
- * unreachable or slow, each instance counts on its own (the limit then holds per instance)
- * instead of failing every request (PRODUCT.md, guarantee 7). One warning per outage.
+ * unavailable (its circuit open: no request waits for it) or a command fails, each instance
+ * counts on its own (the limit then holds per instance) instead of failing every request
+ * (PRODUCT.md, guarantee 7). One warning per outage.
  */
 export class FailOpenThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly logger = new Logger(FailOpenThrottlerStorage.name);
-  private readonly redis: Redis;
   private readonly shared: ThrottlerStorageRedisService;
   private readonly local = new FixedWindowThrottlerStorage();
+  private readonly keyPrefix: string;
   private degraded = false;
 
-  constructor(url: string, keyPrefix: string) {
-    this.redis = createFailFastRedis(url, `${keyPrefix}throttle:`, 'throttler');
-    this.shared = new ThrottlerStorageRedisService(this.redis);
+  constructor(private readonly connection: RedisConnection) {
+    // The library's script on the application's one connection; the connection is not its own.
+    this.shared = new ThrottlerStorageRedisService(connection.client);
+    this.keyPrefix = `${connection.keyPrefix}throttle:`;
   }
 
   async increment(
@@ -30,26 +31,35 @@ export class FailOpenThrottlerStorage implements ThrottlerStorage, OnApplication
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
-    try {
-      const record = await this.shared.increment(key, ttl, limit, blockDuration, throttlerName);
-      if (this.degraded) {
-        this.degraded = false;
-        this.logger.log('Redis is back: rate limits are shared across the fleet again');
-      }
-      return record;
-    } catch (error) {
-      if (!this.degraded) {
-        this.degraded = true;
-        this.logger.warn(
-          `Redis unavailable (${(error as Error).message}): rate limits count per instance until it returns`,
+    if (this.connection.available) {
+      try {
+        const record = await this.connection.run(() =>
+          this.shared.increment(this.keyPrefix + key, ttl, limit, blockDuration, throttlerName),
         );
+        if (this.degraded) {
+          this.degraded = false;
+          this.logger.log('Redis is back: rate limits are shared across the fleet again');
+        }
+        return record;
+      } catch (error) {
+        this.degrade((error as Error).message);
       }
-      return this.local.increment(key, ttl, limit, blockDuration);
+    } else {
+      this.degrade('circuit open');
     }
+    return this.local.increment(key, ttl, limit, blockDuration);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     this.local.onApplicationShutdown();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private degrade(reason: string): void {
+    if (!this.degraded) {
+      this.degraded = true;
+      this.logger.warn(
+        `Redis unavailable (${reason}): rate limits count per instance until it returns`,
+      );
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_CONFIG, AppConfig } from '@config';
+import { REDIS_CONNECTION, RedisConnection } from '@libs/redis';
 import { isAuthAttempt } from './auth-attempt.decorator';
 import { FailOpenThrottlerStorage } from './fail-open-throttler.storage';
 import { FixedWindowThrottlerStorage } from './fixed-window-throttler.storage';
@@ -12,8 +13,8 @@ import { FixedWindowThrottlerStorage } from './fixed-window-throttler.storage';
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
+      inject: [APP_CONFIG, REDIS_CONNECTION],
+      useFactory: (config: AppConfig, redis: RedisConnection | null) => ({
         throttlers: [
           { name: 'default', limit: config.throttle.limit, ttl: config.throttle.ttlMs },
           {
@@ -24,9 +25,7 @@ import { FixedWindowThrottlerStorage } from './fixed-window-throttler.storage';
           },
         ],
         // With Redis, one count for the whole fleet: 600/min means 600/min, not 600 per instance.
-        storage: config.redis.url
-          ? new FailOpenThrottlerStorage(config.redis.url, config.redis.keyPrefix)
-          : new FixedWindowThrottlerStorage(),
+        storage: redis ? new FailOpenThrottlerStorage(redis) : new FixedWindowThrottlerStorage(),
         // Per client, not per route: THROTTLE_LIMIT is what one client may send in all.
         generateKey: (_context, tracker, throttlerName) => `${throttlerName}:${tracker}`,
       }),

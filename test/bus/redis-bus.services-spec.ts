@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Logger, LoggerService } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
-import { loadConfig } from '@config';
-import { busOptionsFrom } from '@app/bootstrap/library-options';
 import { BusMessage, BusModule, BusUnavailableError, MessageBus, RedisTransport } from '@libs/bus';
+import { RedisConnection, RedisModule } from '@libs/redis';
 import { RedisServerProcess } from '@test/support/redis-server-process';
 import { requireTestRedisUrl } from '@test/support/test-redis';
 import { sleep, waitUntil } from '@test/support/wait-until';
@@ -39,11 +38,10 @@ describe('MessageBus on Redis: two instances', () => {
   let inspector: Redis;
   const instances: TestingModule[] = [];
 
-  /** One application's bus, wired as the app wires it: BusModule with the app's options. */
+  /** One application's bus, wired as the app wires it: RedisModule + BusModule. */
   async function startInstance(prefix = keyPrefix): Promise<TestingModule> {
-    const config = loadConfig({ NODE_ENV: 'test', REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix });
     const moduleRef = await Test.createTestingModule({
-      imports: [BusModule.forRoot(busOptionsFrom(config))],
+      imports: [RedisModule.forRoot({ url: redisUrl, keyPrefix: prefix }), BusModule],
     }).compile();
     instances.push(moduleRef);
     await moduleRef.init();
@@ -163,9 +161,17 @@ describe('MessageBus on Redis: a Redis restart', () => {
   const keyPrefix = uniquePrefix();
   let server: RedisServerProcess | undefined;
   const buses: MessageBus[] = [];
+  const connections: RedisConnection[] = [];
 
+  /** One instance's bus on its own connection (quiet: the bus's logger is the one under test). */
   function startBus(logger: LoggerService): MessageBus {
-    const bus = new MessageBus(new RedisTransport({ url: server!.url, keyPrefix, logger }), logger);
+    const connection = new RedisConnection({
+      url: server!.url,
+      keyPrefix,
+      logger: recordingLogger(),
+    });
+    connections.push(connection);
+    const bus = new MessageBus(new RedisTransport({ connection, logger }), logger);
     buses.push(bus);
     return bus;
   }
@@ -178,6 +184,7 @@ describe('MessageBus on Redis: a Redis restart', () => {
 
   afterAll(async () => {
     await Promise.all(buses.map((bus) => bus.onApplicationShutdown()));
+    await Promise.all(connections.map((connection) => connection.close()));
     await server?.stop();
   });
 

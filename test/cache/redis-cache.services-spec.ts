@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { createClient } from '@keyv/redis';
 import { Logger } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
+import Redis from 'ioredis';
 import request from 'supertest';
 import { CacheModule, CacheService } from '@libs/cache';
+import { RedisModule } from '@libs/redis';
 import { bearer, registerUser } from '@test/support/auth-helpers';
 import { RedisServerProcess } from '@test/support/redis-server-process';
 import { requireTestRedisUrl } from '@test/support/test-redis';
 import { startTestApp, TestApp } from '@test/support/test-app';
 
-const RETRY_INTERVAL_MS = 100;
+const PROBE_INTERVAL_MS = 100;
 
 /** Polls `condition` every 50 ms for at most `timeoutMs`. */
 async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
@@ -32,14 +33,30 @@ function deferred<T>() {
 async function startCache(redisUrl: string, keyPrefix: string): Promise<TestingModule> {
   const module = await Test.createTestingModule({
     imports: [
-      CacheModule.forRoot({
-        defaultTtlMs: 30_000,
-        redis: { url: redisUrl, keyPrefix, retryIntervalMs: RETRY_INTERVAL_MS },
+      // One failed command opens the circuit: what "a frozen Redis costs one timeout" needs.
+      RedisModule.forRoot({
+        url: redisUrl,
+        keyPrefix,
+        probeIntervalMs: PROBE_INTERVAL_MS,
+        failureThreshold: 1,
       }),
+      CacheModule.forRoot({ defaultTtlMs: 30_000 }),
     ],
   }).compile();
   await module.init();
   return module;
+}
+
+/** SCAN, not KEYS: the Redis of `test:services` is shared. */
+async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys;
 }
 
 const entry = (key: string, tags = ['room:1']) => ({ key, tags, ttlMs: 30_000 });
@@ -74,24 +91,24 @@ describe('Redis cache tier (services)', () => {
 
   describe('two instances on one Redis', () => {
     const keyPrefix = testPrefix();
-    const entryKey = (key: string) => `${keyPrefix}cache:entry:${key}`;
-    let redis: ReturnType<typeof createClient>;
+    let redis: Redis;
+    /** The entries stored for `key`, whatever generations they were stored under. */
+    const storedEntries = async (key: string) =>
+      (await keysMatching(redis, `${keyPrefix}cache:entry:*:${key}`)).length;
 
-    beforeAll(async () => {
-      redis = createClient({ url: requireTestRedisUrl() });
-      await redis.connect();
+    beforeAll(() => {
+      redis = new Redis(requireTestRedisUrl());
     });
 
     afterAll(async () => {
-      if (!redis?.isOpen) {
+      if (!redis) {
         return;
       }
-      for await (const keys of redis.scanIterator({ MATCH: `${keyPrefix}*`, COUNT: 1000 })) {
-        if (keys.length > 0) {
-          await redis.del(keys);
-        }
+      const keys = await keysMatching(redis, `${keyPrefix}*`);
+      if (keys.length > 0) {
+        await redis.del(...keys);
       }
-      await redis.close();
+      redis.disconnect();
     });
 
     it('an invalidation by instance B removes what instance A stored in Redis', async () => {
@@ -105,7 +122,7 @@ describe('Redis cache tier (services)', () => {
         value: 'page',
         source: 'loader',
       });
-      expect(await redis.exists(entryKey('GET /messages'))).toBe(1);
+      expect(await storedEntries('GET /messages')).toBe(1);
       expect(await b.getOrLoad(entry('GET /messages'), loader)).toEqual({
         value: 'page',
         source: 'redis',
@@ -114,8 +131,10 @@ describe('Redis cache tier (services)', () => {
       // B's channel does not reach A here: what goes is what A stored in Redis.
       await b.invalidateTags(['room:1']);
 
-      expect(await redis.exists(entryKey('GET /messages'))).toBe(0);
-      expect(await redis.exists(`${keyPrefix}cache:tag:room:1`)).toBe(0);
+      // Not deleted: under an old generation, never read again, gone with its TTL.
+      const [oldEntry] = await keysMatching(redis, `${keyPrefix}cache:entry:*`);
+      expect(await redis.pttl(oldEntry)).toBeGreaterThan(0);
+      expect(await redis.get(`${keyPrefix}cache:gen:room:1`)).toBe('1');
       expect((await c.getOrLoad(entry('GET /messages'), loader)).source).toBe('loader');
       expect(loader).toHaveBeenCalledTimes(2);
     });
@@ -136,7 +155,7 @@ describe('Redis cache tier (services)', () => {
       slow.resolve('stale');
 
       expect((await load).value).toBe('stale');
-      expect(await redis.exists(entryKey('GET /slow'))).toBe(0);
+      expect(await storedEntries('GET /slow')).toBe(0);
       expect((await b.getOrLoad(entry('GET /slow'), () => Promise.resolve('fresh'))).value).toBe(
         'fresh',
       );
@@ -174,7 +193,7 @@ describe('Redis cache tier (services)', () => {
       await expect(a.invalidateTags(['room:1'])).resolves.toBeUndefined();
       await waitFor(() => a.health().redis === 'degraded' && b.health().redis === 'degraded');
       const outageWarnings = () =>
-        warn.mock.calls.filter(([message]) => /Redis cache tier unavailable/.test(String(message)))
+        warn.mock.calls.filter(([message]) => /^Redis at \S+ unavailable/.test(String(message)))
           .length;
       expect(outageWarnings()).toBe(2); // one per instance
       for (let index = 0; index < 10; index += 1) {

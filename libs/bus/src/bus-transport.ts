@@ -29,4 +29,6 @@ export interface BusTransport {
   unsubscribe(channel: string): Promise<void>;
   status(): BusTransportStatus;
   close(): Promise<void>;
+  /** The channel's name on the Redis server, for a transport on Redis pub/sub. */
+  redisChannel?(channel: string): string;
 }

@@ -1,31 +1,28 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { REDIS_CONNECTION, RedisConnection } from '@libs/redis';
 import { InProcessTransport } from './in-process.transport';
 import { MessageBus } from './message-bus';
-import { RedisTransport, RedisTransportOptions } from './redis.transport';
+import { RedisTransport } from './redis.transport';
 
-export interface BusModuleOptions {
-  /** Redis pub/sub, every channel under `keyPrefix`; undefined: in-process only. */
-  redis?: RedisTransportOptions;
-}
-
-export function createMessageBus(options: BusModuleOptions): MessageBus {
-  return new MessageBus(
-    options.redis ? new RedisTransport(options.redis) : new InProcessTransport(),
-  );
+/** In-process without the application's Redis connection; with it, Redis pub/sub. */
+export function createMessageBus(connection?: RedisConnection | null): MessageBus {
+  return new MessageBus(connection ? new RedisTransport({ connection }) : new InProcessTransport());
 }
 
 /**
  * Provides the one MessageBus of the application to every module. It connects on module init
- * and quits its connections at application shutdown.
+ * and closes its subscriber at application shutdown. On Redis when `RedisModule` provides a
+ * connection.
  */
 @Global()
-@Module({})
-export class BusModule {
-  static forRoot(options: BusModuleOptions): DynamicModule {
-    return {
-      module: BusModule,
-      providers: [{ provide: MessageBus, useFactory: () => createMessageBus(options) }],
-      exports: [MessageBus],
-    };
-  }
-}
+@Module({
+  providers: [
+    {
+      provide: MessageBus,
+      inject: [{ token: REDIS_CONNECTION, optional: true }],
+      useFactory: createMessageBus,
+    },
+  ],
+  exports: [MessageBus],
+})
+export class BusModule {}

@@ -64,6 +64,22 @@ export class MessageBus implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
+   * `publish(channel, payload)` as a Redis PUBLISH that a caller on the same Redis can send
+   * inside its own transaction (subscribers get it as if published here); undefined when the
+   * bus is not on Redis or is closed.
+   */
+  redisPublication(
+    channel: string,
+    payload: unknown,
+  ): { channel: string; message: Buffer } | undefined {
+    assertChannel(channel);
+    if (this.closed || !this.transport.redisChannel) {
+      return undefined;
+    }
+    return { channel: this.transport.redisChannel(channel), message: serializeBusPayload(payload) };
+  }
+
+  /**
    * Calls `handler` for each message published on `channel` from now on. Resolves once the
    * transport has the channel (or, while Redis is down, once the bus will subscribe it on
    * reconnect); the returned function drops this one subscription.

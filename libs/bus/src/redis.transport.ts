@@ -1,40 +1,34 @@
 import { Logger, LoggerService } from '@nestjs/common';
-import Redis, { RedisOptions } from 'ioredis';
+import Redis from 'ioredis';
+import { RedisConnection } from '@libs/redis';
 import { BusReceiver, BusTransport, BusTransportStatus } from './bus-transport';
 import { BusUnavailableError } from './bus-unavailable.error';
 
 export interface RedisTransportOptions {
-  url: string;
-  /** Starts every channel name on the server, so that apps (and test suites) sharing a Redis stay apart. */
-  keyPrefix: string;
+  /** The application's Redis: publishing goes through its command connection and breaker. */
+  connection: RedisConnection;
   logger?: LoggerService;
   /** How long `connect()` waits for Redis at start-up before the application carries on degraded. */
   startupTimeoutMs?: number;
-  /** Reconnection back-off: doubles from the first delay up to the cap, with jitter. */
-  retryDelayMs?: { first: number; max: number };
-  /** A command that gets no answer within this fails (a hung server, a lost network). */
-  commandTimeoutMs?: number;
 }
 
 const DEFAULT_STARTUP_TIMEOUT_MS = 5000;
-const DEFAULT_RETRY_DELAY_MS = { first: 100, max: 2000 };
-const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 /** Channels per SUBSCRIBE when restoring them after a reconnect. */
 const RESUBSCRIBE_BATCH = 1000;
 
-type Role = 'publisher' | 'subscriber';
-
 /**
- * Redis pub/sub with two connections: one publishes, one is in subscriber mode. It survives a
- * Redis restart: both connections reconnect with back-off, and the subscriber subscribes every
- * channel the bus holds again once it is back.
+ * Redis pub/sub on the application's `RedisConnection`: messages are published on its shared
+ * command connection (through its circuit breaker, so a hung Redis fails a publish at once), and
+ * received on a subscriber connection of the transport's own. It survives a Redis restart: the
+ * subscriber subscribes every channel the bus holds again once it is back.
  */
 export class RedisTransport implements BusTransport {
   readonly name = 'redis';
-  private readonly publisher: Redis;
+  private readonly connection: RedisConnection;
   private readonly subscriber: Redis;
   private readonly logger: LoggerService;
   private readonly endpoint: string;
+  private readonly keyPrefix: string;
   /** The channels the bus holds (unprefixed): the truth that is restored after a reconnect. */
   private readonly channels = new Set<string>();
   private receiver: BusReceiver = () => undefined;
@@ -48,40 +42,27 @@ export class RedisTransport implements BusTransport {
   private reconnects = 0;
   private closing = false;
   private readonly healthyWaiters = new Set<() => void>();
+  private readonly stopWatchingConnection: () => void;
 
   constructor(private readonly options: RedisTransportOptions) {
+    this.connection = options.connection;
     this.logger = options.logger ?? new Logger(RedisTransport.name);
-    this.endpoint = describeEndpoint(options.url);
-    const retryDelay = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-    const connectionOptions: RedisOptions = {
-      lazyConnect: true,
-      // Fail fast, never buffer: with the offline queue off, a command issued while the
-      // connection is down is rejected at once instead of piling up in memory until Redis
-      // returns (and then delivering stale messages in a burst). Live delivery is best-effort;
-      // clients catch up from history.
-      enableOfflineQueue: false,
-      // A command in flight when the connection drops is rejected on that first drop (0
-      // retries) rather than resent after the reconnect: the caller hears about it now.
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
+    this.endpoint = this.connection.endpoint;
+    this.keyPrefix = this.connection.keyPrefix;
+    this.subscriber = this.connection.createSubscriber('switchboard-bus-subscriber', {
       // ioredis only resubscribes channels whose SUBSCRIBE had succeeded before the drop: it
       // would forget a channel subscribed during the outage and revive one unsubscribed during
       // it. The transport restores its own list instead (see `restoreSubscriptions`).
       autoResubscribe: false,
-      retryStrategy: (attempt) => backOff(attempt, retryDelay.first, retryDelay.max),
-      connectTimeout: 5000,
-      commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
-    };
-    this.publisher = new Redis(options.url, {
-      ...connectionOptions,
-      connectionName: 'switchboard-bus-publisher',
     });
-    this.subscriber = new Redis(options.url, {
-      ...connectionOptions,
-      connectionName: 'switchboard-bus-subscriber',
+    this.watchSubscriber();
+    this.stopWatchingConnection = this.connection.onAvailabilityChange(() => {
+      if (this.connection.available) {
+        this.markUpIfHealthy();
+      } else {
+        this.markDown(this.lastError ?? 'publisher: Redis unavailable');
+      }
     });
-    this.watch(this.publisher, 'publisher');
-    this.watch(this.subscriber, 'subscriber');
     this.subscriber.on('messageBuffer', (channel: Buffer, data: Buffer) =>
       this.receive(channel, data),
     );
@@ -93,7 +74,7 @@ export class RedisTransport implements BusTransport {
 
   async connect(): Promise<void> {
     // ioredis goes on retrying after a failed first attempt; its promise only reports that one.
-    this.publisher.connect().catch(() => undefined);
+    void this.connection.connect();
     this.subscriber.connect().catch(() => undefined);
     const startupTimeoutMs = this.options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
     if (!(await this.waitUntilHealthy(startupTimeoutMs))) {
@@ -102,14 +83,18 @@ export class RedisTransport implements BusTransport {
   }
 
   async publish(channel: string, data: Buffer): Promise<void> {
-    if (this.closing || this.publisher.status !== 'ready') {
+    if (this.closing || !this.connection.available) {
       throw this.unavailable(`"${channel}" was not published`);
     }
     try {
-      await this.publisher.publish(this.options.keyPrefix + channel, data);
+      await this.connection.run((client) => client.publish(this.keyPrefix + channel, data));
     } catch (error) {
       throw this.unavailable(`"${channel}" was not published (${describe(error)})`, error);
     }
+  }
+
+  redisChannel(channel: string): string {
+    return this.keyPrefix + channel;
   }
 
   async subscribe(channel: string): Promise<void> {
@@ -119,7 +104,7 @@ export class RedisTransport implements BusTransport {
       return;
     }
     try {
-      await this.subscriber.subscribe(this.options.keyPrefix + channel);
+      await this.subscriber.subscribe(this.keyPrefix + channel);
     } catch (error) {
       if (this.subscriber.status !== 'ready') {
         // Lost on the way: the next 'ready' subscribes it with the rest.
@@ -137,7 +122,7 @@ export class RedisTransport implements BusTransport {
       return;
     }
     try {
-      await this.subscriber.unsubscribe(this.options.keyPrefix + channel);
+      await this.subscriber.unsubscribe(this.keyPrefix + channel);
     } catch (error) {
       if (this.subscriber.status === 'ready') {
         throw error;
@@ -148,7 +133,7 @@ export class RedisTransport implements BusTransport {
   isHealthy(): boolean {
     return (
       !this.closing &&
-      this.publisher.status === 'ready' &&
+      this.connection.available &&
       this.subscriber.status === 'ready' &&
       this.subscriptionsRestored
     );
@@ -171,32 +156,25 @@ export class RedisTransport implements BusTransport {
     for (const wake of this.healthyWaiters) {
       wake();
     }
-    await Promise.all([quit(this.publisher), quit(this.subscriber)]);
+    this.stopWatchingConnection();
+    // The command connection is the application's: only the subscriber is the transport's.
+    await quit(this.subscriber);
   }
 
-  private watch(connection: Redis, role: Role): void {
-    // Without an 'error' listener ioredis prints every failed reconnection attempt.
-    connection.on('error', (error: Error) => {
-      this.lastError = `${role}: ${error.message}`;
+  private watchSubscriber(): void {
+    this.subscriber.on('error', (error: Error) => {
+      this.lastError = `subscriber: ${error.message}`;
     });
-    connection.on('close', () => {
-      if (role === 'subscriber') {
-        this.subscriptionsRestored = false;
-      }
-      this.markDown(this.lastError ?? `${role}: connection closed`);
+    this.subscriber.on('close', () => {
+      this.subscriptionsRestored = false;
+      this.markDown(this.lastError ?? 'subscriber: connection closed');
     });
-    connection.on('ready', () => {
-      if (role === 'subscriber') {
-        this.restoreSubscriptions();
-      } else {
-        this.markUpIfHealthy();
-      }
-    });
+    this.subscriber.on('ready', () => this.restoreSubscriptions());
   }
 
   private restoreSubscriptions(): void {
     const epoch = ++this.subscriberEpoch;
-    const keys = [...this.channels].map((channel) => this.options.keyPrefix + channel);
+    const keys = [...this.channels].map((channel) => this.keyPrefix + channel);
     const restore = async () => {
       for (let start = 0; start < keys.length; start += RESUBSCRIBE_BATCH) {
         await this.subscriber.subscribe(...keys.slice(start, start + RESUBSCRIBE_BATCH));
@@ -225,8 +203,8 @@ export class RedisTransport implements BusTransport {
 
   private receive(prefixedChannel: Buffer, data: Buffer): void {
     const channel = prefixedChannel.toString('utf8');
-    if (channel.startsWith(this.options.keyPrefix)) {
-      this.receiver(channel.slice(this.options.keyPrefix.length), data);
+    if (channel.startsWith(this.keyPrefix)) {
+      this.receiver(channel.slice(this.keyPrefix.length), data);
     }
   }
 
@@ -289,12 +267,6 @@ export class RedisTransport implements BusTransport {
   }
 }
 
-/** Exponential back-off with jitter, so that a fleet does not reconnect in lockstep. */
-function backOff(attempt: number, firstMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, firstMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-}
-
 /** Quits gracefully when connected; otherwise stops the reconnection attempts at once. */
 async function quit(connection: Redis): Promise<void> {
   if (connection.status === 'ready') {
@@ -306,16 +278,6 @@ async function quit(connection: Redis): Promise<void> {
     }
   }
   connection.disconnect();
-}
-
-/** host:port only: the URL may carry a password, which must not reach a log or an error. */
-function describeEndpoint(url: string): string {
-  try {
-    const { hostname, port } = new URL(url);
-    return `${hostname}:${port || '6379'}`;
-  } catch {
-    return 'the configured REDIS_URL';
-  }
 }
 
 function describe(error: unknown): string {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { RedisPublication } from './shared-cache.tier';
 
 /** "These tags changed": sent by the instance that took a write to every other instance. */
 export interface CacheInvalidation {
@@ -19,6 +20,13 @@ export type CacheInvalidationListener = (invalidation: CacheInvalidation) => voi
  */
 export abstract class CacheInvalidationChannel {
   abstract publish(invalidation: CacheInvalidation): Promise<void>;
+
+  /**
+   * The invalidation as a Redis PUBLISH, when this channel rides on the Redis of the shared
+   * tier: the tier then sends it in the same transaction as the generation bump (one round
+   * trip, and no instance can hear of it before the bump). Undefined: `publish` is used.
+   */
+  redisPublication?(invalidation: CacheInvalidation): RedisPublication | undefined;
 
   /** Calls `listener` for each invalidation received; returns the function that stops it. */
   abstract onInvalidate(listener: CacheInvalidationListener): () => void;

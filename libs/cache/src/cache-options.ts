@@ -5,7 +5,10 @@ import type { EarlyCacheHitsOptions } from './early-cache-hits';
 /** Who is asking, for routes whose answer depends on the caller; undefined when nobody is. */
 export type CallerResolver = (request: unknown) => string | undefined;
 
-/** What `CacheModule.forRoot()` accepts: the application maps its configuration to this. */
+/**
+ * What `CacheModule.forRoot()` accepts: the application maps its configuration to this. Redis
+ * comes from `RedisModule`: the shared tier is on when the application has a Redis connection.
+ */
 export interface CacheModuleOptions {
   /** The lifetime of a cached response unless its route says otherwise. */
   defaultTtlMs: number;
@@ -23,27 +26,10 @@ export interface CacheModuleOptions {
   memory?: Partial<CacheOptions['memory']>;
   /** On Fastify: answer in-process hits before Nest's routing (see `EarlyCacheHits`). */
   earlyHits?: EarlyCacheHitsOptions;
-  /** The shared tier; undefined: in-process only. */
-  redis?: Pick<RedisTierOptions, 'url' | 'keyPrefix'> &
-    Partial<Omit<RedisTierOptions, 'url' | 'keyPrefix'>>;
-}
-
-export interface RedisTierOptions {
-  url: string;
-  /** Starts every key: `<keyPrefix>cache:entry:…`, `…cache:tag:…`, `…cache:gen:…`. */
-  keyPrefix: string;
-  /** A command slower than this counts as a failure and takes the tier offline. */
-  commandTimeoutMs: number;
-  /** How often an offline tier is probed (PING) to bring it back. */
-  retryIntervalMs: number;
-  /** How long start-up waits for the first connection before going on without Redis. */
-  connectTimeoutMs: number;
-  /** Invalidations kept for replay while Redis is unreachable; past this, the tier is wiped. */
-  maxPendingInvalidations: number;
 }
 
 export interface CacheOptions {
-  /** The lifetime of a cached response unless its route says otherwise. */
+  /** `CACHE_TTL_MS`: the lifetime of a cached response unless its route says otherwise. */
   defaultTtlMs: number;
   callerOf: CallerResolver;
   queryPipe: PipeTransform;
@@ -59,21 +45,12 @@ export interface CacheOptions {
      */
     frontTtlMs: number;
   };
-  /** Undefined: in-process only. */
-  redis: RedisTierOptions | undefined;
 }
 
 export const DEFAULT_MEMORY_OPTIONS: CacheOptions['memory'] = {
   maxEntries: 10_000,
   maxSize: 64 * 1024 * 1024,
   frontTtlMs: 5_000,
-};
-
-export const DEFAULT_REDIS_OPTIONS: Omit<RedisTierOptions, 'url' | 'keyPrefix'> = {
-  commandTimeoutMs: 200,
-  retryIntervalMs: 1_000,
-  connectTimeoutMs: 2_000,
-  maxPendingInvalidations: 100_000,
 };
 
 /** The caller as the access-token guard leaves it on the request. */
@@ -90,6 +67,5 @@ export function resolveCacheOptions(options: CacheModuleOptions): CacheOptions {
       options.queryPipe ??
       new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
     memory: { ...DEFAULT_MEMORY_OPTIONS, ...options.memory },
-    redis: options.redis ? { ...DEFAULT_REDIS_OPTIONS, ...options.redis } : undefined,
   };
 }

@@ -1,6 +1,7 @@
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { createCache } from 'cache-manager';
+import { REDIS_CONNECTION, RedisConnection } from '@libs/redis';
 import {
   CacheInvalidationChannel,
   InProcessCacheInvalidationChannel,
@@ -13,12 +14,12 @@ import { CachedRouteQueries } from './cached-route-query';
 import { EARLY_CACHE_HITS_OPTIONS, EarlyCacheHits } from './early-cache-hits';
 import { HttpCacheInterceptor } from './http-cache.interceptor';
 import { MemoryCacheTier } from './memory-cache.tier';
-import { createRedisTierClient, RedisCacheTier } from './redis-cache.tier';
+import { RedisCacheTier } from './redis-cache.tier';
 
 /**
- * Response caching: the in-process tier, the Redis tier when `options.redis` is given, tag
- * invalidation across instances, and `@CacheResponse()` routes. Global, so that any feature
- * module can mark routes and call `CacheService.invalidateTags()`.
+ * Response caching: the in-process tier, the Redis tier when the application has a Redis
+ * connection (`RedisModule`), tag invalidation across instances, and `@CacheResponse()` routes.
+ * Global, so that any feature module can mark routes and call `CacheService.invalidateTags()`.
  *
  * `CACHE_MANAGER` (cache-manager over the same two Keyv tiers) is there for plain values that
  * may live out their TTL; it knows nothing of tags, so it is not for answers a write changes.
@@ -38,23 +39,22 @@ export class CacheModule {
         CacheMetrics,
         {
           provide: MemoryCacheTier,
-          inject: [CACHE_OPTIONS, CacheMetrics],
-          useFactory: (resolved: CacheOptions, metrics: CacheMetrics) =>
+          inject: [CACHE_OPTIONS, CacheMetrics, { token: REDIS_CONNECTION, optional: true }],
+          useFactory: (
+            resolved: CacheOptions,
+            metrics: CacheMetrics,
+            connection: RedisConnection | undefined,
+          ) =>
             new MemoryCacheTier(
-              {
-                ...resolved.memory,
-                maxTtlMs: resolved.redis ? resolved.memory.frontTtlMs : undefined,
-              },
+              { ...resolved.memory, maxTtlMs: connection ? resolved.memory.frontTtlMs : undefined },
               metrics,
             ),
         },
         {
           provide: SHARED_CACHE_TIER,
-          inject: [CACHE_OPTIONS, CacheMetrics],
-          useFactory: (resolved: CacheOptions, metrics: CacheMetrics) =>
-            resolved.redis
-              ? new RedisCacheTier(createRedisTierClient(resolved.redis), resolved.redis, metrics)
-              : null,
+          inject: [{ token: REDIS_CONNECTION, optional: true }, CacheMetrics],
+          useFactory: (connection: RedisConnection | undefined, metrics: CacheMetrics) =>
+            connection ? new RedisCacheTier(connection, metrics) : null,
         },
         {
           provide: CacheInvalidationChannel,
@@ -62,6 +62,7 @@ export class CacheModule {
         },
         {
           provide: CACHE_MANAGER,
+          // The memory tier and, with Redis, a Keyv store on the application's one connection.
           inject: [CACHE_OPTIONS, MemoryCacheTier, SHARED_CACHE_TIER],
           useFactory: (
             resolved: CacheOptions,

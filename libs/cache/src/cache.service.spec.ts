@@ -11,6 +11,7 @@ import { MemoryCacheTier } from './memory-cache.tier';
 import {
   SharedCacheTier,
   SharedEntry,
+  SharedInvalidationResult,
   SharedWriteResult,
   TagGenerations,
 } from './shared-cache.tier';
@@ -26,50 +27,60 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-/** Redis's contract, in memory: entries, tag sets and generations shared by every instance. */
+/**
+ * Redis's contract, in memory: entries stored under the generations of their tags, and one
+ * counter per tag, shared by every instance.
+ */
 class FakeSharedTier implements SharedCacheTier {
-  readonly entries = new Map<string, unknown>();
-  readonly tagSets = new Map<string, Set<string>>();
+  /** Every stored value, by `<generations>|<key>`. */
+  readonly stored = new Map<string, unknown>();
   readonly generationOf = new Map<string, number>();
 
-  get<T>(key: string): Promise<SharedEntry<T> | undefined> {
-    const value = this.entries.get(key) as T | undefined;
+  /** What a read of `key` under `tags` finds now. */
+  current(key: string, tags: readonly string[] = ['room:1']): unknown {
+    return this.stored.get(`${this.generationsOf(tags).join('.')}|${key}`);
+  }
+
+  /** Puts a value where a read of `key` under `tags` finds it, as another instance would. */
+  seed(key: string, value: unknown, tags: readonly string[] = ['room:1']): void {
+    this.stored.set(`${this.generationsOf(tags).join('.')}|${key}`, value);
+  }
+
+  get<T>(key: string, generations: TagGenerations): Promise<SharedEntry<T> | undefined> {
+    const value = this.stored.get(`${generations.join('.')}|${key}`) as T | undefined;
     return Promise.resolve(value === undefined ? undefined : { value, expiresAt: undefined });
   }
 
   generations(tags: readonly string[]): Promise<TagGenerations> {
-    return Promise.resolve(tags.map((tag) => String(this.generationOf.get(tag) ?? 0)));
+    return Promise.resolve(this.generationsOf(tags));
   }
 
-  setIfCurrent<T>(
+  set<T>(
     key: string,
-    value: T,
     tags: readonly string[],
     generations: TagGenerations,
+    value: T,
   ): Promise<SharedWriteResult> {
-    if (tags.some((tag, index) => String(this.generationOf.get(tag) ?? 0) !== generations[index])) {
+    if (generations.join('.') !== this.generationsOf(tags).join('.')) {
       return Promise.resolve('stale');
     }
-    this.entries.set(key, value);
-    for (const tag of tags) {
-      this.tagSets.set(tag, (this.tagSets.get(tag) ?? new Set()).add(key));
-    }
+    this.stored.set(`${generations.join('.')}|${key}`, value);
     return Promise.resolve('stored');
   }
 
-  invalidate(tags: readonly string[]): Promise<void> {
+  invalidate(tags: readonly string[]): Promise<SharedInvalidationResult> {
     for (const tag of tags) {
       this.generationOf.set(tag, (this.generationOf.get(tag) ?? 0) + 1);
-      for (const key of this.tagSets.get(tag) ?? []) {
-        this.entries.delete(key);
-      }
-      this.tagSets.delete(tag);
     }
-    return Promise.resolve();
+    return Promise.resolve('done');
   }
 
   health(): 'up' {
     return 'up';
+  }
+
+  private generationsOf(tags: readonly string[]): string[] {
+    return tags.map((tag) => String(this.generationOf.get(tag) ?? 0));
   }
 }
 
@@ -133,7 +144,7 @@ describe(CacheService.name, () => {
       await Promise.all(Array.from({ length: 50 }, () => service.getOrLoad(entry('k'), loader)));
 
       expect(loader).toHaveBeenCalledTimes(1);
-      expect(shared.entries.get('k')).toBe('page');
+      expect(shared.current('k')).toBe('page');
     });
 
     it('gives a loader error to every waiter and caches nothing', async () => {
@@ -176,7 +187,7 @@ describe(CacheService.name, () => {
     expect(second).toEqual({ value: 'page', source: 'loader' });
     expect(loader).toHaveBeenCalledTimes(2);
     expect(get).not.toHaveBeenCalled();
-    expect(shared.entries.size).toBe(0);
+    expect(shared.stored.size).toBe(0);
   });
 
   describe('tag invalidation', () => {
@@ -202,7 +213,7 @@ describe(CacheService.name, () => {
 
       await service.invalidateTags(['room:1']);
 
-      expect(shared.entries.has('k')).toBe(false);
+      expect(shared.current('k')).toBeUndefined();
       expect(await service.getOrLoad(entry('k'), loader)).toEqual({
         value: 'after',
         source: 'loader',
@@ -314,7 +325,7 @@ describe(CacheService.name, () => {
       slow.resolve('stale');
       await load;
 
-      expect(shared.entries.has('k')).toBe(false);
+      expect(shared.current('k')).toBeUndefined();
       expect(a.memory.get('k')).toBeUndefined();
       expect(a.metrics.snapshot().discardedLoads).toBe(1);
       expect((await a.service.getOrLoad(entry('k'), loader)).value).toBe('fresh');
@@ -339,7 +350,7 @@ describe(CacheService.name, () => {
   describe('with the shared tier', () => {
     it('answers from it and fills memory', async () => {
       const shared = new FakeSharedTier();
-      shared.entries.set('k', 'from another instance');
+      shared.seed('k', 'from another instance');
       const { service } = createCacheService({ shared });
       const loader = jest.fn();
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { CacheInvalidationChannel } from './cache-invalidation.channel';
+import { CacheInvalidation, CacheInvalidationChannel } from './cache-invalidation.channel';
 import { CacheMetrics } from './cache-metrics';
 import { CACHE_OPTIONS, SHARED_CACHE_TIER } from './cache.constants';
 import { CacheOptions } from './cache-options';
@@ -40,9 +40,9 @@ interface Flight {
  *
  * - Reads: memory, then Redis (which backfills memory), then the loader. Concurrent misses of
  *   one key on this instance share one load (single flight).
- * - Writes after a load are conditional: a value is not stored if an invalidation of one of its
- *   tags happened since the load began (in memory: the flight is marked stale; in Redis: a tag
- *   generation moved), so a slow load cannot put back what a write just invalidated.
+ * - A slow load cannot put back what a write just invalidated: in memory, an invalidation marks
+ *   the flight stale and its value is not stored; in Redis, the value lands under the tag
+ *   generations read before the load, which the invalidation made obsolete.
  * - `invalidateTags` empties this instance at once, then Redis, then tells the other instances
  *   through the `CacheInvalidationChannel`; a writer awaits it before acknowledging the write.
  */
@@ -122,14 +122,20 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
       return;
     }
     this.invalidateLocally(unique);
-    // Redis before the others hear of it, or one of them could refill from the stale entry.
-    await this.shared?.invalidate(unique);
+    const invalidation: CacheInvalidation = { tags: unique, origin: this.origin };
     try {
-      await this.channel.publish({ tags: unique, origin: this.origin });
-      if (this.publishFailing) {
-        this.publishFailing = false;
-        this.logger.log('Cache invalidations reach the other instances again');
+      if (this.shared) {
+        // Redis before the others hear of it, or one of them could refill from the stale entry:
+        // the message goes out in the same transaction as the generation bump when it can.
+        const publication = this.channel.redisPublication?.(invalidation);
+        const result = await this.shared.invalidate(unique, publication);
+        if (result === 'done' && publication) {
+          this.publishSucceeded();
+          return;
+        }
       }
+      await this.channel.publish(invalidation);
+      this.publishSucceeded();
     } catch (error) {
       this.metrics.count('publishErrors');
       if (!this.publishFailing) {
@@ -139,6 +145,13 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
           `Could not publish a cache invalidation (${error instanceof Error ? error.message : String(error)}); other instances keep in-process entries until they expire, until publishing works again`,
         );
       }
+    }
+  }
+
+  private publishSucceeded(): void {
+    if (this.publishFailing) {
+      this.publishFailing = false;
+      this.logger.log('Cache invalidations reach the other instances again');
     }
   }
 
@@ -165,7 +178,10 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     ttlMs: number,
     loader: () => Promise<T>,
   ): Promise<CacheResult<T>> {
-    const sharedEntry = await this.shared?.get<T>(flight.key);
+    // Read before the load: a write that commits after this point moves a generation, and the
+    // value loaded here then lands under a key that nobody reads any more.
+    const generations = await this.shared?.generations(flight.tags);
+    const sharedEntry = generations && (await this.shared?.get<T>(flight.key, generations));
     if (sharedEntry) {
       if (!flight.stale) {
         const remainingMs = (sharedEntry.expiresAt ?? Infinity) - Date.now();
@@ -173,8 +189,6 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
       }
       return { value: sharedEntry.value, source: 'redis' };
     }
-    // Read before the load: a write that commits after this point bumps a generation.
-    const generations = await this.shared?.generations(flight.tags);
     this.metrics.count('loads');
     const value = await loader();
     if (value === undefined) {
@@ -185,13 +199,7 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
       return { value, source: 'loader' };
     }
     if (this.shared && generations) {
-      const written = await this.shared.setIfCurrent(
-        flight.key,
-        value,
-        flight.tags,
-        generations,
-        ttlMs,
-      );
+      const written = await this.shared.set(flight.key, flight.tags, generations, value, ttlMs);
       if (written === 'stale' || flight.stale) {
         this.metrics.count('discardedLoads');
         return { value, source: 'loader' };

@@ -1,52 +1,55 @@
 import Keyv from 'keyv';
+import { LRUCache } from 'lru-cache';
 import { CacheMetrics } from './cache-metrics';
 import { CacheOptions } from './cache-options';
-import { MemoryLruStore } from './memory-lru.store';
-
-/** Keyv's record format, so that the store also works under Keyv (and so cache-manager). */
-interface StoredRecord<T> {
-  value: T;
-  expires?: number;
-}
+import { LruKeyvStore } from './lru-keyv.store';
 
 /**
- * The in-process tier: a bounded LRU store plus the index from each tag to the keys stored
- * under it. Reads and writes are synchronous, so that an invalidation cannot slip in between a
- * "still current?" check and the write that follows it.
+ * The in-process tier: a bounded LRU (`lru-cache`, by count and by body size, with per-entry
+ * TTL) plus the index from each tag to the keys stored under it. Reads and writes are
+ * synchronous, so that an invalidation cannot slip in between a "still current?" check and the
+ * write that follows it.
  */
 export class MemoryCacheTier {
-  /** The same store under Keyv, for cache-manager's `CACHE_MANAGER`. */
+  /** The same LRU under Keyv, for cache-manager's `CACHE_MANAGER`. */
   readonly keyv: Keyv;
-  private readonly store: MemoryLruStore;
+  private readonly lru: LRUCache<string, NonNullable<unknown>>;
   private readonly keysByTag = new Map<string, Set<string>>();
   private readonly tagsByKey = new Map<string, readonly string[]>();
+  private readonly maxTtlMs: number;
 
   constructor(
     options: CacheOptions['memory'] & { maxTtlMs?: number },
     private readonly metrics: CacheMetrics,
   ) {
-    this.store = new MemoryLruStore({
-      maxEntries: options.maxEntries,
+    this.maxTtlMs = options.maxTtlMs ?? Infinity;
+    this.lru = new LRUCache<string, NonNullable<unknown>>({
+      max: options.maxEntries,
       maxSize: options.maxSize,
-      maxTtlMs: options.maxTtlMs,
-      sizeOf: (data) => {
-        const value = (data as StoredRecord<unknown> | undefined)?.value;
-        return typeof value === 'string' ? value.length : 0;
-      },
-      onRemove: (key) => this.unindex(key),
+      // Bodies are counted by their length; anything else (a Keyv record) as one.
+      sizeCalculation: (value) => (typeof value === 'string' ? Math.max(1, value.length) : 1),
+      // Entries past their TTL are dropped when looked at; no timer per entry.
+      ttlAutopurge: false,
+      // A clock read per lookup instead of a timer that refreshes a cached one.
+      ttlResolution: 0,
+      dispose: (_value, key) => this.unindex(key),
     });
     // Values stay as they are: no serialization on the way in or out.
-    this.keyv = new Keyv({ store: this.store, namespace: undefined, useKeyPrefix: false });
+    this.keyv = new Keyv({
+      store: new LruKeyvStore(this.lru),
+      namespace: undefined,
+      useKeyPrefix: false,
+    });
     this.keyv.serialize = undefined;
     this.keyv.deserialize = undefined;
   }
 
   get size(): number {
-    return this.store.size;
+    return this.lru.size;
   }
 
   get<T>(key: string): T | undefined {
-    const value = this.lookup<T>(key);
+    const value = this.lru.get(key) as T | undefined;
     this.metrics.countTier('memory', value === undefined ? 'misses' : 'hits');
     return value;
   }
@@ -56,24 +59,21 @@ export class MemoryCacheTier {
    * before the request's own cache lookup), so that one request counts one miss.
    */
   peek<T>(key: string): T | undefined {
-    const value = this.lookup<T>(key);
+    const value = this.lru.get(key) as T | undefined;
     if (value !== undefined) {
       this.metrics.countTier('memory', 'hits');
     }
     return value;
   }
 
-  private lookup<T>(key: string): T | undefined {
-    const record = this.store.getSync(key) as StoredRecord<T> | undefined;
-    if (record === undefined || (record.expires !== undefined && record.expires <= Date.now())) {
-      return undefined;
-    }
-    return record.value;
-  }
-
   set<T>(key: string, value: T, tags: readonly string[], ttlMs: number): void {
-    const record: StoredRecord<T> = { value, expires: Date.now() + ttlMs };
-    if (!this.store.setSync(key, record, ttlMs)) {
+    const ttl = Math.min(ttlMs, this.maxTtlMs);
+    if (!(ttl > 0) || value === undefined || value === null) {
+      return;
+    }
+    this.lru.set(key, value, { ttl });
+    // An entry larger than the whole tier is refused (and an older one under the key removed).
+    if (!this.lru.has(key)) {
       return;
     }
     this.tagsByKey.set(key, tags);
@@ -97,7 +97,7 @@ export class MemoryCacheTier {
         continue;
       }
       for (const key of [...keys]) {
-        if (this.store.deleteSync(key)) {
+        if (this.lru.delete(key)) {
           removed += 1;
         }
       }

@@ -1,258 +1,253 @@
-import KeyvRedis, { createClient, RedisClientConnectionType } from '@keyv/redis';
-import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import Keyv from 'keyv';
+import { RedisConnection } from '@libs/redis';
 import { CacheMetrics } from './cache-metrics';
-import { RedisTierOptions } from './cache-options';
-import { CircuitBreaker, withTimeout } from './circuit-breaker';
-import { FailOpenRedisStore } from './fail-open-redis.store';
-import { INVALIDATE_TAGS_SCRIPT, SET_IF_CURRENT_SCRIPT } from './redis-scripts';
+import { RedisKeyvStore } from './redis-keyv.store';
 import {
+  RedisPublication,
   SharedCacheTier,
   SharedEntry,
+  SharedInvalidationResult,
   SharedWriteResult,
   TagGenerations,
 } from './shared-cache.tier';
 
-/** The commands this tier sends itself; `@keyv/redis` sends GET/SET/DEL on the same client. */
-export interface RedisTierClient {
-  readonly isOpen: boolean;
-  readonly isReady: boolean;
-  connect(): Promise<unknown>;
-  close(): Promise<unknown>;
-  destroy(): void;
-  ping(): Promise<unknown>;
-  mGet(keys: string[]): Promise<(string | null)[]>;
-  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-  unlink(keys: string[]): Promise<number>;
-  scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string[]>;
-  on(event: 'error' | 'ready', listener: (error?: Error) => void): unknown;
-}
-
-/** Outlives any load by far: a generation that expired mid-load would look unchanged. */
+/**
+ * Outlives any cached entry by far: a counter that expired and started again from 0 could make
+ * an old entry's key current again, unless that entry expired long before.
+ */
 const GENERATION_TTL_MS = 24 * 60 * 60 * 1000;
-/** Tags per invalidation script call while replaying, to keep each call short. */
-const REPLAY_BATCH = 100;
 
-export function createRedisTierClient(options: RedisTierOptions): RedisTierClient {
-  return createClient({
-    url: options.url,
-    // Commands fail at once while disconnected instead of queueing behind a dead socket.
-    disableOfflineQueue: true,
-    commandOptions: { timeout: options.commandTimeoutMs },
-    socket: {
-      connectTimeout: Math.max(options.connectTimeoutMs, options.commandTimeoutMs),
-      // Reconnects forever, backing off to one attempt every 2 s.
-      reconnectStrategy: (retries: number) => Math.min(2 ** retries * 50, 2_000),
-    },
-  });
+/**
+ * Stores an entry only if the generations it was loaded under are still current: a load that an
+ * invalidation overtook is not kept (it would be unreachable anyway; this also tells the caller
+ * not to keep it in memory). KEYS: the entry, then the generation keys (epoch first).
+ * ARGV: the entry, its TTL in ms, then the generations read before the load.
+ */
+const SET_IF_CURRENT_SCRIPT = `
+for i = 2, #KEYS do
+  if (redis.call('GET', KEYS[i]) or '0') ~= ARGV[i + 1] then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+
+/** What an entry holds in Redis. */
+interface StoredEntry<T> {
+  value: T;
+  expiresAt: number;
 }
 
 /**
- * The shared tier on Redis. Entries go through Keyv and `@keyv/redis` under
- * `<prefix>cache:entry:<key>`; each tag has a set of the entry keys stored under it
- * (`<prefix>cache:tag:<tag>`) and a generation counter (`<prefix>cache:gen:<tag>`), so that
- * an invalidation on any instance removes what any other instance stored.
+ * The shared tier on Redis, through the application's `RedisConnection` (its one command
+ * connection and circuit breaker). Its footprint is bounded by design:
  *
- * Fails open: see `CircuitBreaker`. Invalidations that could not reach Redis are replayed when
- * it answers again, before the tier is used, so an outage does not leave stale entries behind.
- * (Standalone Redis or Sentinel: the scripts touch several keys, which Redis Cluster would
- * need in one hash slot.)
+ * - `<prefix>cache:gen:<tag>`: one counter per tag that was invalidated within a day;
+ * - `<prefix>cache:epoch`: one counter for the whole tier;
+ * - `<prefix>cache:entry:<epoch>.<generations…>:<key>`: each entry, with its TTL.
+ *
+ * A read gets the generations (one MGET), then the entry under them. An invalidation is one
+ * INCR per tag, in one MULTI with the message that tells the other instances: entries of older
+ * generations are never read again and expire by themselves. Nothing grows with a room's age,
+ * nothing is scanned or deleted in bulk.
+ *
+ * An invalidation that cannot reach Redis (it is down or hung) is not kept tag by tag: when
+ * Redis answers again the epoch moves, which retires every entry at once, before the tier is
+ * used again.
  */
-export class RedisCacheTier implements SharedCacheTier, OnModuleInit, OnModuleDestroy {
-  /** Keyv over the fail-open store, for reads here and for cache-manager. */
+export class RedisCacheTier implements SharedCacheTier {
+  /** Keyv on the same connection, for cache-manager's `CACHE_MANAGER`. */
   readonly keyv: Keyv;
-  private readonly breaker: CircuitBreaker;
-  private readonly entries: KeyvRedis<unknown>;
-  private readonly pendingInvalidations = new Set<string>();
-  private pendingOverflow = false;
   private readonly logger = new Logger('Cache');
+  private readonly epochKey: string;
+  private readonly generationPrefix: string;
+  private readonly entryPrefix: string;
+  /** An invalidation was missed: the epoch must move before the tier is used again. */
+  private missedInvalidation = false;
+  /** Counts missed invalidations, so that a retirement only covers those before it began. */
+  private misses = 0;
+  private retiring: Promise<void> | undefined;
 
   constructor(
-    private readonly client: RedisTierClient,
-    private readonly options: RedisTierOptions,
+    private readonly connection: RedisConnection,
     private readonly metrics: CacheMetrics,
   ) {
-    this.breaker = new CircuitBreaker({
-      name: 'Redis cache tier',
-      timeoutMs: options.commandTimeoutMs,
-      retryIntervalMs: options.retryIntervalMs,
-      probe: () => this.client.ping(),
-      onRecover: () => this.replayInvalidations(),
-      needsRecovery: () => this.pendingOverflow || this.pendingInvalidations.size > 0,
-      onError: () => this.metrics.countTier('redis', 'errors'),
-      logger: this.logger,
-    });
-    const namespace = `${options.keyPrefix}cache:entry`;
-    this.entries = new KeyvRedis<unknown>(client as unknown as RedisClientConnectionType, {
-      namespace,
-      keyPrefixSeparator: ':',
-      throwOnErrors: true,
-      throwOnConnectError: true,
-    });
-    // Failures reach the breaker through the commands; these events would only repeat them.
-    this.entries.on('error', () => undefined);
-    this.client.on('error', (error) => this.breaker.trip(error ?? 'connection error'));
-    this.client.on('ready', () => void this.breaker.probeNow());
+    const prefix = connection.keyPrefix;
+    this.epochKey = `${prefix}cache:epoch`;
+    this.generationPrefix = `${prefix}cache:gen:`;
+    this.entryPrefix = `${prefix}cache:entry:`;
     this.keyv = new Keyv({
-      store: new FailOpenRedisStore(this.entries, this.breaker),
-      namespace,
+      store: new RedisKeyvStore(connection, `${prefix}cache:kv:`),
       useKeyPrefix: false,
     });
+    connection.onAvailabilityChange(() => {
+      if (this.missedInvalidation && connection.available) {
+        void this.retireEverything();
+      }
+    });
   }
 
-  async onModuleInit(): Promise<void> {
-    // Connects in the background (and reconnects forever); start-up waits only so long.
-    const connecting = this.client.connect().catch(() => undefined);
-    await withTimeout(connecting, this.options.connectTimeoutMs).catch(() => undefined);
-    await this.breaker.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    this.breaker.stop();
-    if (this.client.isReady) {
-      await withTimeout(this.client.close(), 1_000).catch(() => this.client.destroy());
-    } else if (this.client.isOpen) {
-      this.client.destroy();
-    }
+  private get usable(): boolean {
+    return this.connection.available && !this.missedInvalidation;
   }
 
   health(): 'up' | 'degraded' {
-    return this.breaker.available ? 'up' : 'degraded';
+    return this.usable ? 'up' : 'degraded';
   }
 
-  async get<T>(key: string): Promise<SharedEntry<T> | undefined> {
-    let record: { value?: T; expires?: number | null } | undefined;
-    try {
-      record = await this.keyv.get<T>(key, { raw: true });
-    } catch {
-      // Not something Keyv wrote (or cut short): treat as absent.
-      this.metrics.countTier('redis', 'errors');
+  async generations(tags: readonly string[]): Promise<TagGenerations | undefined> {
+    if (!this.usable) {
+      return undefined;
     }
-    if (record?.value === undefined) {
+    try {
+      const values = await this.connection.run((client) => client.mget(this.generationKeys(tags)));
+      return values.map((value) => value ?? '0');
+    } catch {
+      this.metrics.countTier('redis', 'errors');
+      return undefined;
+    }
+  }
+
+  async get<T>(key: string, generations: TagGenerations): Promise<SharedEntry<T> | undefined> {
+    if (!this.usable) {
+      return undefined;
+    }
+    let stored: string | null;
+    try {
+      stored = await this.connection.run((client) => client.get(this.entryKey(key, generations)));
+    } catch {
+      this.metrics.countTier('redis', 'errors');
+      return undefined;
+    }
+    const entry = stored === null ? undefined : parseEntry<T>(stored);
+    if (entry === undefined) {
       this.metrics.countTier('redis', 'misses');
       return undefined;
     }
     this.metrics.countTier('redis', 'hits');
-    return { value: record.value, expiresAt: record.expires ?? undefined };
+    return { value: entry.value, expiresAt: entry.expiresAt };
   }
 
-  async generations(tags: readonly string[]): Promise<TagGenerations | undefined> {
-    if (tags.length === 0) {
-      return this.breaker.available ? [] : undefined;
-    }
-    const keys = tags.map((tag) => this.generationKey(tag));
-    const values = await this.breaker.run(() => this.client.mGet(keys), undefined);
-    return values?.map((value) => value ?? '0');
-  }
-
-  async setIfCurrent<T>(
+  async set<T>(
     key: string,
-    value: T,
     tags: readonly string[],
     generations: TagGenerations,
+    value: T,
     ttlMs: number,
   ): Promise<SharedWriteResult> {
-    if (!this.breaker.available) {
+    if (!this.usable) {
       return 'skipped';
     }
-    const serialized = await this.keyv.serializeData({ value, expires: Date.now() + ttlMs });
-    const result = await this.breaker.run(
-      () =>
-        this.client.eval(SET_IF_CURRENT_SCRIPT, {
-          keys: [
-            this.entries.createKeyPrefix(key, this.entries.namespace),
-            ...tags.map((tag) => this.generationKey(tag)),
-            ...tags.map((tag) => this.tagKey(tag)),
-          ],
-          arguments: [
-            typeof serialized === 'string' ? serialized : JSON.stringify(serialized),
-            String(Math.ceil(ttlMs)),
-            ...generations,
-          ],
-        }),
-      undefined,
-    );
-    if (result === undefined) {
-      return 'skipped';
-    }
-    if (Number(result) !== 1) {
-      return 'stale';
-    }
-    this.metrics.countTier('redis', 'sets');
-    return 'stored';
-  }
-
-  async invalidate(tags: readonly string[]): Promise<void> {
-    if (tags.length === 0) {
-      return;
-    }
-    const removed = await this.breaker.run(() => this.invalidateNow(tags), undefined);
-    if (removed === undefined) {
-      this.keepForReplay(tags);
-    }
-  }
-
-  private async invalidateNow(tags: readonly string[]): Promise<number> {
-    const removed = Number(
-      await this.client.eval(INVALIDATE_TAGS_SCRIPT, {
-        keys: [
-          ...tags.map((tag) => this.generationKey(tag)),
-          ...tags.map((tag) => this.tagKey(tag)),
-        ],
-        arguments: [String(GENERATION_TTL_MS)],
-      }),
-    );
-    this.metrics.countTier('redis', 'invalidations', removed);
-    return removed;
-  }
-
-  private keepForReplay(tags: readonly string[]): void {
-    if (this.pendingOverflow) {
-      return;
-    }
-    for (const tag of tags) {
-      this.pendingInvalidations.add(tag);
-    }
-    if (this.pendingInvalidations.size > this.options.maxPendingInvalidations) {
-      // Too many to replay one by one: every entry goes instead.
-      this.pendingOverflow = true;
-      this.pendingInvalidations.clear();
-    }
-  }
-
-  /** Runs before the tier is used again after an outage; throwing keeps it down. */
-  private async replayInvalidations(): Promise<void> {
-    if (this.pendingOverflow) {
-      await this.deleteAllEntries();
-      this.pendingOverflow = false;
-      return;
-    }
-    const tags = [...this.pendingInvalidations];
-    this.pendingInvalidations.clear();
+    const ttl = Math.ceil(ttlMs);
+    const stored: StoredEntry<T> = { value, expiresAt: Date.now() + ttl };
     try {
-      for (let first = 0; first < tags.length; first += REPLAY_BATCH) {
-        await this.invalidateNow(tags.slice(first, first + REPLAY_BATCH));
+      const written = await this.connection.run((client) =>
+        client.eval(
+          SET_IF_CURRENT_SCRIPT,
+          1 + generations.length,
+          this.entryKey(key, generations),
+          ...this.generationKeys(tags),
+          JSON.stringify(stored),
+          ttl,
+          ...generations,
+        ),
+      );
+      if (Number(written) !== 1) {
+        return 'stale';
       }
-    } catch (error) {
-      this.keepForReplay(tags);
-      throw error;
+      this.metrics.countTier('redis', 'sets');
+      return 'stored';
+    } catch {
+      this.metrics.countTier('redis', 'errors');
+      return 'skipped';
     }
   }
 
-  private async deleteAllEntries(): Promise<void> {
-    const pattern = `${this.entries.namespace}:*`;
-    for await (const keys of this.client.scanIterator({ MATCH: pattern, COUNT: 1000 })) {
-      if (keys.length > 0) {
-        await this.client.unlink(keys);
-      }
+  async invalidate(
+    tags: readonly string[],
+    publication?: RedisPublication,
+  ): Promise<SharedInvalidationResult> {
+    if (!this.connection.available) {
+      this.missInvalidation();
+      return 'pending';
+    }
+    try {
+      await this.connection.run(async (client) => {
+        const transaction = client.multi();
+        for (const tag of tags) {
+          transaction
+            .incr(this.generationPrefix + tag)
+            .pexpire(this.generationPrefix + tag, GENERATION_TTL_MS);
+        }
+        if (publication) {
+          transaction.publish(publication.channel, publication.message);
+        }
+        const replies = await transaction.exec();
+        const failed = replies?.find(([error]) => error);
+        if (!replies || failed) {
+          throw failed?.[0] ?? new Error('the invalidation transaction was discarded');
+        }
+      });
+      this.metrics.countTier('redis', 'invalidations', tags.length);
+      return 'done';
+    } catch {
+      this.metrics.countTier('redis', 'errors');
+      // It may still have reached Redis (a timeout); retiring everything covers both cases.
+      this.missInvalidation();
+      return 'pending';
     }
   }
 
-  private generationKey(tag: string): string {
-    return `${this.options.keyPrefix}cache:gen:${tag}`;
+  private missInvalidation(): void {
+    this.misses += 1;
+    if (!this.missedInvalidation) {
+      this.missedInvalidation = true;
+      this.logger.warn(
+        'A cache invalidation could not reach Redis: the shared tier is retired as a whole when Redis answers again',
+      );
+    }
+    if (this.connection.available) {
+      void this.retireEverything();
+    }
   }
 
-  private tagKey(tag: string): string {
-    return `${this.options.keyPrefix}cache:tag:${tag}`;
+  /** Moves the epoch: every entry stored so far is never read again. */
+  private retireEverything(): Promise<void> {
+    const missesBefore = this.misses;
+    this.retiring ??= this.connection
+      .run((client) => client.incr(this.epochKey))
+      .then(
+        () => {
+          this.missedInvalidation = this.misses !== missesBefore;
+          this.logger.log('The shared cache tier was retired after a missed invalidation');
+        },
+        () => this.metrics.countTier('redis', 'errors'),
+      )
+      .finally(() => {
+        this.retiring = undefined;
+      });
+    return this.retiring;
+  }
+
+  /** The epoch first, then each tag's counter: what a key's generations are read from. */
+  private generationKeys(tags: readonly string[]): string[] {
+    return [this.epochKey, ...tags.map((tag) => this.generationPrefix + tag)];
+  }
+
+  private entryKey(key: string, generations: TagGenerations): string {
+    return `${this.entryPrefix}${generations.join('.')}:${key}`;
+  }
+}
+
+function parseEntry<T>(stored: string): StoredEntry<T> | undefined {
+  try {
+    const entry = JSON.parse(stored) as Partial<StoredEntry<T>> | null;
+    return entry && 'value' in entry && typeof entry.expiresAt === 'number'
+      ? (entry as StoredEntry<T>)
+      : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,0 +1,3 @@
+export * from './redis-connection';
+export * from './redis-unavailable.error';
+export * from './redis.module';
