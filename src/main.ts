@@ -6,7 +6,10 @@ import { exitGracefullyOnSignals } from './bootstrap/graceful-shutdown';
 async function bootstrap(): Promise<void> {
   const config = loadProcessConfig();
   const app = await createApp(config);
-  exitGracefullyOnSignals(app, config.http.shutdownTimeoutMs);
+  exitGracefullyOnSignals(app, {
+    timeoutMs: config.http.shutdownTimeoutMs,
+    drainDelayMs: config.http.shutdownDrainDelayMs,
+  });
   await app.listen(config.http.port, config.http.host);
 }
 

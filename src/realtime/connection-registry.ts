@@ -79,6 +79,13 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
     return this.byUser.get(userId) ?? new Set();
   }
 
+  /** Shutdown: every connection is closed with `code` (1001: reconnect, to another instance). */
+  closeAll(code: number, reason: string): void {
+    for (const connection of this.bySocket.values()) {
+      connection.close(code, reason);
+    }
+  }
+
   all(): IterableIterator<RealtimeConnection> {
     return this.bySocket.values();
   }

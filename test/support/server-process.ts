@@ -165,6 +165,8 @@ export class ServerProcess {
         THROTTLE_LIMIT: '1000000',
         AUTH_THROTTLE_LIMIT: '1000000',
         WS_CONNECT_LIMIT: '1000000',
+        // No balancer probes readiness here: stop at once unless a suite measures the drain.
+        SHUTDOWN_DRAIN_DELAY_MS: '0',
         ...environment,
       },
     });
