@@ -36,6 +36,8 @@ export interface ServerEnvironment {
 export interface ServerProcessOptions {
   /** The compiled entry point to run; `dist/src/main.js` unless said otherwise. */
   script?: string;
+  /** Listen here (a restarted instance takes its predecessor's port); a free one otherwise. */
+  port?: number;
 }
 
 /** How a process ended. */
@@ -151,7 +153,7 @@ export class ServerProcess {
     if (!existsSync(script)) {
       throw new Error(`${script} is missing: run \`npx nest build\` first`);
     }
-    const port = await findFreePort();
+    const port = options.port ?? (await findFreePort());
     const child = spawn(process.execPath, [script], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,3 +7,4 @@ export { client } from './generated/client.gen';
 export { createClient, createConfig } from './generated/client';
 export * from './realtime/protocol';
 export * from './realtime/realtime-client';
+export { reconnectDelay, DEFAULT_RECONNECT } from './realtime/reconnect-backoff';
