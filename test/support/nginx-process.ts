@@ -7,11 +7,23 @@ import { settlesWithin, sleep } from './wait-until';
 
 const START_TIMEOUT_MS = 10_000;
 const SERVER_BLOCK = resolve(__dirname, '..', '..', 'deploy', 'nginx', 'switchboard.conf');
+const UPSTREAMS = resolve(__dirname, '..', '..', 'deploy', 'nginx', 'upstreams.conf');
+
+/** The shipped upstreams' server parameters (`max_fails=… fail_timeout=…`) and pool size. */
+function shippedUpstreamSettings(): { serverParameters: string; keepalive: string } {
+  const upstreams = readFileSync(UPSTREAMS, 'utf8');
+  const serverParameters = /^\s*server \S+ ([^;]*);/m.exec(upstreams)?.[1] ?? '';
+  const keepalive = /^\s*keepalive (\d+);/m.exec(upstreams)?.[1];
+  if (!keepalive) {
+    throw new Error(`No keepalive in ${UPSTREAMS}`);
+  }
+  return { serverParameters, keepalive };
+}
 
 /**
  * nginx (Debian's nginx-light) in front of the given instances, with the server block of
  * deploy/nginx/switchboard.conf as shipped; only its listen address is moved to a free port of
- * 127.0.0.1, and the upstreams list the instances as deploy/nginx/upstreams.conf does.
+ * 127.0.0.1, and the upstreams list the instances with deploy/nginx/upstreams.conf's parameters.
  */
 export class NginxProcess {
   private constructor(
@@ -33,7 +45,10 @@ export class NginxProcess {
     const port = await findFreePort();
     const directory = mkdtempSync(join(tmpdir(), 'switchboard-nginx-'));
     mkdirSync(join(directory, 'temp'));
-    const servers = upstreamPorts.map((upstream) => `server 127.0.0.1:${upstream};`).join(' ');
+    const { serverParameters, keepalive } = shippedUpstreamSettings();
+    const servers = upstreamPorts
+      .map((upstream) => `server 127.0.0.1:${upstream} ${serverParameters};`)
+      .join(' ');
     const serverBlock = readFileSync(SERVER_BLOCK, 'utf8')
       .replace(/^\s*listen \[::\]:80;\s*$/m, '')
       .replace(/^(\s*)listen 80;/m, `$1listen 127.0.0.1:${port};`)
@@ -53,7 +68,7 @@ http {
   fastcgi_temp_path ${directory}/temp/fastcgi;
   uwsgi_temp_path ${directory}/temp/uwsgi;
   scgi_temp_path ${directory}/temp/scgi;
-  upstream switchboard_http { ${servers} keepalive 16; }
+  upstream switchboard_http { ${servers} keepalive ${keepalive}; }
   upstream switchboard_ws { least_conn; ${servers} }
   include ${directory}/switchboard.conf;
 }
