@@ -56,6 +56,11 @@ export interface RealtimeClientOptions {
   reconnect?: ReconnectOptions | false;
   /** `send`/`dm` calls kept until acknowledged, across reconnects; past it, `send` rejects. */
   maxQueuedSends?: number;
+  /**
+   * How long a gap in `seq` may stay open before `sync` fills it: messages stored on another
+   * instance come a little later than local ones, so a gap usually closes by itself.
+   */
+  gapWaitMs?: number;
 }
 
 /** Events about the connection itself, beside the server's events. */
@@ -113,6 +118,7 @@ interface RoomState {
   sequencer: RoomSequencer;
   syncing?: Promise<void>;
   syncAgain: boolean;
+  gapTimer?: ReturnType<typeof setTimeout>;
   /** `join` calls made while disconnected: answered once the room is joined again. */
   joinWaiters: { resolve: (data: ServerEventMap['joined']) => void; reject: (e: Error) => void }[];
 }
@@ -122,6 +128,7 @@ const SYNC_PAGE = 200;
 /** Rounds of `sync` in a row for one room before it waits for the next gap to show. */
 const MAX_SYNC_ROUNDS = 10;
 const DEFAULT_MAX_QUEUED_SENDS = 1000;
+const DEFAULT_GAP_WAIT_MS = 250;
 
 function isNode(): boolean {
   const process = (globalThis as { process?: { versions?: { node?: string } } }).process;
@@ -311,6 +318,7 @@ export class RealtimeClient {
   private dropRoom(roomId: string, reason: Error): void {
     const room = this.rooms.get(roomId);
     this.rooms.delete(roomId);
+    clearTimeout(room?.gapTimer);
     for (const waiter of room?.joinWaiters.splice(0) ?? []) {
       waiter.reject(reason);
     }
@@ -671,8 +679,14 @@ export class RealtimeClient {
       this.rooms.set(message.roomId, room);
     }
     room.sequencer.offer(message);
-    if (room.sequencer.hasGap() && this.connected) {
-      this.catchUpRoom(message.roomId).catch(() => undefined);
+    if (room.sequencer.hasGap() && !room.gapTimer) {
+      const gapped = room;
+      gapped.gapTimer = setTimeout(() => {
+        gapped.gapTimer = undefined;
+        if (gapped.sequencer.hasGap() && this.connected) {
+          this.catchUpRoom(message.roomId).catch(() => undefined);
+        }
+      }, this.options.gapWaitMs ?? DEFAULT_GAP_WAIT_MS);
     }
   }
 
