@@ -72,7 +72,7 @@ export class HttpDrain implements OnModuleInit {
   }
 
   private get server(): Server {
-    return this.adapterHost.httpAdapter.getInstance<FastifyInstance>().server as Server;
+    return this.adapterHost.httpAdapter.getInstance<FastifyInstance>().server;
   }
 
   private forget(socket: Socket): void {

@@ -5,16 +5,17 @@ function recordingSteps(record: string[], left = { http: 0, sockets: 0 }): Shutd
   return {
     beginDrain: () => record.push('readiness 503'),
     stopAccepting: () => record.push('stop accepting'),
-    finishHttp: async () => {
+    finishHttp: () => {
       record.push('finish HTTP');
-      return left.http;
+      return Promise.resolve(left.http);
     },
-    closeWebSockets: async () => {
+    closeWebSockets: () => {
       record.push('close WebSockets');
-      return left.sockets;
+      return Promise.resolve(left.sockets);
     },
-    closeModules: async () => {
+    closeModules: () => {
       record.push('close Redis and database');
+      return Promise.resolve();
     },
   };
 }
@@ -27,8 +28,9 @@ describe(drainThenClose.name, () => {
       recordingSteps(record),
       { drainDelayMs: 250, deadline: Date.now() + 10_000 },
       (line) => record.push(`log: ${line}`),
-      async (ms) => {
+      (ms) => {
         record.push(`delay ${ms} ms`);
+        return Promise.resolve();
       },
     );
 
@@ -56,7 +58,7 @@ describe(drainThenClose.name, () => {
       recordingSteps(record, { http: 2, sockets: 1 }),
       { drainDelayMs: 0, deadline: Date.now() + 10_000 },
       (line) => record.push(`log: ${line}`),
-      async () => undefined,
+      () => Promise.resolve(),
     );
 
     expect(record).toContain('log: drain: 2 HTTP connections still open: going on');
