@@ -326,6 +326,8 @@ describe(RealtimeClient.name, () => {
 
     expect(attempts).toEqual([]);
     expect(server.sockets).toHaveLength(2);
+    await expect(expired.join('room')).rejects.toThrow('The client is closed');
+    await expect(expired.send('room', 'late')).rejects.toThrow('The client is closed');
   });
 
   it('reconnects with a fresh token after 4401', async () => {

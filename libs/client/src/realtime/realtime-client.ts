@@ -214,6 +214,9 @@ export class RealtimeClient {
    * disconnected, it answers once the connection is back and the room joined.
    */
   async join(roomId: string): Promise<ServerEventMap['joined']> {
+    if (this.finished) {
+      throw new Error('The client is closed');
+    }
     const known = this.rooms.get(roomId);
     const room = known ?? this.newRoom();
     room.joined = true;
