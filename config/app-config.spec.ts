@@ -90,6 +90,19 @@ describe(loadConfig.name, () => {
     });
   });
 
+  it('drains for 5 s of a 10 s shutdown by default, and refuses a delay that leaves no time', () => {
+    expect(loadConfig({}).http).toMatchObject({
+      shutdownTimeoutMs: 10_000,
+      shutdownDrainDelayMs: 5_000,
+    });
+    expect(loadConfig({ SHUTDOWN_DRAIN_DELAY_MS: '0' }).http.shutdownDrainDelayMs).toBe(0);
+    expect(() =>
+      loadConfig({ SHUTDOWN_TIMEOUT_MS: '3000', SHUTDOWN_DRAIN_DELAY_MS: '3000' }),
+    ).toThrow(
+      /^Invalid configuration: SHUTDOWN_DRAIN_DELAY_MS must be less than SHUTDOWN_TIMEOUT_MS/,
+    );
+  });
+
   it('names every bad variable at once', () => {
     expect(() => loadConfig({ PORT: 'x', JWT_TTL: 'y' })).toThrow(/PORT .*; JWT_TTL /);
   });

@@ -14,6 +14,11 @@ export interface AppConfig {
     /** Read client addresses from X-Forwarded-For: from any proxy (true) or from these only. */
     trustProxy: boolean | string[];
     shutdownTimeoutMs: number;
+    /**
+     * After SIGTERM, how long the server keeps accepting and serving while readiness answers 503,
+     * so that a balancer that probes readiness stops sending before the port closes.
+     */
+    shutdownDrainDelayMs: number;
     /** Serve Swagger UI at /docs and the document at /openapi.json. */
     docs: boolean;
   };
@@ -91,6 +96,7 @@ export function loadConfig(
       corsOrigins: environment.CORS_ORIGINS,
       trustProxy: environment.TRUST_PROXY,
       shutdownTimeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
+      shutdownDrainDelayMs: environment.SHUTDOWN_DRAIN_DELAY_MS,
       docs: environment.DOCS ?? environment.NODE_ENV !== 'production',
     },
     dataDirectory,

@@ -109,8 +109,16 @@ export const environmentSchema = z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
     SHUTDOWN_TIMEOUT_MS: integer(0).default(10_000),
+    SHUTDOWN_DRAIN_DELAY_MS: integer(0).default(5_000),
   })
   .superRefine((environment, context) => {
+    if (environment.SHUTDOWN_DRAIN_DELAY_MS >= environment.SHUTDOWN_TIMEOUT_MS) {
+      context.addIssue({
+        code: 'custom',
+        path: ['SHUTDOWN_DRAIN_DELAY_MS'],
+        message: 'must be less than SHUTDOWN_TIMEOUT_MS (the drain needs time after the delay)',
+      });
+    }
     if (environment.NODE_ENV === 'production' && !environment.JWT_SECRET) {
       context.addIssue({
         code: 'custom',

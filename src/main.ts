@@ -8,7 +8,10 @@ import { startupSummary } from './bootstrap/startup-summary';
 async function bootstrap(): Promise<void> {
   const config = loadProcessConfig();
   const app = await createApp(config, { holdStartupLogs: true });
-  exitGracefullyOnSignals(app, config.http.shutdownTimeoutMs);
+  exitGracefullyOnSignals(app, {
+    timeoutMs: config.http.shutdownTimeoutMs,
+    drainDelayMs: config.http.shutdownDrainDelayMs,
+  });
   try {
     await app.listen(config.http.port, config.http.host);
     // The first line says where everything is; Nest's start-up lines follow it.

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Repository } from 'typeorm';
+import { In, IsNull, LessThan, Repository } from 'typeorm';
 import { DatabaseWriter } from '@app/database/database-writer';
 import { AuthSessionSpentSecret } from './auth-session-spent-secret.entity';
 import { AuthSession } from './auth-session.entity';
@@ -58,5 +58,25 @@ export class AuthSessionsRepository {
     await this.writer.run(() =>
       this.sessions.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() }),
     );
+  }
+
+  /**
+   * Deletes up to `limit` sessions that expired before `before` (their spent secrets go with them,
+   * ON DELETE CASCADE); returns how many. Bounded, so that a large backlog never holds the
+   * writer (one for the whole process on SQLite) for long.
+   */
+  async deleteExpired(before: Date, limit: number): Promise<number> {
+    const expired = await this.sessions.find({
+      select: { id: true },
+      where: { expiresAt: LessThan(before) },
+      take: limit,
+    });
+    if (expired.length === 0) {
+      return 0;
+    }
+    await this.writer.run(() =>
+      this.sessions.delete({ id: In(expired.map((session) => session.id)) }),
+    );
+    return expired.length;
   }
 }

@@ -4,6 +4,7 @@ import { UsersModule } from '@app/users/users.module';
 import { AccessTokenGuard } from './access-token.guard';
 import { AccessTokensService } from './access-tokens.service';
 import { AuthSessionLiveness } from './auth-session-liveness';
+import { AuthSessionPruner } from './auth-session-pruner';
 import { AuthSession } from './auth-session.entity';
 import { AuthSessionSpentSecret } from './auth-session-spent-secret.entity';
 import { AuthSessionsRepository } from './auth-sessions.repository';
@@ -21,6 +22,7 @@ import { PasswordsService } from './passwords.service';
     AccessTokensService,
     AccessTokenGuard,
     AuthSessionLiveness,
+    AuthSessionPruner,
   ],
   exports: [AccessTokensService, AccessTokenGuard, AuthSessionLiveness],
 })

@@ -1,5 +1,5 @@
 import { loadConfig } from '@config';
-import { clusterConfigProblem, nextRestartDelay } from './cluster-primary';
+import { clusterConfigProblem, nextRestartDelay, primaryExitCode } from './cluster-primary';
 
 describe(nextRestartDelay.name, () => {
   it('restarts a worker that ran for a while at once', () => {
@@ -36,5 +36,31 @@ describe(clusterConfigProblem.name, () => {
     expect(
       clusterConfigProblem(loadConfig({ ...postgres, REDIS_URL: 'redis://cache:6379' })),
     ).toBeUndefined();
+  });
+});
+
+describe(primaryExitCode.name, () => {
+  it('is 0 when every worker drained and exited 0', () => {
+    expect(
+      primaryExitCode([
+        { code: 0, signal: null },
+        { code: 0, signal: null },
+      ]),
+    ).toBe(0);
+  });
+
+  it('is 1 when a worker exited with an error or was killed', () => {
+    expect(
+      primaryExitCode([
+        { code: 0, signal: null },
+        { code: 1, signal: null },
+      ]),
+    ).toBe(1);
+    expect(
+      primaryExitCode([
+        { code: null, signal: 'SIGKILL' },
+        { code: 0, signal: null },
+      ]),
+    ).toBe(1);
   });
 });

@@ -30,10 +30,25 @@ export function nextRestartDelay(previousDelayMs: number, livedMs: number): numb
   return Math.min(MAX_RESTART_DELAY_MS, Math.max(FIRST_RESTART_DELAY_MS, previousDelayMs * 2));
 }
 
+/** How a worker ended, as node:cluster reports it. */
+export interface WorkerExit {
+  code: number | null;
+  signal: string | null;
+}
+
+/**
+ * The primary's exit code once its workers are gone: 0 only when every worker drained and exited
+ * 0, so that a supervisor (systemd, an orchestrator, CI) sees a drain that went wrong.
+ */
+export function primaryExitCode(exits: WorkerExit[]): number {
+  return exits.every((exit) => exit.code === 0 && exit.signal === null) ? 0 : 1;
+}
+
 /**
  * The primary: forks the workers (node:cluster hands connections out round-robin), restarts a
  * worker that dies with exponential back-off, and on SIGTERM/SIGINT lets every worker drain
- * (each exits 0 once its in-flight requests are done) before it exits itself.
+ * (each exits 0 once its in-flight requests are done) before it exits itself: 0 when every
+ * worker exited 0, else 1.
  */
 export function runPrimary(config: AppConfig): void {
   const problem = clusterConfigProblem(config);
@@ -46,6 +61,7 @@ export function runPrimary(config: AppConfig): void {
   const startedAt = new Map<Worker, number>();
   let restartDelayMs = 0;
   let shuttingDown = false;
+  const exitsWhileShuttingDown: WorkerExit[] = [];
 
   const fork = () => startedAt.set(cluster.fork(), Date.now());
 
@@ -58,8 +74,9 @@ export function runPrimary(config: AppConfig): void {
     const livedMs = Date.now() - (startedAt.get(worker) ?? Date.now());
     startedAt.delete(worker);
     if (shuttingDown) {
+      exitsWhileShuttingDown.push({ code, signal });
       if (startedAt.size === 0) {
-        process.exit(0);
+        process.exit(primaryExitCode(exitsWhileShuttingDown));
       }
       return;
     }

@@ -1,16 +1,35 @@
-import { INestApplication, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { CloseCode } from '@libs/protocol';
+import { DrainState } from '@app/health/drain-state';
+import { ConnectionRegistry } from '@app/realtime/connection-registry';
+import { HttpDrain } from './http-drain';
+import { drainThenClose, ShutdownSteps } from './shutdown-sequence';
 
-const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+/** Idle keep-alive connections get this long to carry one last request before they are closed. */
+const IDLE_KEEP_ALIVE_GRACE_MS = 1000;
+/** How often the drain looks whether the WebSockets it closed are gone. */
+const SOCKET_POLL_MS = 20;
+
+export interface ShutdownOptions {
+  /** The whole shutdown's limit: past it the process exits 1. */
+  timeoutMs: number;
+  /** SIGTERM only: how long the server serves on while readiness answers 503. */
+  drainDelayMs: number;
+}
 
 /**
- * On SIGTERM or SIGINT: close the app (WebSocket clients get 1001, the HTTP server stops
- * accepting and finishes in-flight requests, then the database and Redis close; see HttpDrain),
- * then exit 0. Past `timeoutMs` the process exits 1 instead of hanging.
+ * On SIGTERM or SIGINT: drain (see `drainThenClose`), then exit 0. SIGINT (Ctrl-C at a terminal)
+ * skips the drain delay: no balancer is waiting for readiness there. Past `timeoutMs` the
+ * process exits 1 instead of hanging.
  *
- * Nest's `enableShutdownHooks` would re-raise the signal after closing (exit 143); a drain that
- * went well should end with 0.
+ * Nest's `enableShutdownHooks` would close the modules (Redis, the database) while requests are
+ * still in flight, and re-raise the signal (exit 143); a drain that went well should end with 0.
  */
-export function exitGracefullyOnSignals(app: INestApplication, timeoutMs: number): void {
+export function exitGracefullyOnSignals(
+  app: NestFastifyApplication,
+  options: ShutdownOptions,
+): void {
   const logger = new Logger('Shutdown');
   let shuttingDown = false;
   const shutdown = async (signal: NodeJS.Signals) => {
@@ -20,20 +39,46 @@ export function exitGracefullyOnSignals(app: INestApplication, timeoutMs: number
     shuttingDown = true;
     logger.log(`${signal} received: draining`);
     setTimeout(() => {
-      logger.error(`Shutdown took longer than ${timeoutMs} ms: exiting`);
+      logger.error(`Shutdown took longer than ${options.timeoutMs} ms: exiting`);
       process.exit(1);
-    }, timeoutMs).unref();
+    }, options.timeoutMs).unref();
     try {
-      await app.close();
+      await drainThenClose(
+        applicationSteps(app),
+        {
+          drainDelayMs: signal === 'SIGTERM' ? options.drainDelayMs : 0,
+          deadline: Date.now() + options.timeoutMs,
+        },
+        (message) => logger.log(message),
+      );
       process.exit(0);
     } catch (error) {
       logger.error(error);
       process.exit(1);
     }
   };
-  for (const signal of SIGNALS) {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     // `on`, not `once`: a repeated signal (systemd and the cluster primary may both send one)
     // must not fall through to Node's default handler and kill the drain.
     process.on(signal, (received) => void shutdown(received));
   }
+}
+
+function applicationSteps(app: NestFastifyApplication): ShutdownSteps {
+  const http = app.get(HttpDrain);
+  const sockets = app.get(ConnectionRegistry);
+  return {
+    beginDrain: () => app.get(DrainState).begin(),
+    stopAccepting: () => http.stopAccepting(),
+    finishHttp: (deadline) => http.finish(IDLE_KEEP_ALIVE_GRACE_MS, deadline),
+    closeWebSockets: async (deadline) => {
+      sockets.closeAll(CloseCode.GoingAway, 'Server shutting down');
+      // Each one leaves the registry once its closing handshake is done (or it is cut off).
+      while (sockets.size > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, SOCKET_POLL_MS));
+      }
+      return sockets.size;
+    },
+    closeModules: () => app.close(),
+  };
 }

@@ -12,6 +12,7 @@ import { APP_CONFIG, AppConfig } from '@config';
 import { Public } from '@app/auth/authenticated.decorator';
 import { BusHealthIndicator } from './bus-health.indicator';
 import { CacheHealthIndicator } from './cache-health.indicator';
+import { DrainState } from './drain-state';
 import { liveness } from './liveness';
 
 const DEPENDENCY_TIMEOUT_MS = 1000;
@@ -59,6 +60,7 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     private readonly bus: BusHealthIndicator,
     private readonly cache: CacheHealthIndicator,
+    private readonly drain: DrainState,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -74,16 +76,22 @@ export class HealthController {
    * Readiness: the database answers (503 naming it otherwise, so that a load balancer steers
    * away). With Redis, the bus and the cache are reported too, and listed in `degraded` while
    * Redis is away: the instance still serves every request from the database, so it stays ready.
+   * From SIGTERM on: 503 `shutting_down`, while the other routes still serve (the drain delay).
    */
   @Get('ready')
   @ApiOkResponse({ description: 'Ready', schema: READINESS_SCHEMA })
   @ApiServiceUnavailableResponse({
-    description: 'Not ready (the database is down), or shedding load (with Retry-After)',
+    description:
+      'Not ready (the database is down), draining for a shutdown (`shutting_down`), or shedding load (with Retry-After)',
     schema: { oneOf: [READINESS_SCHEMA, { $ref: '#/components/schemas/ErrorResponse' }] },
   })
   async checkReadiness(
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<HealthCheckResult> {
+    if (this.drain.draining) {
+      reply.status(503);
+      return withDegradedList({ status: 'shutting_down', details: {} });
+    }
     const checks: HealthIndicatorFunction[] = [
       () => this.database.pingCheck('database', { timeout: DEPENDENCY_TIMEOUT_MS }),
     ];

@@ -2,12 +2,14 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { BusHealthIndicator } from './bus-health.indicator';
 import { CacheHealthIndicator } from './cache-health.indicator';
+import { DrainState } from './drain-state';
 import { HealthController } from './health.controller';
 import { LivenessBeforeRouting } from './liveness-before-routing';
 
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
-  providers: [BusHealthIndicator, CacheHealthIndicator, LivenessBeforeRouting],
+  providers: [BusHealthIndicator, CacheHealthIndicator, DrainState, LivenessBeforeRouting],
+  exports: [DrainState],
 })
 export class HealthModule {}

@@ -131,15 +131,15 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
     return `${this.instanceId}:${connection.serial}`;
   }
 
-  all(): IterableIterator<RealtimeConnection> {
-    return this.bySocket.values();
-  }
-
-  /** Draining: every client is told to reconnect elsewhere. */
+  /** Shutdown: every connection is closed with `code` (1001: reconnect, to another instance). */
   closeAll(code: number, reason: string): void {
     for (const connection of this.bySocket.values()) {
       connection.close(code, reason);
     }
+  }
+
+  all(): IterableIterator<RealtimeConnection> {
+    return this.bySocket.values();
   }
 }
 

@@ -7,11 +7,28 @@ import { settlesWithin, sleep } from './wait-until';
 
 const START_TIMEOUT_MS = 10_000;
 const SERVER_BLOCK = resolve(__dirname, '..', '..', 'deploy', 'nginx', 'switchboard.conf');
+const UPSTREAMS = resolve(__dirname, '..', '..', 'deploy', 'nginx', 'upstreams.conf');
+
+/**
+ * deploy/nginx/upstreams.conf as shipped, each upstream's servers replaced by the given ports
+ * with the parameters (`max_fails=…`) its first server has there.
+ */
+function shippedUpstreams(ports: number[]): string {
+  return readFileSync(UPSTREAMS, 'utf8').replace(
+    /upstream (\w+) \{([^}]*)\}/g,
+    (_block, name: string, body: string) => {
+      const parameters = /^\s*server \S+ ?([^;]*);/m.exec(body)?.[1] ?? '';
+      const rest = body.split('\n').filter((line) => !/^\s*server /.test(line));
+      const servers = ports.map((port) => `    server 127.0.0.1:${port} ${parameters};`);
+      return `upstream ${name} {\n${servers.join('\n')}\n${rest.join('\n')}}`;
+    },
+  );
+}
 
 /**
  * nginx (Debian's nginx-light) in front of the given instances, with the server block of
  * deploy/nginx/switchboard.conf as shipped; only its listen address is moved to a free port of
- * 127.0.0.1, and the upstreams list the instances as deploy/nginx/upstreams.conf does.
+ * 127.0.0.1; deploy/nginx/upstreams.conf is used as shipped with its servers replaced by the instances.
  */
 export class NginxProcess {
   private constructor(
@@ -33,7 +50,7 @@ export class NginxProcess {
     const port = await findFreePort();
     const directory = mkdtempSync(join(tmpdir(), 'switchboard-nginx-'));
     mkdirSync(join(directory, 'temp'));
-    const servers = upstreamPorts.map((upstream) => `server 127.0.0.1:${upstream};`).join(' ');
+    writeFileSync(join(directory, 'upstreams.conf'), shippedUpstreams(upstreamPorts));
     const serverBlock = readFileSync(SERVER_BLOCK, 'utf8')
       .replace(/^\s*listen \[::\]:80;\s*$/m, '')
       .replace(/^(\s*)listen 80;/m, `$1listen 127.0.0.1:${port};`)
@@ -53,8 +70,7 @@ http {
   fastcgi_temp_path ${directory}/temp/fastcgi;
   uwsgi_temp_path ${directory}/temp/uwsgi;
   scgi_temp_path ${directory}/temp/scgi;
-  upstream switchboard_http { ${servers} keepalive 16; }
-  upstream switchboard_ws { least_conn; ${servers} }
+  include ${directory}/upstreams.conf;
   include ${directory}/switchboard.conf;
 }
 `,

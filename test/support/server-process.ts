@@ -36,6 +36,8 @@ export interface ServerEnvironment {
 export interface ServerProcessOptions {
   /** The compiled entry point to run; `dist/src/main.js` unless said otherwise. */
   script?: string;
+  /** Listen here (a restarted instance takes its predecessor's port); a free one otherwise. */
+  port?: number;
 }
 
 /** How a process ended. */
@@ -151,7 +153,7 @@ export class ServerProcess {
     if (!existsSync(script)) {
       throw new Error(`${script} is missing: run \`npx nest build\` first`);
     }
-    const port = await findFreePort();
+    const port = options.port ?? (await findFreePort());
     const child = spawn(process.execPath, [script], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -165,6 +167,8 @@ export class ServerProcess {
         THROTTLE_LIMIT: '1000000',
         AUTH_THROTTLE_LIMIT: '1000000',
         WS_CONNECT_LIMIT: '1000000',
+        // No balancer probes readiness here: stop at once unless a suite measures the drain.
+        SHUTDOWN_DRAIN_DELAY_MS: '0',
         ...environment,
       },
     });

@@ -1,12 +1,18 @@
 import {
   ClientEvent,
   ClientEventMap,
+  CloseCode,
   MAX_REF_LENGTH,
   RealtimeErrorCode,
+  RealtimeMessage,
   ServerEvent,
   ServerEventMap,
   ServerFrame,
 } from '@libs/protocol';
+import { ReconnectOptions, reconnectDelay } from './reconnect-backoff';
+import { RoomSequencer } from './room-sequencer';
+
+export type { ReconnectOptions } from './reconnect-backoff';
 
 /** The subset of the WebSocket API used here: the browser's global and the `ws` package both fit. */
 export interface WebSocketLike {
@@ -31,15 +37,42 @@ export type WebSocketConstructor = new (
   options?: { headers: Record<string, string> },
 ) => WebSocketLike;
 
+/**
+ * An access token, or a function that gives a fresh one: it is called for every connection (the
+ * first and each reconnection) and after the server closed with 4401 (token expired). Returning
+ * undefined (or the token that just expired) means there is none: the client then stops.
+ */
+export type AccessTokenSource = string | (() => string | undefined | Promise<string | undefined>);
+
 export interface RealtimeClientOptions {
   /** The server's base URL, `http(s)://…` or `ws(s)://…`. */
   baseUrl: string;
-  accessToken: string;
+  accessToken: AccessTokenSource;
   /** In Node 20: `WebSocket` from the `ws` package. Defaults to the global one (browsers). */
   WebSocket?: WebSocketConstructor;
-  /** How long a request (`join`, `send`, …) waits for its answer. */
+  /** How long a request (`join`, `send`, …) waits for its answer on an open connection. */
   timeoutMs?: number;
+  /** Reconnect after a lost connection (the default), or `false`: the first close is final. */
+  reconnect?: ReconnectOptions | false;
+  /** `send`/`dm` calls kept until acknowledged, across reconnects; past it, `send` rejects. */
+  maxQueuedSends?: number;
+  /**
+   * How long a gap in `seq` may stay open before `sync` fills it: messages stored on another
+   * instance come a little later than local ones, so a gap usually closes by itself.
+   */
+  gapWaitMs?: number;
 }
+
+/** Events about the connection itself, beside the server's events. */
+export interface ConnectionEventMap {
+  /** The connection was lost; attempt `attempt` starts after `delayMs`. */
+  reconnecting: { attempt: number; delayMs: number; code: number; reason: string };
+  /** Connected again, rooms rejoined and caught up, queued sends on their way. */
+  reconnected: { attempt: number };
+}
+
+export type RealtimeClientEventMap = ServerEventMap & ConnectionEventMap;
+export type RealtimeClientEvent = keyof RealtimeClientEventMap;
 
 /** The server refused a frame: `error {code, message}`. */
 export class RealtimeRequestError extends Error {
@@ -52,7 +85,15 @@ export class RealtimeRequestError extends Error {
   }
 }
 
-type Listener<E extends ServerEvent> = (data: ServerEventMap[E]) => void;
+/** `send`/`dm` while `maxQueuedSends` sends still wait for their acknowledgement. */
+export class SendQueueFullError extends Error {
+  constructor(limit: number) {
+    super(`${limit} sends are waiting for an acknowledgement: try again once some are answered`);
+    this.name = 'SendQueueFullError';
+  }
+}
+
+type Listener<E extends RealtimeClientEvent> = (data: RealtimeClientEventMap[E]) => void;
 
 interface Pending {
   answer: ServerEvent;
@@ -61,108 +102,174 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** A `send` or `dm` kept until acknowledged; sent again, unchanged, after a reconnect. */
+interface QueuedSend {
+  event: 'send' | 'dm';
+  data: ClientEventMap['send'] | ClientEventMap['dm'];
+  resolve: (ack: ServerEventMap['ack']) => void;
+  reject: (error: Error) => void;
+  ref?: string;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+interface RoomState {
+  /** Joined by the application (rejoined after a reconnect); else a direct room seen live. */
+  joined: boolean;
+  sequencer: RoomSequencer;
+  syncing?: Promise<void>;
+  syncAgain: boolean;
+  gapTimer?: ReturnType<typeof setTimeout>;
+  /** `join` calls made while disconnected: answered once the room is joined again. */
+  joinWaiters: { resolve: (data: ServerEventMap['joined']) => void; reject: (e: Error) => void }[];
+}
+
 const OPEN = 1;
+const SYNC_PAGE = 200;
+/** Rounds of `sync` in a row for one room before it waits for the next gap to show. */
+const MAX_SYNC_ROUNDS = 10;
+const DEFAULT_MAX_QUEUED_SENDS = 1000;
+const DEFAULT_GAP_WAIT_MS = 250;
 
 function isNode(): boolean {
   const process = (globalThis as { process?: { versions?: { node?: string } } }).process;
   return typeof process?.versions?.node === 'string';
 }
 
+function newClientMessageId(): string {
+  const crypto = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  return (
+    crypto?.randomUUID?.() ??
+    `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`
+  );
+}
+
 /**
- * A typed client of the `/ws` protocol. Requests (`join`, `send`, `dm`, `sync`, `auth`, `ping`)
- * return their answer, matched by `ref`; pushed events (`message`, `presence`) reach `on()`.
+ * A typed client of the `/ws` protocol that resumes. Requests (`join`, `send`, `dm`, `sync`,
+ * `auth`, `ping`) return their answer, matched by `ref`; pushed events reach `on()`.
+ *
+ * - `message` events come exactly once per room and in `seq` order: duplicates are dropped, and a
+ *   gap in `seq` is filled with `sync` before later messages are handed on.
+ * - A lost connection is reopened with jittered exponential backoff (a fresh token from the
+ *   `accessToken` function each time); joined rooms are joined again and `sync`ed from the last
+ *   `seq` delivered, paging through `hasMore`. `reconnecting` / `reconnected` tell the app.
+ * - `send`/`dm` are kept until acknowledged (up to `maxQueuedSends`) and sent again with the same
+ *   `clientMsgId` (one is generated when the app gives none), so a retry never stores twice.
+ * - 1008 (abuse), 4401 with no fresh token, `close()` and `maxAttempts` stop it for good:
+ *   `closed` then resolves.
  *
  * ```ts
- * const socket = await RealtimeClient.connect({ baseUrl, accessToken, WebSocket });
- * socket.on('message', (message) => console.log(message.body));
+ * const socket = await RealtimeClient.connect({ baseUrl, accessToken: () => tokens.fresh(), WebSocket });
+ * socket.on('message', (message) => console.log(message.seq, message.body));
  * await socket.join(roomId);
  * const ack = await socket.send(roomId, 'hello');
  * ```
  */
 export class RealtimeClient {
-  private readonly listeners = new Map<ServerEvent, Set<Listener<never>>>();
+  private readonly listeners = new Map<RealtimeClientEvent, Set<Listener<never>>>();
   private readonly pending = new Map<string, Pending>();
+  private readonly queued: QueuedSend[] = [];
+  private readonly queuedByRef = new Map<string, QueuedSend>();
+  private readonly rooms = new Map<string, RoomState>();
+  private socket: WebSocketLike | undefined;
+  /** Sends and gap-filling `sync`s wait until a new connection has rejoined and caught up. */
+  private resumed = false;
+  private reconnecting = false;
+  private stopped = false;
+  private finished = false;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private wakeReconnect: (() => void) | undefined;
+  private lastToken: string | undefined;
   private nextRef = 0;
+  private resolveClosed!: (event: { code: number; reason: string }) => void;
+  /** Settles once the client has stopped for good (see the class comment). */
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  private constructor(
-    private readonly socket: WebSocketLike,
-    private readonly timeoutMs: number,
-  ) {
-    socket.addEventListener('message', (event) => this.receive(String(event.data)));
-    this.closed = new Promise((resolve) =>
-      socket.addEventListener('close', ({ code, reason }) => {
-        for (const [ref, pending] of this.pending) {
-          clearTimeout(pending.timer);
-          pending.reject(new Error(`Connection closed (${code}) before "${pending.answer}"`));
-          this.pending.delete(ref);
-        }
-        resolve({ code, reason });
-      }),
-    );
+  private constructor(private readonly options: RealtimeClientOptions) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 
   /** Opens a connection; rejects when the server refuses the upgrade (401, 403, 429, 503). */
-  static connect(options: RealtimeClientOptions): Promise<RealtimeClient> {
-    const Socket =
-      options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!Socket) {
-      throw new Error('No WebSocket implementation: pass one (e.g. from the "ws" package)');
-    }
-    const url = new URL('/ws', options.baseUrl.replace(/^http/, 'ws'));
-    let socket: WebSocketLike;
-    if (isNode()) {
-      // A header stays out of URLs, and so out of proxies' and servers' access logs.
-      socket = new Socket(url.toString(), {
-        headers: { Authorization: `Bearer ${options.accessToken}` },
-      });
-    } else {
-      // Browsers cannot set headers on an upgrade; the server accepts the token as ?token=.
-      url.searchParams.set('token', options.accessToken);
-      socket = new Socket(url.toString());
-    }
-    return new Promise((resolve, reject) => {
-      socket.addEventListener('open', () =>
-        resolve(new RealtimeClient(socket, options.timeoutMs ?? 10_000)),
-      );
-      socket.addEventListener('error', () =>
-        reject(new Error('WebSocket connection refused or failed')),
-      );
-    });
+  static async connect(options: RealtimeClientOptions): Promise<RealtimeClient> {
+    const client = new RealtimeClient(options);
+    const socket = await client.openSocket(await client.token());
+    client.socket = socket;
+    client.resumed = true;
+    return client;
   }
 
-  on<E extends ServerEvent>(event: E, listener: Listener<E>): () => void {
+  on<E extends RealtimeClientEvent>(event: E, listener: Listener<E>): () => void {
     const listeners = this.listeners.get(event) ?? new Set();
     listeners.add(listener);
     this.listeners.set(event, listeners);
     return () => listeners.delete(listener);
   }
 
-  join(roomId: string): Promise<ServerEventMap['joined']> {
-    return this.request('join', { roomId }, 'joined');
+  /** Whether a connection is open and caught up (false while reconnecting). */
+  get connected(): boolean {
+    return this.resumed && this.socket?.readyState === OPEN;
   }
 
+  /**
+   * Live messages of the room from its current `lastSeq` on, also across reconnects. Called while
+   * disconnected, it answers once the connection is back and the room joined.
+   */
+  async join(roomId: string): Promise<ServerEventMap['joined']> {
+    if (this.finished) {
+      throw new Error('The client is closed');
+    }
+    const known = this.rooms.get(roomId);
+    const room = known ?? this.newRoom();
+    room.joined = true;
+    this.rooms.set(roomId, room);
+    if (!this.connected) {
+      return new Promise((resolve, reject) => room.joinWaiters.push({ resolve, reject }));
+    }
+    try {
+      const joined = await this.request('join', { roomId }, 'joined');
+      room.sequencer.startAt(joined.lastSeq);
+      return joined;
+    } catch (error) {
+      if (error instanceof RealtimeRequestError) {
+        if (!known) {
+          this.rooms.delete(roomId);
+        }
+        throw error;
+      }
+      if (this.finished || this.rooms.get(roomId) !== room) {
+        throw error;
+      }
+      // The connection went while joining: the room is joined again once it is back.
+      return new Promise((resolve, reject) => room.joinWaiters.push({ resolve, reject }));
+    }
+  }
+
+  /** No more live messages of the room here (the membership stays; REST leaves it). */
   leave(roomId: string): Promise<ServerEventMap['left']> {
+    this.dropRoom(roomId, new Error(`Left room ${roomId}`));
+    if (!this.connected) {
+      return Promise.resolve({ roomId });
+    }
     return this.request('leave', { roomId }, 'left');
   }
 
-  /** Resolves with the `ack` once the message is committed. */
-  send(roomId: string, body: string, clientMsgId?: string): Promise<ServerEventMap['ack']> {
-    return this.request(
-      'send',
-      clientMsgId ? { roomId, body, clientMsgId } : { roomId, body },
-      'ack',
-    );
+  /** Resolves with the `ack` once the message is committed, also when that takes a reconnect. */
+  send(
+    roomId: string,
+    body: string,
+    clientMsgId: string = newClientMessageId(),
+  ): Promise<ServerEventMap['ack']> {
+    return this.enqueue('send', { roomId, body, clientMsgId });
   }
 
-  dm(userId: string, body: string, clientMsgId?: string): Promise<ServerEventMap['ack']> {
-    return this.request(
-      'dm',
-      clientMsgId ? { userId, body, clientMsgId } : { userId, body },
-      'ack',
-    );
+  dm(
+    userId: string,
+    body: string,
+    clientMsgId: string = newClientMessageId(),
+  ): Promise<ServerEventMap['ack']> {
+    return this.enqueue('dm', { userId, body, clientMsgId });
   }
 
+  /** One page of a room's history after `afterSeq`, as the server answers it. */
   sync(roomId: string, afterSeq: number, limit?: number): Promise<ServerEventMap['history']> {
     return this.request(
       'sync',
@@ -171,17 +278,329 @@ export class RealtimeClient {
     );
   }
 
+  /**
+   * Fetches what live delivery may have missed in every room followed here, the newest messages
+   * included (a lost last message leaves no gap to notice), and hands it on in order.
+   */
+  async catchUp(): Promise<void> {
+    await Promise.all([...this.rooms.keys()].map((roomId) => this.catchUpRoom(roomId)));
+  }
+
   /** Renews the connection's access token before it expires (else the server closes with 4401). */
-  authenticate(accessToken: string): Promise<ServerEventMap['authed']> {
-    return this.request('auth', { token: accessToken }, 'authed');
+  async authenticate(accessToken: string): Promise<ServerEventMap['authed']> {
+    const authed = await this.request('auth', { token: accessToken }, 'authed');
+    this.lastToken = accessToken;
+    return authed;
   }
 
   ping(): Promise<ServerEventMap['pong']> {
     return this.request('ping', {}, 'pong');
   }
 
+  /** Closes for good: no reconnect; unacknowledged sends are rejected. */
   close(): void {
-    this.socket.close(1000, 'Client closed');
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    this.wakeReconnect?.();
+    if (this.socket && this.socket.readyState <= OPEN) {
+      this.socket.close(1000, 'Client closed');
+    } else if (!this.reconnecting) {
+      this.finish(1000, 'Client closed');
+    }
+  }
+
+  private newRoom(): RoomState {
+    return {
+      joined: false,
+      sequencer: new RoomSequencer((message) => this.emit('message', message)),
+      syncAgain: false,
+      joinWaiters: [],
+    };
+  }
+
+  private dropRoom(roomId: string, reason: Error): void {
+    const room = this.rooms.get(roomId);
+    this.rooms.delete(roomId);
+    clearTimeout(room?.gapTimer);
+    for (const waiter of room?.joinWaiters.splice(0) ?? []) {
+      waiter.reject(reason);
+    }
+  }
+
+  private async token(): Promise<string> {
+    const source = this.options.accessToken;
+    const token = typeof source === 'string' ? source : await source();
+    if (!token) {
+      throw new Error('No access token');
+    }
+    this.lastToken = token;
+    return token;
+  }
+
+  private openSocket(token: string): Promise<WebSocketLike> {
+    const Socket =
+      this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Socket) {
+      throw new Error('No WebSocket implementation: pass one (e.g. from the "ws" package)');
+    }
+    const url = new URL('/ws', this.options.baseUrl.replace(/^http/, 'ws'));
+    let socket: WebSocketLike;
+    if (isNode()) {
+      // A header stays out of URLs, and so out of proxies' and servers' access logs.
+      socket = new Socket(url.toString(), { headers: { Authorization: `Bearer ${token}` } });
+    } else {
+      // Browsers cannot set headers on an upgrade; the server accepts the token as ?token=.
+      url.searchParams.set('token', token);
+      socket = new Socket(url.toString());
+    }
+    return new Promise((resolve, reject) => {
+      let opened = false;
+      socket.addEventListener('open', () => {
+        opened = true;
+        resolve(socket);
+      });
+      socket.addEventListener('error', () => {
+        if (!opened) {
+          reject(new Error('WebSocket connection refused or failed'));
+        }
+      });
+      socket.addEventListener('message', (event) => {
+        if (this.socket === socket) {
+          this.receive(String(event.data));
+        }
+      });
+      socket.addEventListener('close', ({ code, reason }) => {
+        if (!opened) {
+          reject(new Error(`WebSocket closed before it opened (${code})`));
+        } else if (this.socket === socket) {
+          this.connectionLost(code, reason);
+        }
+      });
+    });
+  }
+
+  private connectionLost(code: number, reason: string): void {
+    this.socket = undefined;
+    this.resumed = false;
+    for (const [ref, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      pending.reject(new Error(`Connection closed (${code}) before "${pending.answer}"`));
+      this.pending.delete(ref);
+    }
+    // Unacknowledged sends stay queued: they go again, unchanged, on the next connection.
+    for (const queued of this.queued) {
+      clearTimeout(queued.timer);
+      queued.ref = undefined;
+    }
+    this.queuedByRef.clear();
+    if (!this.reconnecting) {
+      void this.reconnect(code, reason);
+    }
+  }
+
+  private async shouldReconnect(code: number): Promise<boolean> {
+    if (this.stopped || this.options.reconnect === false || code === CloseCode.PolicyViolation) {
+      return false;
+    }
+    if (code === CloseCode.TokenExpired) {
+      const source = this.options.accessToken;
+      const expired = this.lastToken;
+      const fresh =
+        typeof source === 'string'
+          ? undefined
+          : await Promise.resolve(source()).catch(() => undefined);
+      return fresh !== undefined && fresh !== expired;
+    }
+    return true;
+  }
+
+  private async reconnect(code: number, reason: string): Promise<void> {
+    this.reconnecting = true;
+    try {
+      if (!(await this.shouldReconnect(code))) {
+        this.finish(code, reason);
+        return;
+      }
+      const options = this.options.reconnect || {};
+      for (let attempt = 1; ; attempt++) {
+        if (this.stopped || (options.maxAttempts !== undefined && attempt > options.maxAttempts)) {
+          this.finish(code, reason);
+          return;
+        }
+        const delayMs = reconnectDelay(attempt, options);
+        this.emit('reconnecting', { attempt, delayMs, code, reason });
+        await new Promise<void>((resolve) => {
+          this.wakeReconnect = resolve;
+          this.reconnectTimer = setTimeout(resolve, delayMs);
+        });
+        if (this.stopped) {
+          this.finish(code, reason);
+          return;
+        }
+        try {
+          const socket = await this.openSocket(await this.token());
+          this.socket = socket;
+          await this.resume();
+          if (this.socket !== socket) {
+            continue;
+          }
+          if (this.stopped) {
+            // close() came while resuming: its close event ends the client.
+            socket.close(1000, 'Client closed');
+            return;
+          }
+          this.resumed = true;
+          this.flushQueued();
+          // A gap seen after its room caught up, before the client was back in service.
+          for (const [roomId, room] of this.rooms) {
+            if (room.sequencer.hasGap()) {
+              this.catchUpRoom(roomId).catch(() => undefined);
+            }
+          }
+          this.emit('reconnected', { attempt });
+          return;
+        } catch {
+          // Refused, or lost again while resuming: the next attempt, later.
+          this.socket?.close(1000, 'Resume failed');
+          this.socket = undefined;
+        }
+      }
+    } finally {
+      this.reconnecting = false;
+    }
+  }
+
+  /** Joins every joined room again and catches each one up from its last delivered `seq`. */
+  private async resume(): Promise<void> {
+    await Promise.all(
+      [...this.rooms.entries()].map(async ([roomId, room]) => {
+        try {
+          if (room.joined) {
+            const joined = await this.request('join', { roomId }, 'joined');
+            room.sequencer.startAt(joined.lastSeq);
+            for (const waiter of room.joinWaiters.splice(0)) {
+              waiter.resolve(joined);
+            }
+          }
+          await this.catchUpRoom(roomId);
+        } catch (error) {
+          if (!(error instanceof RealtimeRequestError)) {
+            throw error;
+          }
+          // Gone, or no longer ours (deleted, removed): nothing more will come from it.
+          this.dropRoom(roomId, error);
+        }
+      }),
+    );
+  }
+
+  /** `sync` pages from the last delivered `seq` until no gap is left; one run per room at once. */
+  private catchUpRoom(roomId: string): Promise<void> {
+    const room = this.rooms.get(roomId);
+    if (!room || room.sequencer.position === undefined) {
+      return Promise.resolve();
+    }
+    if (room.syncing) {
+      room.syncAgain = true;
+      return room.syncing;
+    }
+    const run = async () => {
+      try {
+        for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
+          room.syncAgain = false;
+          for (let more = true; more;) {
+            const history = await this.sync(roomId, room.sequencer.position ?? 0, SYNC_PAGE);
+            for (const message of history.messages) {
+              room.sequencer.offer(message);
+            }
+            more = history.hasMore && history.messages.length > 0;
+          }
+          if (!room.syncAgain && !room.sequencer.hasGap()) {
+            return;
+          }
+        }
+      } finally {
+        room.syncing = undefined;
+      }
+    };
+    room.syncing = run();
+    return room.syncing;
+  }
+
+  private enqueue(
+    event: 'send' | 'dm',
+    data: ClientEventMap['send'] | ClientEventMap['dm'],
+  ): Promise<ServerEventMap['ack']> {
+    if (this.finished) {
+      return Promise.reject(new Error('The client is closed'));
+    }
+    const limit = this.options.maxQueuedSends ?? DEFAULT_MAX_QUEUED_SENDS;
+    if (this.queued.length >= limit) {
+      return Promise.reject(new SendQueueFullError(limit));
+    }
+    return new Promise((resolve, reject) => {
+      const queued: QueuedSend = { event, data, resolve, reject };
+      this.queued.push(queued);
+      if (this.connected) {
+        this.transmit(queued);
+      }
+    });
+  }
+
+  /** In the order the app sent them: one connection's frames are stored in order (guarantee 8). */
+  private flushQueued(): void {
+    for (const queued of this.queued) {
+      if (queued.ref === undefined) {
+        this.transmit(queued);
+      }
+    }
+  }
+
+  private transmit(queued: QueuedSend): void {
+    const ref = this.newRef();
+    queued.ref = ref;
+    this.queuedByRef.set(ref, queued);
+    queued.timer = setTimeout(() => {
+      this.settleQueued(queued);
+      queued.reject(new Error(`No "ack" within ${this.timeoutMs} ms`));
+    }, this.timeoutMs);
+    this.socket?.send(JSON.stringify({ event: queued.event, data: queued.data, ref }));
+  }
+
+  private settleQueued(queued: QueuedSend): void {
+    clearTimeout(queued.timer);
+    if (queued.ref !== undefined) {
+      this.queuedByRef.delete(queued.ref);
+    }
+    const index = this.queued.indexOf(queued);
+    if (index >= 0) {
+      this.queued.splice(index, 1);
+    }
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.finished) {
+      return;
+    }
+    this.finished = true;
+    const error = new Error(`The client closed (${code}) before an acknowledgement`);
+    for (const queued of this.queued.splice(0)) {
+      clearTimeout(queued.timer);
+      queued.reject(error);
+    }
+    this.queuedByRef.clear();
+    for (const roomId of [...this.rooms.keys()]) {
+      this.dropRoom(roomId, error);
+    }
+    this.resolveClosed({ code, reason });
+  }
+
+  private get timeoutMs(): number {
+    return this.options.timeoutMs ?? 10_000;
+  }
+
+  private newRef(): string {
+    return `r${(this.nextRef += 1)}`.slice(0, MAX_REF_LENGTH);
   }
 
   private request<E extends ClientEvent, A extends ServerEvent>(
@@ -189,17 +608,18 @@ export class RealtimeClient {
     data: ClientEventMap[E],
     answer: A,
   ): Promise<ServerEventMap[A]> {
-    if (this.socket.readyState !== OPEN) {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== OPEN) {
       return Promise.reject(new Error('The connection is not open'));
     }
-    const ref = `r${(this.nextRef += 1)}`.slice(0, MAX_REF_LENGTH);
+    const ref = this.newRef();
     return new Promise<ServerEventMap[A]>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(ref);
         reject(new Error(`No "${answer}" within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       this.pending.set(ref, { answer, resolve: resolve as (data: unknown) => void, reject, timer });
-      this.socket.send(JSON.stringify({ event, data, ref }));
+      socket.send(JSON.stringify({ event, data, ref }));
     });
   }
 
@@ -210,20 +630,72 @@ export class RealtimeClient {
     } catch {
       return;
     }
-    const pending = frame.ref === undefined ? undefined : this.pending.get(frame.ref);
-    if (pending && frame.ref !== undefined) {
-      this.pending.delete(frame.ref);
-      clearTimeout(pending.timer);
-      if (frame.event === 'error') {
-        const error = frame.data as ServerEventMap['error'];
-        pending.reject(new RealtimeRequestError(error.code, error.message));
-      } else {
-        pending.resolve(frame.data);
+    if (frame.ref !== undefined) {
+      if (this.answerRequest(frame.ref, frame) || this.answerQueued(frame.ref, frame)) {
+        return;
       }
+    }
+    if (frame.event === 'message') {
+      this.receiveMessage(frame.data as RealtimeMessage);
       return;
     }
-    for (const listener of this.listeners.get(frame.event) ?? []) {
-      listener(frame.data as never);
+    this.emit(frame.event, frame.data);
+  }
+
+  private answerRequest(ref: string, frame: ServerFrame): boolean {
+    const pending = this.pending.get(ref);
+    if (!pending) {
+      return false;
+    }
+    this.pending.delete(ref);
+    clearTimeout(pending.timer);
+    if (frame.event === 'error') {
+      const error = frame.data as ServerEventMap['error'];
+      pending.reject(new RealtimeRequestError(error.code, error.message));
+    } else {
+      pending.resolve(frame.data);
+    }
+    return true;
+  }
+
+  private answerQueued(ref: string, frame: ServerFrame): boolean {
+    const queued = this.queuedByRef.get(ref);
+    if (!queued) {
+      return false;
+    }
+    this.settleQueued(queued);
+    if (frame.event === 'error') {
+      const error = frame.data as ServerEventMap['error'];
+      queued.reject(new RealtimeRequestError(error.code, error.message));
+    } else {
+      queued.resolve(frame.data as ServerEventMap['ack']);
+    }
+    return true;
+  }
+
+  private receiveMessage(message: RealtimeMessage): void {
+    let room = this.rooms.get(message.roomId);
+    if (!room) {
+      // A private message arrives without a join: its room is followed from this one on.
+      room = this.newRoom();
+      room.sequencer.startAt(message.seq - 1);
+      this.rooms.set(message.roomId, room);
+    }
+    room.sequencer.offer(message);
+    if (room.sequencer.hasGap() && !room.gapTimer) {
+      const gapped = room;
+      gapped.gapTimer = setTimeout(() => {
+        gapped.gapTimer = undefined;
+        if (gapped.sequencer.hasGap() && this.connected) {
+          this.catchUpRoom(message.roomId).catch(() => undefined);
+        }
+      }, this.options.gapWaitMs ?? DEFAULT_GAP_WAIT_MS);
+    }
+  }
+
+  private emit<E extends RealtimeClientEvent>(event: E, data: RealtimeClientEventMap[E]): void {
+    for (const listener of this.listeners.get(event) ?? []) {
+      (listener as Listener<E>)(data);
     }
   }
 }

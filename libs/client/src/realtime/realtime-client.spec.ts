@@ -1,0 +1,356 @@
+import { ClientFrame, CloseCode, RealtimeMessage, ServerFrame } from '@libs/protocol';
+import {
+  RealtimeClient,
+  RealtimeClientOptions,
+  SendQueueFullError,
+  WebSocketLike,
+} from './realtime-client';
+
+type Handler = (event: never) => void;
+
+/**
+ * A small in-memory server of the protocol: rooms with seqs, `clientMsgId` idempotency, `join`,
+ * `sync` in pages, `send`, live `message` pushes to joined sockets. `down` refuses connections.
+ */
+class FakeServer {
+  readonly sockets: FakeSocket[] = [];
+  readonly rooms = new Map<string, RealtimeMessage[]>();
+  readonly frames: ClientFrame[] = [];
+  readonly tokens: string[] = [];
+  down = false;
+  /** Hold `send` frames unanswered (the server stored nothing yet). */
+  holdSends = false;
+  /** Leave live pushes out (best-effort delivery that lost them). */
+  dropLive = false;
+  pageSize = 3;
+
+  get open(): FakeSocket[] {
+    return this.sockets.filter((socket) => socket.readyState === 1);
+  }
+
+  /** Stores a message as another client would, and pushes it live. */
+  post(roomId: string, body: string, clientMsgId: string | null = null): RealtimeMessage {
+    const messages = this.rooms.get(roomId) ?? [];
+    this.rooms.set(roomId, messages);
+    const existing = clientMsgId && messages.find((m) => m.clientMsgId === clientMsgId);
+    if (existing) {
+      return existing;
+    }
+    const message: RealtimeMessage = {
+      id: `${roomId}-${messages.length + 1}`,
+      roomId,
+      seq: messages.length + 1,
+      senderId: 'someone',
+      body,
+      clientMsgId,
+      createdAt: new Date(0).toISOString(),
+    };
+    messages.push(message);
+    if (!this.dropLive) {
+      for (const socket of this.open.filter((s) => s.joined.has(roomId))) {
+        socket.push({ event: 'message', data: message });
+      }
+    }
+    return message;
+  }
+
+  handle(socket: FakeSocket, frame: ClientFrame): void {
+    this.frames.push(frame);
+    const answer = (event: string, data: unknown) =>
+      socket.push({ event, data, ref: frame.ref } as ServerFrame);
+    switch (frame.event) {
+      case 'join': {
+        const { roomId } = frame.data as { roomId: string };
+        if (roomId === 'missing') {
+          answer('error', { code: 'not_found', message: 'Room not found' });
+          return;
+        }
+        socket.joined.add(roomId);
+        answer('joined', { roomId, lastSeq: this.rooms.get(roomId)?.length ?? 0 });
+        return;
+      }
+      case 'sync': {
+        const { roomId, afterSeq } = frame.data as { roomId: string; afterSeq: number };
+        const after = (this.rooms.get(roomId) ?? []).filter((m) => m.seq > afterSeq);
+        answer('history', {
+          roomId,
+          messages: after.slice(0, this.pageSize),
+          hasMore: after.length > this.pageSize,
+        });
+        return;
+      }
+      case 'send': {
+        if (this.holdSends) {
+          return;
+        }
+        const { roomId, body, clientMsgId } = frame.data as {
+          roomId: string;
+          body: string;
+          clientMsgId?: string;
+        };
+        const message = this.post(roomId, body, clientMsgId ?? null);
+        answer('ack', { roomId, id: message.id, seq: message.seq, clientMsgId });
+        return;
+      }
+      default:
+        answer('pong', {});
+    }
+  }
+
+  closeAll(code: number, reason = ''): void {
+    for (const socket of this.open) {
+      socket.serverClose(code, reason);
+    }
+  }
+}
+
+class FakeSocket implements WebSocketLike {
+  readyState = 0;
+  readonly joined = new Set<string>();
+  private readonly handlers = new Map<string, Handler[]>();
+
+  constructor(
+    private readonly server: FakeServer,
+    options?: { headers: Record<string, string> },
+  ) {
+    server.sockets.push(this);
+    server.tokens.push(options?.headers.Authorization.replace('Bearer ', '') ?? '');
+    setImmediate(() => {
+      if (server.down) {
+        this.readyState = 3;
+        this.dispatch('error', {});
+        this.dispatch('close', { code: 1006, reason: '' });
+      } else {
+        this.readyState = 1;
+        this.dispatch('open', undefined);
+      }
+    });
+  }
+
+  addEventListener(type: string, listener: Handler): void {
+    this.handlers.set(type, [...(this.handlers.get(type) ?? []), listener]);
+  }
+
+  send(data: string): void {
+    const frame = JSON.parse(data) as ClientFrame;
+    setImmediate(() => this.readyState === 1 && this.server.handle(this, frame));
+  }
+
+  push(frame: ServerFrame): void {
+    setImmediate(
+      () => this.readyState === 1 && this.dispatch('message', { data: JSON.stringify(frame) }),
+    );
+  }
+
+  close(code = 1000, reason = ''): void {
+    this.serverClose(code, reason);
+  }
+
+  serverClose(code: number, reason: string): void {
+    if (this.readyState >= 2) {
+      return;
+    }
+    this.readyState = 3;
+    setImmediate(() => this.dispatch('close', { code, reason }));
+  }
+
+  private dispatch(type: string, event: unknown): void {
+    for (const handler of this.handlers.get(type) ?? []) {
+      handler(event as never);
+    }
+  }
+}
+
+async function eventually(condition: () => boolean, what: string, timeoutMs = 2000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+describe(RealtimeClient.name, () => {
+  let server: FakeServer;
+  const clients: RealtimeClient[] = [];
+
+  const connect = async (options: Partial<RealtimeClientOptions> = {}) => {
+    const WebSocket = function (_url: string, init?: { headers: Record<string, string> }) {
+      return new FakeSocket(server, init);
+    } as unknown as RealtimeClientOptions['WebSocket'];
+    const client = await RealtimeClient.connect({
+      baseUrl: 'http://127.0.0.1:1',
+      accessToken: 'token-1',
+      WebSocket,
+      reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
+      timeoutMs: 1000,
+      ...options,
+    });
+    clients.push(client);
+    return client;
+  };
+
+  beforeEach(() => {
+    server = new FakeServer();
+  });
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) {
+      client.close();
+      await client.closed;
+    }
+  });
+
+  it('resumes after a lost connection: rejoins, syncs page by page, hands on every message once and in order', async () => {
+    const client = await connect();
+    const seen: number[] = [];
+    const events: string[] = [];
+    client.on('message', (message) => seen.push(message.seq));
+    client.on('reconnecting', () => events.push('reconnecting'));
+    client.on('reconnected', () => events.push('reconnected'));
+    server.post('room', 'before the join');
+    await client.join('room');
+    server.post('room', 'live 2');
+    server.post('room', 'live 3');
+    await eventually(() => seen.length === 2, 'the live messages');
+
+    server.closeAll(CloseCode.GoingAway);
+    await eventually(() => events.includes('reconnecting'), 'reconnecting');
+    server.down = true;
+    // Meanwhile, more than two pages of messages.
+    for (let i = 4; i <= 11; i++) {
+      server.post('room', `missed ${i}`);
+    }
+    server.down = false;
+    await eventually(() => events.includes('reconnected'), 'reconnected');
+    server.post('room', 'live 12');
+
+    await eventually(() => seen.at(-1) === 12, 'message 12');
+    expect(seen).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(events.at(-1)).toBe('reconnected');
+    const syncs = server.frames.filter((frame) => frame.event === 'sync').map((f) => f.data);
+    expect(syncs).toEqual([
+      { roomId: 'room', afterSeq: 3, limit: 200 },
+      { roomId: 'room', afterSeq: 6, limit: 200 },
+      { roomId: 'room', afterSeq: 9, limit: 200 },
+    ]);
+  });
+
+  it('fills a gap in live delivery with sync before handing on later messages', async () => {
+    const client = await connect();
+    const seen: number[] = [];
+    client.on('message', (message) => seen.push(message.seq));
+    await client.join('room');
+    server.post('room', '1');
+    server.dropLive = true;
+    server.post('room', '2 (lost)');
+    server.dropLive = false;
+    server.post('room', '3');
+
+    await eventually(() => seen.length === 3, 'three messages');
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('retries an unacknowledged send on the new connection with the same clientMsgId: stored once', async () => {
+    const client = await connect();
+    await client.join('room');
+    server.holdSends = true;
+    const sent = client.send('room', 'hello');
+    await eventually(() => server.frames.some((f) => f.event === 'send'), 'the first send');
+
+    // The first try reached the server and was stored; its ack is lost with the connection.
+    const first = server.frames.find((f) => f.event === 'send')!.data as { clientMsgId: string };
+    server.post('room', 'hello', first.clientMsgId);
+    server.holdSends = false;
+    server.closeAll(CloseCode.GoingAway);
+
+    const ack = await sent;
+    const sends = server.frames.filter((f) => f.event === 'send').map((f) => f.data);
+    expect(sends).toHaveLength(2);
+    expect(sends[1]).toEqual(sends[0]);
+    expect(ack).toMatchObject({ seq: 1, clientMsgId: first.clientMsgId });
+    expect(server.rooms.get('room')).toHaveLength(1);
+  });
+
+  it('queues sends while disconnected, up to the bound, and sends them in order once back', async () => {
+    const client = await connect({ maxQueuedSends: 3 });
+    await client.join('room');
+    server.down = true;
+    server.closeAll(CloseCode.GoingAway);
+    await eventually(() => !client.connected, 'the disconnect');
+
+    const queued = [
+      client.send('room', 'a'),
+      client.send('room', 'b', 'mine'),
+      client.send('room', 'c'),
+    ];
+    await expect(client.send('room', 'd')).rejects.toBeInstanceOf(SendQueueFullError);
+    await expect(client.send('room', 'd')).rejects.toThrow(/3 sends are waiting/);
+    server.down = false;
+
+    const acks = await Promise.all(queued);
+    expect(acks.map((ack) => ack.seq)).toEqual([1, 2, 3]);
+    expect(acks[1].clientMsgId).toBe('mine');
+    expect(server.rooms.get('room')!.map((m) => m.body)).toEqual(['a', 'b', 'c']);
+    // Room for more once acknowledged.
+    await expect(client.send('room', 'd')).resolves.toMatchObject({ seq: 4 });
+  });
+
+  it('answers a join made while disconnected once the connection is back', async () => {
+    const client = await connect();
+    server.down = true;
+    server.closeAll(CloseCode.GoingAway);
+    await eventually(() => !client.connected, 'the disconnect');
+
+    const joined = client.join('room');
+    server.post('room', 'one');
+    server.down = false;
+
+    await expect(joined).resolves.toEqual({ roomId: 'room', lastSeq: 1 });
+  });
+
+  it('stops for good on 1008, and on 4401 when no fresh token comes', async () => {
+    const abusive = await connect();
+    const attempts: number[] = [];
+    abusive.on('reconnecting', ({ attempt }) => attempts.push(attempt));
+    server.holdSends = true;
+    const pending = abusive.send('room', 'never acknowledged');
+    server.closeAll(CloseCode.PolicyViolation, 'Rate limit');
+    expect(await abusive.closed).toEqual({ code: 1008, reason: 'Rate limit' });
+    await expect(pending).rejects.toThrow(/closed \(1008\)/);
+
+    const expired = await connect({ accessToken: () => 'token-1' });
+    server.closeAll(CloseCode.TokenExpired);
+    expect((await expired.closed).code).toBe(4401);
+
+    expect(attempts).toEqual([]);
+    expect(server.sockets).toHaveLength(2);
+    await expect(expired.join('room')).rejects.toThrow('The client is closed');
+    await expect(expired.send('room', 'late')).rejects.toThrow('The client is closed');
+  });
+
+  it('reconnects with a fresh token after 4401', async () => {
+    let token = 'token-1';
+    const client = await connect({ accessToken: () => token });
+    const reconnected = new Promise((resolve) => client.on('reconnected', resolve));
+    token = 'token-2';
+    server.closeAll(CloseCode.TokenExpired);
+
+    await reconnected;
+    expect(server.tokens).toEqual(['token-1', 'token-2']);
+    expect(client.connected).toBe(true);
+  });
+
+  it('drops a room the server no longer lets it join, and rejects its waiting join', async () => {
+    const client = await connect();
+    await expect(client.join('missing')).rejects.toMatchObject({ code: 'not_found' });
+    server.down = true;
+    server.closeAll(CloseCode.GoingAway);
+    await eventually(() => !client.connected, 'the disconnect');
+    const joined = client.join('missing');
+    server.down = false;
+
+    await expect(joined).rejects.toMatchObject({ code: 'not_found' });
+  });
+});

@@ -1,0 +1,62 @@
+/** What a shutdown does, step by step; `drainThenClose` runs them in the order a balancer needs. */
+export interface ShutdownSteps {
+  /** Readiness answers 503 from now on; every other route keeps serving. */
+  beginDrain(): void;
+  /** The port refuses new connections; open ones end after their next response. */
+  stopAccepting(): void;
+  /** Waits for the HTTP connections to end; returns how many were still open at `deadline`. */
+  finishHttp(deadline: number): Promise<number>;
+  /** Closes the WebSockets with 1001; returns how many were still open at `deadline`. */
+  closeWebSockets(deadline: number): Promise<number>;
+  /** Closes the application: Redis, the database and every other module's resources. */
+  closeModules(): Promise<void>;
+}
+
+export interface ShutdownTiming {
+  /** How long the server keeps accepting after readiness turned 503. */
+  drainDelayMs: number;
+  /** When the whole shutdown must be over (epoch ms). */
+  deadline: number;
+}
+
+/** Kept for closing the WebSockets and the modules, however long the HTTP requests take. */
+const CLOSING_RESERVE_MS = 2000;
+
+/**
+ * The drain: readiness 503 at once, serving on for the drain delay (a balancer that probes
+ * readiness stops sending meanwhile), then no new connections, in-flight requests finish, the
+ * WebSockets close with 1001, and only then Redis and the database close, so that every request
+ * that reached the process is answered against live dependencies (its cache invalidations
+ * included). `log` gets one line per step: operators and the tests read the order there.
+ */
+export async function drainThenClose(
+  steps: ShutdownSteps,
+  timing: ShutdownTiming,
+  log: (message: string) => void,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<void> {
+  steps.beginDrain();
+  log(`drain: readiness answers 503; serving for ${timing.drainDelayMs} ms more`);
+  await sleep(timing.drainDelayMs);
+
+  steps.stopAccepting();
+  log('drain: stopped accepting connections');
+  const httpLeft = await steps.finishHttp(
+    Math.max(Date.now(), timing.deadline - CLOSING_RESERVE_MS),
+  );
+  log(
+    httpLeft === 0
+      ? 'drain: in-flight HTTP requests finished'
+      : `drain: ${httpLeft} HTTP connections still open: going on`,
+  );
+
+  const socketsLeft = await steps.closeWebSockets(timing.deadline);
+  log(
+    socketsLeft === 0
+      ? 'drain: WebSockets closed (1001)'
+      : `drain: ${socketsLeft} WebSockets still closing: going on`,
+  );
+
+  await steps.closeModules();
+  log('drain: Redis and the database closed');
+}
