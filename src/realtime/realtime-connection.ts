@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { CloseCode, ServerEvent, ServerEventMap } from '@libs/protocol';
+import { CloseCode, RealtimeErrorCode, ServerEvent, ServerEventMap } from '@libs/protocol';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { PreparedFrame } from './prepared-frame';
 import { TokenBucket } from './rate-limiter';
@@ -93,8 +93,19 @@ export class RealtimeConnection implements Expiring {
     return this.frames.tryTake();
   }
 
+  /**
+   * Answers a refused frame with `error {code, message, ref}`. When the client caused it
+   * (`counts`), it is held against the abuse allowance: past it the connection is closed with 1008.
+   */
+  refuse(code: RealtimeErrorCode, message: string, ref: string | undefined, counts = true): void {
+    this.send('error', ref === undefined ? { code, message } : { code, message, ref }, ref);
+    if (counts && !this.strike()) {
+      this.close(CloseCode.PolicyViolation, 'Too many refused frames');
+    }
+  }
+
   /** Counts a refused frame; false when the connection has abused its allowance. */
-  strike(): boolean {
+  private strike(): boolean {
     this.abuse ??= new TokenBucket(ABUSE_REFILL_PER_SECOND, ABUSE_BURST);
     return this.abuse.tryTake();
   }

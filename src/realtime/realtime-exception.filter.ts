@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
-import { CloseCode, RealtimeErrorCode } from '@libs/protocol';
+import { RealtimeErrorCode } from '@libs/protocol';
 import { AppError, AppErrorCode } from '@app/common/errors/app-error';
 import { RequestValidationError } from '@app/common/validation/request-validation.error';
 import { frameContext } from './frame-context';
@@ -42,10 +42,7 @@ export class RealtimeExceptionFilter implements ExceptionFilter {
     }
     const { code, message } = this.describe(exception);
     const { connection, ref } = context;
-    connection.send('error', ref === undefined ? { code, message } : { code, message, ref }, ref);
-    if (!SERVER_FAULTS.has(code) && !connection.strike()) {
-      connection.close(CloseCode.PolicyViolation, 'Too many refused frames');
-    }
+    connection.refuse(code, message, ref, !SERVER_FAULTS.has(code));
   }
 
   private describe(exception: unknown): { code: RealtimeErrorCode; message: string } {

@@ -11,7 +11,7 @@ import type {
   WebSocketServer,
 } from 'ws';
 import { AppConfig } from '@config';
-import { CloseCode, MAX_REF_LENGTH, RealtimeErrorCode } from '@libs/protocol';
+import { MAX_REF_LENGTH, RealtimeErrorCode } from '@libs/protocol';
 import { exceedsJsonDepth } from '@app/common/validation/json-depth';
 import { ConnectionRegistry } from './connection-registry';
 import { frameContext } from './frame-context';
@@ -228,10 +228,7 @@ export class RealtimeWsAdapter extends WsAdapter {
     ref: string | undefined,
   ): void {
     this.metrics.framesReceived.inc({ event: 'refused' });
-    connection.send('error', ref === undefined ? { code, message } : { code, message, ref }, ref);
-    if (!connection.strike()) {
-      connection.close(CloseCode.PolicyViolation, 'Too many refused frames');
-    }
+    connection.refuse(code, message, ref);
   }
 }
 

@@ -1,0 +1,46 @@
+import { Expiring, EXPIRY_RESOLUTION_MS, TokenExpirySchedule } from './token-expiry';
+
+function item(expiresAtMs: number): Expiring & { expired: number } {
+  return {
+    expiresAtMs,
+    expiryBucket: undefined,
+    expired: 0,
+    expire() {
+      this.expired += 1;
+    },
+  };
+}
+
+describe('TokenExpirySchedule', () => {
+  it('expires an item once its time has passed, never before, and only once', () => {
+    const schedule = new TokenExpirySchedule();
+    const at = 1_000_000_500;
+    const token = item(at);
+    schedule.schedule(token);
+
+    schedule.expireDue(at - 1);
+    expect(token.expired).toBe(0);
+    schedule.expireDue(at + EXPIRY_RESOLUTION_MS);
+    schedule.expireDue(at + 2 * EXPIRY_RESOLUTION_MS);
+    expect(token.expired).toBe(1);
+  });
+
+  it('a renewed item expires with its new time; a cancelled one never', () => {
+    const schedule = new TokenExpirySchedule();
+    const renewed = item(1_000_000_000);
+    const cancelled = item(1_000_000_000);
+    schedule.schedule(renewed);
+    schedule.schedule(cancelled);
+
+    (renewed as { expiresAtMs: number }).expiresAtMs = 1_000_060_000;
+    schedule.schedule(renewed);
+    schedule.cancel(cancelled);
+    schedule.expireDue(1_000_030_000);
+    expect(renewed.expired).toBe(0);
+    expect(cancelled.expired).toBe(0);
+
+    schedule.expireDue(1_000_061_000);
+    expect(renewed.expired).toBe(1);
+    expect(cancelled.expired).toBe(0);
+  });
+});
