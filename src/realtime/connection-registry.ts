@@ -131,6 +131,13 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
     return `${this.instanceId}:${connection.serial}`;
   }
 
+  /** The server is closing: every socket is cut at once. */
+  terminateAll(): void {
+    for (const socket of this.bySocket.keys()) {
+      socket.terminate();
+    }
+  }
+
   /** Shutdown: every connection is closed with `code` (1001: reconnect, to another instance). */
   closeAll(code: number, reason: string): void {
     for (const connection of this.bySocket.values()) {

@@ -1,10 +1,33 @@
+/** What a token bucket needs to remember: a few numbers, no timer. */
+export interface TokenBucketState {
+  tokens: number;
+  updatedAt: number;
+}
+
 /**
- * A token bucket: `ratePerSecond` tokens a second, up to `burst` saved. One per connection, so it
- * is a few numbers and no timer.
+ * Takes a token from `state` if there is one: `ratePerSecond` tokens come back a second, up to
+ * `burst` saved. A function over plain fields, so that an object that holds them (a connection)
+ * needs no bucket object of its own.
  */
-export class TokenBucket {
-  private tokens: number;
-  private updatedAt: number;
+export function takeToken(
+  state: TokenBucketState,
+  ratePerSecond: number,
+  burst: number,
+  now: number,
+): boolean {
+  state.tokens = Math.min(burst, state.tokens + ((now - state.updatedAt) / 1000) * ratePerSecond);
+  state.updatedAt = now;
+  if (state.tokens < 1) {
+    return false;
+  }
+  state.tokens -= 1;
+  return true;
+}
+
+/** A token bucket as an object of its own. */
+export class TokenBucket implements TokenBucketState {
+  tokens: number;
+  updatedAt: number;
 
   constructor(
     private readonly ratePerSecond: number,
@@ -17,16 +40,6 @@ export class TokenBucket {
 
   /** Takes a token if there is one. */
   tryTake(): boolean {
-    const now = this.now();
-    this.tokens = Math.min(
-      this.burst,
-      this.tokens + ((now - this.updatedAt) / 1000) * this.ratePerSecond,
-    );
-    this.updatedAt = now;
-    if (this.tokens < 1) {
-      return false;
-    }
-    this.tokens -= 1;
-    return true;
+    return takeToken(this, this.ratePerSecond, this.burst, this.now());
   }
 }

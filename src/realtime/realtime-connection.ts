@@ -2,7 +2,7 @@ import type { WebSocket } from 'ws';
 import { CloseCode, RealtimeErrorCode, ServerEvent, ServerEventMap } from '@libs/protocol';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { PreparedFrame } from './prepared-frame';
-import { TokenBucket } from './rate-limiter';
+import { takeToken, TokenBucket, TokenBucketState } from './rate-limiter';
 import type { RealtimeMetrics } from './realtime-metrics';
 import type { Expiring } from './token-expiry';
 
@@ -30,16 +30,18 @@ export interface ConnectionLimits {
  * every connection). Every write refuses to queue more than `maxBuffered` bytes for a client that
  * does not read: such a client is closed with 1013 instead.
  */
-export class RealtimeConnection implements Expiring {
+export class RealtimeConnection implements Expiring, TokenBucketState {
   /** The rooms it joined on this instance (the registry keeps the reverse map). */
   readonly rooms = new Set<string>();
   /** Set by the registry's expiry schedule. */
   expiryBucket: number | undefined;
   /** The frame being handled: the next one waits for it (guarantee 8). */
   handling: Promise<void> | undefined;
+  /** The frame rate limit's bucket, kept in the connection itself (see `acceptFrame`). */
+  tokens: number;
+  updatedAt: number;
   private alive = true;
   private closed = false;
-  private readonly frames: TokenBucket;
   /** Made on the first refused frame: most connections never send one. */
   private abuse: TokenBucket | undefined;
 
@@ -51,7 +53,8 @@ export class RealtimeConnection implements Expiring {
     private readonly limits: ConnectionLimits,
     private readonly metrics: ConnectionMetrics,
   ) {
-    this.frames = new TokenBucket(limits.messageRate, limits.messageRate * 2);
+    this.tokens = limits.messageRate * 2;
+    this.updatedAt = Date.now();
   }
 
   get user(): AuthenticatedUser {
@@ -90,7 +93,8 @@ export class RealtimeConnection implements Expiring {
   /** Counts an incoming frame against the rate limit. */
   acceptFrame(): boolean {
     this.alive = true;
-    return this.frames.tryTake();
+    const { messageRate } = this.limits;
+    return takeToken(this, messageRate, messageRate * 2, Date.now());
   }
 
   /**

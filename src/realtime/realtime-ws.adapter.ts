@@ -101,6 +101,8 @@ export class RealtimeWsAdapter extends WsAdapter {
       maxPayload: this.config.websocket.maxPayload,
       // Compression costs CPU and memory per socket, and prepared frames are written uncompressed.
       perMessageDeflate: false,
+      // The registry tracks every socket; ws's own set would cost each one a closure and an entry.
+      clientTracking: false,
       verifyClient: ((info, accept) => {
         this.authenticator.verify(info.req).then(
           (verdict) => (verdict.accepted ? accept(true) : this.refuseUpgrade(verdict, accept)),
@@ -108,6 +110,13 @@ export class RealtimeWsAdapter extends WsAdapter {
         );
       }) satisfies VerifyClientCallbackAsync,
     });
+  }
+
+  /** Without ws's client tracking (see `create`), the registry has the sockets to cut. */
+  override async close(server: WebSocketServer): Promise<void> {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    this.registry.terminateAll();
+    await closed;
   }
 
   override bindErrorHandler(server: WebSocketServer): WebSocketServer {
