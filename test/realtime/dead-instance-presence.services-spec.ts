@@ -1,12 +1,8 @@
 import { PresenceStatus } from '@libs/client';
 import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
-import { RedisServerProcess } from '@test/support/redis-server-process';
+import { useProcessFleet } from '@test/support/process-fleet';
 import { addMember, createRoom } from '@test/support/room-helpers';
-import { createServerSetup, ServerProcess, ServerSetup } from '@test/support/server-process';
-import { requireTestDatabaseUrl } from '@test/support/test-database';
-import { requireTestRedisUrl } from '@test/support/test-redis';
 import { sleep } from '@test/support/wait-until';
-import { WsTestClient } from '@test/support/ws-test-client';
 
 /** The instance heartbeat expires after 4 s and survivors look every second: a few seconds. */
 const OFFLINE_WITHIN_MS = 8_000;
@@ -19,42 +15,12 @@ const QUIET_MS = 1_500;
  * the two survivors' members hears `offline` once, for the users whose last connection it was.
  */
 describe('presence of a dead instance (services)', () => {
-  let redis: RedisServerProcess;
-  let setup: ServerSetup;
-  let survivorA: ServerProcess;
-  let survivorC: ServerProcess;
-  let doomed: ServerProcess;
-  const clients: WsTestClient[] = [];
-
-  const connect = async (instance: ServerProcess, user: RegisteredUser) => {
-    const client = await WsTestClient.connect(instance.url, { token: user.accessToken });
-    clients.push(client);
-    return client;
-  };
-
-  beforeAll(async () => {
-    requireTestDatabaseUrl();
-    requireTestRedisUrl();
-    redis = await RedisServerProcess.start();
-    // No load shedding: this machine may be busy, and the suite is not about overload.
-    setup = await createServerSetup({ REDIS_URL: redis.url, SHED_MAX_EVENT_LOOP_DELAY_MS: '0' });
-    [survivorA, survivorC, doomed] = await Promise.all([
-      ServerProcess.start(setup.environment),
-      ServerProcess.start(setup.environment),
-      ServerProcess.start(setup.environment),
-    ]);
-  });
-
-  afterAll(async () => {
-    for (const client of clients) {
-      client.close();
-    }
-    await Promise.all([survivorA?.kill(), survivorC?.kill(), doomed?.kill()]);
-    await setup?.remove();
-    await redis?.stop();
-  });
+  // No load shedding: this machine may be busy, and the suite is not about overload.
+  const fleet = useProcessFleet(3, { SHED_MAX_EVENT_LOOP_DELAY_MS: '0' });
+  const connect = fleet.connect;
 
   it("announces offline once for the killed instance's users, not for those still connected elsewhere", async () => {
+    const [survivorA, survivorC, doomed] = fleet.instances;
     const alice = await registerUser(survivorA);
     const bob = await registerUser(survivorA);
     const carol = await registerUser(survivorA);

@@ -1,10 +1,7 @@
 import { PresenceStatus } from '@libs/client';
-import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
-import { RedisServerProcess } from '@test/support/redis-server-process';
+import { registerUser } from '@test/support/auth-helpers';
+import { useProcessFleet } from '@test/support/process-fleet';
 import { createRoom, postMessage } from '@test/support/room-helpers';
-import { createServerSetup, ServerProcess, ServerSetup } from '@test/support/server-process';
-import { requireTestDatabaseUrl } from '@test/support/test-database';
-import { requireTestRedisUrl } from '@test/support/test-redis';
 import { waitUntil } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
 
@@ -37,49 +34,27 @@ async function waitUntilQuiet(client: WsTestClient, quietMs: number, timeoutMs: 
  * which it stops and starts again.
  */
 describe('local-first live delivery (services)', () => {
-  let redis: RedisServerProcess;
-  let setup: ServerSetup;
-  let instanceA: ServerProcess;
-  let instanceB: ServerProcess;
-  const clients: WsTestClient[] = [];
-
-  const connect = async (instance: ServerProcess, user: RegisteredUser) => {
-    const client = await WsTestClient.connect(instance.url, { token: user.accessToken });
-    clients.push(client);
-    return client;
-  };
-
-  beforeAll(async () => {
-    requireTestDatabaseUrl();
-    requireTestRedisUrl();
-    redis = await RedisServerProcess.start();
-    setup = await createServerSetup({ REDIS_URL: redis.url, WS_MESSAGE_RATE: '1000' });
-    [instanceA, instanceB] = await Promise.all([
-      ServerProcess.start(setup.environment),
-      ServerProcess.start(setup.environment),
-    ]);
-  });
+  const fleet = useProcessFleet(2, { WS_MESSAGE_RATE: '1000' });
+  const connect = fleet.connect;
 
   afterEach(async () => {
-    await Promise.all(clients.splice(0).map((client) => client.closeAndWait()));
     // Each test leaves Redis running, whatever it did to it, and both instances back on it.
-    await redis.start();
-    for (const instance of [instanceA, instanceB]) {
+    await fleet.redis.start();
+    for (const instance of fleet.instances) {
       await waitUntil(
-        async () => (await fetch(`${instance.url}/health/ready`)).ok,
+        async () => {
+          const response = await fetch(`${instance.url}/health/ready`);
+          const { degraded } = (await response.json()) as { degraded?: string[] };
+          return response.ok && degraded?.length === 0;
+        },
         15_000,
-        'the instance to be ready on Redis again',
+        'the instance to be back on Redis, nothing degraded',
       );
     }
   });
 
-  afterAll(async () => {
-    await Promise.all([instanceA?.kill(), instanceB?.kill()]);
-    await setup?.remove();
-    await redis?.stop();
-  });
-
   it('Redis down: members on the storing instance get every message live; the other instance catches up by sync', async () => {
+    const [instanceA, instanceB] = fleet.instances;
     const alice = await registerUser(instanceA);
     const bob = await registerUser(instanceA);
     const carol = await registerUser(instanceB);
@@ -94,7 +69,7 @@ describe('local-first live delivery (services)', () => {
     const first = (await aliceOnA.request('send', { roomId: room.id, body: 'first' }, 'ack')).data;
     expect((await carolOnB.next('message')).data.id).toBe(first.id);
 
-    await redis.stop();
+    await fleet.redis.stop();
     const acked: string[] = [];
     for (let index = 1; index < MESSAGES_DURING_OUTAGE; index++) {
       const sender = index % 2 ? aliceOnA : bobOnA;
@@ -115,7 +90,7 @@ describe('local-first live delivery (services)', () => {
       expect(live).toEqual(expected);
     }
 
-    await redis.start();
+    await fleet.redis.start();
     const history = (
       await carolOnB.request('sync', { roomId: room.id, afterSeq: first.seq }, 'history')
     ).data;
@@ -124,6 +99,7 @@ describe('local-first live delivery (services)', () => {
   });
 
   it('a socket closed while its join is in flight leaves no presence behind', async () => {
+    const [instanceA, instanceB] = fleet.instances;
     const watcher = await registerUser(instanceA);
     const leaver = await registerUser(instanceA);
     const room = await createRoom(instanceA, watcher, { visibility: 'public' });

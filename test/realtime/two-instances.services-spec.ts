@@ -1,10 +1,8 @@
 import { PresenceStatus } from '@libs/client';
 import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
-import { RedisServerProcess } from '@test/support/redis-server-process';
 import { createRoom } from '@test/support/room-helpers';
-import { createServerSetup, ServerProcess, ServerSetup } from '@test/support/server-process';
-import { requireTestDatabaseUrl } from '@test/support/test-database';
-import { requireTestRedisUrl } from '@test/support/test-redis';
+import { useProcessFleet } from '@test/support/process-fleet';
+import type { ServerProcess } from '@test/support/server-process';
 import { sleep, waitUntil } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
 
@@ -20,17 +18,10 @@ const PROBE_WAIT_MS = 500;
  * key prefix, and real WebSocket clients on each.
  */
 describe('two server processes on one Redis and one PostgreSQL (services)', () => {
-  let redis: RedisServerProcess;
-  let setup: ServerSetup;
+  const fleet = useProcessFleet(2, { WS_MESSAGE_RATE: '1000' });
+  const connect = fleet.connect;
   let instanceA: ServerProcess;
   let instanceB: ServerProcess;
-  const clients: WsTestClient[] = [];
-
-  const connect = async (instance: ServerProcess, user: RegisteredUser) => {
-    const client = await WsTestClient.connect(instance.url, { token: user.accessToken });
-    clients.push(client);
-    return client;
-  };
 
   /** Sends on `from` and resolves with the ack's message id. */
   const send = async (from: WsTestClient, roomId: string, body: string) =>
@@ -48,25 +39,8 @@ describe('two server processes on one Redis and one PostgreSQL (services)', () =
     return { alice, room, aliceOnA, bobOnB };
   };
 
-  beforeAll(async () => {
-    requireTestDatabaseUrl();
-    requireTestRedisUrl();
-    redis = await RedisServerProcess.start();
-    setup = await createServerSetup({ REDIS_URL: redis.url, WS_MESSAGE_RATE: '1000' });
-    [instanceA, instanceB] = await Promise.all([
-      ServerProcess.start(setup.environment),
-      ServerProcess.start(setup.environment),
-    ]);
-  });
-
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((client) => client.closeAndWait()));
-  });
-
-  afterAll(async () => {
-    await Promise.all([instanceA?.kill(), instanceB?.kill()]);
-    await setup?.remove();
-    await redis?.stop();
+  beforeAll(() => {
+    [instanceA, instanceB] = fleet.instances;
   });
 
   it('a room message sent on A reaches a client joined on B', async () => {
@@ -155,7 +129,7 @@ describe('two server processes on one Redis and one PostgreSQL (services)', () =
     const before = await send(aliceOnA, room.id, 'before the outage');
     expect((await bobOnB.next('message')).data.id).toBe(before.id);
 
-    await redis.stop();
+    await fleet.redis.stop();
     const duringOutage = [];
     for (let i = 1; i <= 3; i++) {
       duringOutage.push(await send(aliceOnA, room.id, `during the outage ${i}`));
@@ -163,7 +137,7 @@ describe('two server processes on one Redis and one PostgreSQL (services)', () =
     await sleep(QUIET_MS);
     // Committed and acknowledged, but not live: the bus had nowhere to publish them.
     expect(bobOnB.received('message')).toEqual([]);
-    await redis.start();
+    await fleet.redis.start();
 
     const history = (
       await bobOnB.request('sync', { roomId: room.id, afterSeq: before.seq }, 'history')
