@@ -121,11 +121,6 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
     return this.byUser.get(userId) ?? NO_CONNECTIONS;
   }
 
-  /** Rooms with at least one connection here. */
-  rooms(): IterableIterator<string> {
-    return this.byRoom.keys();
-  }
-
   /** The fleet-wide id of a connection (presence counts connections across instances). */
   fleetIdOf(connection: RealtimeConnection): string {
     return `${this.instanceId}:${connection.serial}`;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { ChainableCommander } from 'ioredis';
 import { RedisConnection } from '@libs/redis';
@@ -132,7 +131,6 @@ export class RedisPresenceStore
   implements OnModuleInit, OnApplicationShutdown
 {
   private readonly logger = new Logger(RedisPresenceStore.name);
-  readonly instanceId = randomUUID();
   private readonly prefix: string;
   private readonly instancesKey: string;
   private readonly entriesKey: string;
@@ -148,6 +146,8 @@ export class RedisPresenceStore
 
   constructor(
     private readonly connection: RedisConnection,
+    /** This process among the fleet (the registry's id, which also tags its connections). */
+    private readonly instanceId: string,
     private readonly options: RedisPresenceStoreOptions = DEFAULT_PRESENCE_HEARTBEAT,
   ) {
     super();

@@ -30,7 +30,7 @@ export class PresenceService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     // A dead instance's users: a survivor's store reports them once, fleet-wide.
-    this.store.onExpired((roomId, userId) => void this.announce(roomId, userId, 'offline'));
+    this.store.onExpired((roomId, userId) => this.announce(roomId, userId, 'offline'));
     this.relay.control.subscribe((message) => {
       if (message.type === 'presence') {
         this.deliverLocally(message.roomId, message.userId, message.status);

@@ -32,9 +32,9 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
     RealtimeMetrics,
     {
       provide: PresenceStore,
-      inject: [REDIS_CONNECTION],
-      useFactory: (redis: RedisConnection | null) =>
-        redis ? new RedisPresenceStore(redis) : new InMemoryPresenceStore(),
+      inject: [REDIS_CONNECTION, ConnectionRegistry],
+      useFactory: (redis: RedisConnection | null, registry: ConnectionRegistry) =>
+        redis ? new RedisPresenceStore(redis, registry.instanceId) : new InMemoryPresenceStore(),
     },
   ],
 })
