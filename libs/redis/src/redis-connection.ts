@@ -6,8 +6,9 @@ import {
   ConsecutiveBreaker,
   handleWhen,
 } from 'cockatiel';
-import Redis, { RedisOptions, ReplyError } from 'ioredis';
-import { CommandWatchdog, WatchedRedis } from './command-watchdog';
+import Redis, { Command, RedisOptions, ReplyError } from 'ioredis';
+import { LoopTimeDeadlines } from './loop-time-deadlines';
+import { commandDeadlines, WatchedRedis } from './watched-redis';
 import { RedisUnavailableError } from './redis-unavailable.error';
 
 export interface RedisConnectionOptions {
@@ -44,7 +45,7 @@ const QUIT_TIMEOUT_MS = 1_000;
  * breaker in front of them all.
  *
  * Everything fails fast: no offline queue, no retried commands, a short command timeout that
- * measures Redis, not our event loop (`CommandWatchdog`). Once
+ * measures Redis, not our event loop (`LoopTimeDeadlines`). Once
  * `failureThreshold` commands in a row fail (or time out: a hung Redis), the circuit opens and
  * every `run` rejects at once with a `RedisUnavailableError` (callers fall back: in-process
  * counts, cache misses, a refused publish) until a background PING gets an answer again.
@@ -56,7 +57,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   /** host:port only: the URL may carry a password, which must not reach a log or an error. */
   readonly endpoint: string;
   private readonly breaker: CircuitBreakerPolicy;
-  private readonly watchdog: CommandWatchdog;
+  private readonly deadlines: LoopTimeDeadlines<Command>;
   private readonly logger: LoggerService;
   private readonly subscribers = new Set<Redis>();
   private readonly listeners = new Set<() => void>();
@@ -71,13 +72,11 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     this.keyPrefix = options.keyPrefix;
     this.endpoint = describeEndpoint(options.url);
     this.logger = options.logger ?? new Logger('Redis');
-    this.watchdog = new CommandWatchdog(
-      options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
-    );
+    this.deadlines = commandDeadlines(options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS);
     this.client = new WatchedRedis(
       options.url,
       { ...this.connectionOptions(), connectionName: 'switchboard' },
-      this.watchdog,
+      this.deadlines,
     );
     this.breaker = circuitBreaker(
       // A reply error (a bad script, a wrong type) is an answer: Redis is there.
@@ -154,7 +153,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     const subscriber = new WatchedRedis(
       this.options.url,
       { ...this.connectionOptions(), connectionName: name, ...overrides },
-      this.watchdog,
+      this.deadlines,
     );
     this.subscribers.add(subscriber);
     subscriber.once('end', () => this.subscribers.delete(subscriber));
@@ -183,7 +182,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     this.closed = true;
     this.stopProbing();
     await Promise.all([this.client, ...this.subscribers].map((connection) => quit(connection)));
-    this.watchdog.stop();
+    this.deadlines.stop();
     this.changed();
   }
 
