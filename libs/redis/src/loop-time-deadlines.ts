@@ -107,34 +107,25 @@ export class LoopTimeDeadlines<T> {
  * `promise`, or a rejection with `timeoutError()` once it has waited `timeoutMs` of loop time
  * (see `LoopTimeDeadlines`). For occasional work such as a readiness probe: one ticker each.
  */
-export function withinLoopTime<T>(
+export async function withinLoopTime<T>(
   promise: Promise<T>,
   timeoutMs: number,
   timeoutError: () => Error,
 ): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const deadline = new LoopTimeDeadlines<null>(timeoutMs, {
-      pending: () => !settled,
-      expire: () => {
-        settled = true;
-        reject(timeoutError());
-      },
-    });
-    const settle = () => {
-      settled = true;
-      deadline.stop();
-    };
-    deadline.watch(null);
-    promise.then(
-      (value) => {
-        settle();
-        resolve(value);
-      },
-      (error: unknown) => {
-        settle();
-        reject(error as Error);
-      },
-    );
+  let settled = false;
+  const deadline = new LoopTimeDeadlines<null>(timeoutMs, {
+    pending: () => !settled,
+    expire: () => expire(),
   });
+  let expire: () => void = () => undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    expire = () => reject(timeoutError());
+  });
+  deadline.watch(null);
+  try {
+    return await Promise.race([promise, timedOut]);
+  } finally {
+    settled = true;
+    deadline.stop();
+  }
 }
