@@ -69,8 +69,9 @@ export class HealthController {
 
   /**
    * Readiness: the database answers (503 naming it otherwise, so that a load balancer steers
-   * away; a pool busy with application queries is up, `busy: true`). With Redis, the bus and the cache are reported too, and listed in `degraded` while
-   * Redis is away: the instance still serves every request from the database, so it stays ready.
+   * away; a pool busy with application queries is up, `busy: true`). With Redis, the bus and the
+   * cache are reported too, and listed in `degraded` while Redis is away: the instance still
+   * serves every request from the database, so it stays ready.
    * From SIGTERM on: 503 `shutting_down`, while the other routes still serve (the drain delay).
    */
   @Get('ready')

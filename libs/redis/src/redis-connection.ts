@@ -45,8 +45,8 @@ const QUIT_TIMEOUT_MS = 1_000;
  * breaker in front of them all.
  *
  * Everything fails fast: no offline queue, no retried commands, a short command timeout that
- * measures Redis, not our event loop (`LoopTimeDeadlines`). Once
- * `failureThreshold` commands in a row fail (or time out: a hung Redis), the circuit opens and
+ * measures Redis, not our event loop (`LoopTimeDeadlines`). Once `failureThreshold` commands in
+ * a row fail (or time out: a hung Redis), the circuit opens and
  * every `run` rejects at once with a `RedisUnavailableError` (callers fall back: in-process
  * counts, cache misses, a refused publish) until a background PING gets an answer again.
  */
