@@ -77,6 +77,10 @@ export const environmentSchema = z
     WS_MESSAGE_RATE: integer(1).default(20),
     WS_CONNECT_LIMIT: integer(1).default(60),
     WS_HEARTBEAT_MS: integer(100).default(30_000),
+    WS_ACCEPT_RATE: integer(1).default(1000),
+    WS_ACCEPT_BURST: integer(1).default(500),
+    WS_ACCEPT_CONCURRENCY: integer(1).default(256),
+    LISTEN_BACKLOG: integer(1, 65535).default(4096),
     CORS_ORIGINS: commaSeparatedList.default([]),
     // false | true | the proxies' addresses or CIDR ranges, comma-separated.
     TRUST_PROXY: z

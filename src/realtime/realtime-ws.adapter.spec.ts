@@ -43,7 +43,10 @@ const USER: AuthenticatedUser = {
   expiresAt: new Date(Date.now() + 60_000),
 };
 
-async function setUp(handlers: Record<string, MessageMappingProperties['callback']>) {
+/** A gateway handler as Nest calls it: it may return a value, a promise or an observable. */
+type Handler = (data: unknown) => unknown;
+
+async function setUp(handlers: Record<string, Handler>) {
   const config = loadConfig({ NODE_ENV: 'test' });
   const metricsService = new MetricsService();
   const metrics = new RealtimeMetrics(metricsService, new MessageBus(new InProcessTransport()));
@@ -65,7 +68,14 @@ async function setUp(handlers: Record<string, MessageMappingProperties['callback
   adapter.bindClientConnect(server as unknown as WebSocketServer, () => undefined);
   adapter.bindMessageHandlers(
     undefined,
-    Object.entries(handlers).map(([message, callback]) => ({ message, callback })),
+    Object.entries(handlers).map(
+      ([message, callback]): MessageMappingProperties => ({
+        message,
+        methodName: message,
+        isAckHandledManually: false,
+        callback: callback as MessageMappingProperties['callback'],
+      }),
+    ),
     // As Nest's transform: an observable as it is, a promise awaited, a value as one emission.
     (result: unknown): Observable<unknown> =>
       isObservable(result) ? result : result instanceof Promise ? from(result) : of(result),
@@ -112,7 +122,7 @@ describe(RealtimeWsAdapter.name, () => {
     'answers `error internal` when a handler %s, throws nothing out, and serves the next frame',
     async (_case, failing) => {
       const { socket } = await setUp({
-        fail: failing as MessageMappingProperties['callback'],
+        fail: failing,
         ping: () => ({ event: 'pong', data: {} }),
       });
 

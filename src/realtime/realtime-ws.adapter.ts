@@ -248,7 +248,7 @@ export class RealtimeWsAdapter extends WsAdapter {
     verdict: Extract<UpgradeVerdict, { accepted: false }>,
     accept: Parameters<VerifyClientCallbackAsync>[1],
   ): void {
-    this.metrics.upgradesRefused.inc({ status: String(verdict.status) });
+    this.metrics.upgradesRefused.inc({ status: String(verdict.status), reason: verdict.reason });
     accept(false, verdict.status, verdict.message, verdict.headers);
   }
 
