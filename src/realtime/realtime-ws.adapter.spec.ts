@@ -1,10 +1,9 @@
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { MessageMappingProperties } from '@nestjs/websockets';
 import { config as rxjsConfig, from, isObservable, Observable, of, throwError } from 'rxjs';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { loadConfig } from '@config';
 import { InProcessTransport, MessageBus } from '@libs/bus';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
@@ -68,20 +67,18 @@ async function setUp(handlers: Record<string, Handler>) {
   adapter.bindClientConnect(server as unknown as WebSocketServer, () => undefined);
   adapter.bindMessageHandlers(
     undefined,
-    Object.entries(handlers).map(
-      ([message, callback]): MessageMappingProperties => ({
-        message,
-        methodName: message,
-        isAckHandledManually: false,
-        callback: callback as MessageMappingProperties['callback'],
-      }),
-    ),
+    Object.entries(handlers).map(([message, callback]): MessageMappingProperties => ({
+      message,
+      methodName: message,
+      isAckHandledManually: false,
+      callback: callback as MessageMappingProperties['callback'],
+    })),
     // As Nest's transform: an observable as it is, a promise awaited, a value as one emission.
     (result: unknown): Observable<unknown> =>
       isObservable(result) ? result : result instanceof Promise ? from(result) : of(result),
   );
   const socket = new RecordingSocket();
-  server.emit('connection', socket as unknown as WebSocket, {} as IncomingMessage);
+  server.emit('connection', socket, {});
   return { socket };
 }
 
