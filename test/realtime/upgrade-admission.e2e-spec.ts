@@ -41,7 +41,8 @@ describe('WebSocket upgrade admission (e2e)', () => {
   beforeEach(async () => {
     testApp = await startTestApp({
       environment: {
-        WS_ACCEPT_RATE: '1',
+        // A token every 4 s: the bucket stays empty through a busy machine's pauses.
+        WS_ACCEPT_RATE: '0.25',
         WS_ACCEPT_BURST: '3',
         WS_ACCEPT_CONCURRENCY: '100',
         // A busy machine's event-loop delay must not shed what this suite measures.

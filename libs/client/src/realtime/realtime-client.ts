@@ -111,7 +111,7 @@ export class UpgradeRefusedError extends Error {
     /** From Retry-After: the server is busy and asks to try again after this many seconds. */
     readonly retryAfterSeconds: number | undefined,
   ) {
-    super(`WebSocket upgrade refused with HTTP ${status}`);
+    super(`WebSocket connection refused or failed: HTTP ${status}`);
     this.name = 'UpgradeRefusedError';
   }
 }
