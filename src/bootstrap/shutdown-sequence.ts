@@ -2,7 +2,7 @@
 export interface ShutdownSteps {
   /** Readiness answers 503 from now on; every other route keeps serving. */
   beginDrain(): void;
-  /** The port refuses new connections and upgrades get 503; open ones end after their next response. */
+  /** The port refuses new connections, upgrades get 503; open ones end after their next response. */
   stopAccepting(): void;
   /** Waits for the HTTP connections to end; returns how many were still open at `deadline`. */
   finishHttp(deadline: number): Promise<number>;
@@ -34,9 +34,10 @@ const WEBSOCKET_CLOSE_GRACE_MS = 2000;
 /**
  * The drain: readiness 503 at once, serving on for the drain delay (a balancer that probes
  * readiness stops sending meanwhile), then no new connections or upgrades, in-flight requests
- * finish, the WebSockets close with 1001 (those that do not answer in time are cut off), and only then Redis and the database close, so that every request
- * that reached the process is answered against live dependencies (its cache invalidations
- * included). `log` gets one line per step: operators and the tests read the order there.
+ * finish, the WebSockets close with 1001 (those that do not answer in time are cut off), and
+ * only then Redis and the database close, so that every request that reached the process is
+ * answered against live dependencies (its cache invalidations included). `log` gets one line
+ * per step: operators and the tests read the order there.
  */
 export async function drainThenClose(
   steps: ShutdownSteps,

@@ -235,9 +235,8 @@ export class RealtimeWsAdapter extends WsAdapter {
     error: unknown,
   ): void {
     try {
-      this.socketLogger.error(
-        `Handler of "${frame.event}" failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-      );
+      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      this.socketLogger.error(`Handler of "${frame.event}" failed: ${detail}`);
       connection.refuse('internal', 'Internal server error', frame.ref, false);
     } catch (failure) {
       this.socketLogger.error(`Answering a failed "${frame.event}" failed too: ${String(failure)}`);
