@@ -11,7 +11,7 @@ export class RealtimeMetrics {
   readonly fanoutDeliveries: Counter;
   readonly slowConsumersDropped: Counter;
   readonly closed: Counter<'code'>;
-  readonly upgradesRefused: Counter<'status'>;
+  readonly upgradesRefused: Counter<'status' | 'reason'>;
 
   constructor(metrics: MetricsService, bus: MessageBus) {
     this.framesReceived = metrics.counter({
@@ -38,8 +38,8 @@ export class RealtimeMetrics {
     });
     this.upgradesRefused = metrics.counter({
       name: 'ws_upgrades_refused_total',
-      help: 'WebSocket upgrades refused before the 101, by HTTP status',
-      labelNames: ['status'],
+      help: 'WebSocket upgrades refused before the 101, by HTTP status and reason',
+      labelNames: ['status', 'reason'],
     });
     metrics.gauge({
       name: 'bus_reconnects',
