@@ -12,6 +12,7 @@ export class RealtimeMetrics {
   readonly slowConsumersDropped: Counter;
   readonly closed: Counter<'code'>;
   readonly upgradesRefused: Counter<'status'>;
+  readonly relayUnreadable: Counter<'reason'>;
 
   constructor(metrics: MetricsService, bus: MessageBus) {
     this.framesReceived = metrics.counter({
@@ -40,6 +41,11 @@ export class RealtimeMetrics {
       name: 'ws_upgrades_refused_total',
       help: 'WebSocket upgrades refused before the 101, by HTTP status',
       labelNames: ['status'],
+    });
+    this.relayUnreadable = metrics.counter({
+      name: 'relay_unreadable_total',
+      help: 'Messages from other instances ignored because this release cannot read them (another release during a rolling upgrade), by reason',
+      labelNames: ['reason'],
     });
     metrics.gauge({
       name: 'bus_reconnects',
