@@ -102,7 +102,11 @@ describe('relay wire format', () => {
         kind: 'control',
         message: revoked,
       });
-      const online = previousReleaseBytes('presence', { roomId: ROOM, userId: USER, status: 'online' });
+      const online = previousReleaseBytes('presence', {
+        roomId: ROOM,
+        userId: USER,
+        status: 'online',
+      });
       expect(decodePreviousReleaseMessage('room', ROOM, online)).toEqual({
         kind: 'control',
         message: presence,

@@ -164,7 +164,7 @@ export function decodePreviousReleaseMessage(
   if (!isObject(frame) || typeof frame.event !== 'string' || !isObject(frame.data)) {
     return unreadable('malformed');
   }
-  const payload = frame.data as Record<string, unknown>;
+  const payload = frame.data;
   switch (frame.event) {
     case 'message':
       return { kind: 'frame', payload: data };

@@ -47,10 +47,10 @@ export function fastPathProblems(socket: WebSocket): string[] {
   const written: Buffer[] = [];
   const write = tcp.write.bind(tcp);
   // What `send` hands to the TCP socket, caught on this one probe socket.
-  tcp.write = ((chunk: Buffer, ...rest: never[]) => {
+  tcp.write = (chunk: Buffer, ...rest: never[]) => {
     written.push(Buffer.from(chunk));
     return write(chunk, ...rest);
-  }) as typeof tcp.write;
+  };
   try {
     socket.send(PROBE, { binary: false });
   } finally {

@@ -23,6 +23,11 @@ const previousRelease = {
   frame: (event: string, data: unknown) => Buffer.from(JSON.stringify({ event, data })),
 };
 
+interface Frame {
+  event: string;
+  data: Record<string, unknown>;
+}
+
 /** A WebSocket client that keeps every frame's raw text: a corrupted one must show, not throw. */
 class RawClient {
   readonly texts: string[] = [];
@@ -40,16 +45,16 @@ class RawClient {
   }
 
   /** The frames that are JSON `{event, data}`, and the texts that are not. */
-  parsed(): { frames: { event: string; data: Record<string, unknown> }[]; corrupted: string[] } {
-    const frames = [];
-    const corrupted = [];
+  parsed(): { frames: Frame[]; corrupted: string[] } {
+    const frames: Frame[] = [];
+    const corrupted: string[] = [];
     for (const text of this.texts) {
       try {
         const frame = JSON.parse(text) as { event: unknown; data: Record<string, unknown> };
         if (typeof frame.event !== 'string' || typeof frame.data !== 'object') {
           throw new Error('not a frame');
         }
-        frames.push(frame as { event: string; data: Record<string, unknown> });
+        frames.push({ event: frame.event, data: frame.data });
       } catch {
         corrupted.push(text);
       }
@@ -57,9 +62,9 @@ class RawClient {
     return { frames, corrupted };
   }
 
-  async waitFor(what: string, matches: (frame: { event: string; data: never }) => boolean) {
+  async waitFor(what: string, matches: (frame: Frame) => boolean) {
     await waitUntil(
-      () => this.parsed().frames.some((frame) => matches(frame as never)),
+      () => this.parsed().frames.some(matches),
       ARRIVAL_MS,
       `${what}; got ${JSON.stringify(this.texts)}`,
     );

@@ -163,8 +163,9 @@ export class EarlyCacheHits implements OnModuleInit {
         if (!type) {
           continue;
         }
-        for (const name of scanner.getAllMethodNames(type.prototype)) {
-          const handler = (type.prototype as Record<string, CachedRoute['handler']>)[name];
+        const prototype = type.prototype as Record<string, CachedRoute['handler']>;
+        for (const name of scanner.getAllMethodNames(prototype)) {
+          const handler = prototype[name];
           if (!Reflect.getMetadata(CACHE_RESPONSE_METADATA, handler)) {
             continue;
           }
