@@ -6,8 +6,9 @@ import {
   Get,
   Injectable,
   Scope,
+  Type,
 } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { CacheResponse } from './cache-response.decorator';
@@ -15,6 +16,11 @@ import { CacheModule } from './cache.module';
 
 @Catch()
 class AnswerFilter implements ExceptionFilter {
+  catch(): void {}
+}
+
+@Catch()
+class OtherFilter implements ExceptionFilter {
   catch(): void {}
 }
 
@@ -41,13 +47,19 @@ class StaticGuard implements CanActivate {
   }
 }
 
-async function start(guard: typeof PerRequestGuard | typeof StaticGuard): Promise<string> {
+async function start(
+  guard: typeof PerRequestGuard | typeof StaticGuard,
+  filter: Type<ExceptionFilter> = AnswerFilter,
+): Promise<string> {
   const moduleRef = await Test.createTestingModule({
     imports: [
       CacheModule.forRoot({ defaultTtlMs: 60_000, earlyHits: { exceptionFilter: AnswerFilter } }),
     ],
     controllers: [ThingsController],
-    providers: [AnswerFilter, { provide: APP_GUARD, useClass: guard }],
+    providers: [
+      { provide: APP_FILTER, useClass: filter },
+      { provide: APP_GUARD, useClass: guard },
+    ],
   }).compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
     logger: false,
@@ -67,5 +79,9 @@ describe('EarlyCacheHits at start-up', () => {
     // Positive control: the same app with a static global guard starts.
     expect(await start(StaticGuard)).toBe('started');
     expect(await start(PerRequestGuard)).toMatch(/request-scoped global guard/);
+  });
+
+  it('refuses to start when the configured exception filter is not the one Nest uses', async () => {
+    expect(await start(StaticGuard, OtherFilter)).toMatch(/not exactly AnswerFilter/);
   });
 });

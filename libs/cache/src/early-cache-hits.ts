@@ -7,12 +7,11 @@ import {
   OnModuleInit,
   Type,
 } from '@nestjs/common';
-import { GUARDS_METADATA } from '@nestjs/common/constants';
+import { EXCEPTION_FILTERS_METADATA, GUARDS_METADATA } from '@nestjs/common/constants';
 import {
   ApplicationConfig,
   HttpAdapterHost,
   MetadataScanner,
-  ModuleRef,
   ModulesContainer,
 } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -34,7 +33,10 @@ import { JSON_CONTENT_TYPE } from './http-cache.interceptor';
 
 /** What the application runs on every request before a cached answer may be sent. */
 export interface EarlyCacheHitsOptions {
-  /** The global exception filter (`APP_FILTER`): a refusal is answered exactly as Nest would. */
+  /**
+   * The global exception filter (`APP_FILTER`): a refusal is answered exactly as Nest would. The
+   * start fails unless it is Nest's one global filter.
+   */
   exceptionFilter: Type<ExceptionFilter>;
 }
 
@@ -58,11 +60,10 @@ export const EARLY_CACHE_HITS_OPTIONS = Symbol('EARLY_CACHE_HITS_OPTIONS');
 @Injectable()
 export class EarlyCacheHits implements OnModuleInit {
   private readonly guardsByHandler = new Map<CachedRoute['handler'], CanActivate[]>();
-  private filter: ExceptionFilter | undefined;
+  private filter!: ExceptionFilter;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly moduleRef: ModuleRef,
     private readonly applicationConfig: ApplicationConfig,
     private readonly modules: ModulesContainer,
     private readonly cache: CacheService,
@@ -73,7 +74,8 @@ export class EarlyCacheHits implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    // Nest has applied the global guards and registered the routes by now (before init hooks).
+    // Nest has applied the global enhancers and registered the routes by now (before init hooks).
+    this.filter = this.resolveFilter();
     this.resolveGuards();
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     // Callback style: the requests of other routes go on without a promise of their own.
@@ -112,7 +114,7 @@ export class EarlyCacheHits implements OnModuleInit {
         }
       }
     } catch (error) {
-      this.exceptionFilter().catch(error, context);
+      this.filter.catch(error, context);
       return true;
     }
     const target = cacheTargetOf(
@@ -170,6 +172,14 @@ export class EarlyCacheHits implements OnModuleInit {
             continue;
           }
           const where = `${type.name}.${name}`;
+          if (
+            Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, type) ??
+            Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, handler)
+          ) {
+            throw new Error(
+              `EarlyCacheHits: ${where} is cached but has exception filters of its own, which a refusal answered early would skip`,
+            );
+          }
           if (!controller.isDependencyTreeStatic()) {
             throw new Error(
               `EarlyCacheHits: ${where} is cached but its controller is request-scoped; Nest would run its guards per request`,
@@ -194,11 +204,23 @@ export class EarlyCacheHits implements OnModuleInit {
     }
   }
 
-  private exceptionFilter(): ExceptionFilter {
-    this.filter ??= this.moduleRef.get<ExceptionFilter>(this.hitsOptions.exceptionFilter, {
-      strict: false,
-    });
-    return this.filter;
+  /**
+   * The filter Nest answers a cached route's refusals with: the one global filter, which must be
+   * the configured one (checked here, so the two cannot drift apart).
+   */
+  private resolveFilter(): ExceptionFilter {
+    const filters = this.applicationConfig.getGlobalFilters();
+    const [filter] = filters;
+    if (
+      filters.length !== 1 ||
+      !(filter instanceof this.hitsOptions.exceptionFilter) ||
+      this.applicationConfig.getGlobalRequestFilters().length > 0
+    ) {
+      throw new Error(
+        `EarlyCacheHits: Nest's global exception filters are not exactly ${this.hitsOptions.exceptionFilter.name}; a refusal answered early could differ from Nest's`,
+      );
+    }
+    return filter;
   }
 }
 
