@@ -45,10 +45,9 @@ describe('auth_sessions pruning look-up', () => {
       const queryRunner = dataSource.createQueryRunner();
       try {
         await queryRunner.query('SET enable_seqscan = off');
-        const rows = await queryRunner.query<{ 'QUERY PLAN': string }[]>(
-          `EXPLAIN ${sql}`,
-          parameters,
-        );
+        const rows = (await queryRunner.query(`EXPLAIN ${sql}`, parameters)) as {
+          'QUERY PLAN': string;
+        }[];
         return rows.map((row) => row['QUERY PLAN']).join('\n');
       } finally {
         await queryRunner.query('RESET enable_seqscan');
