@@ -2,7 +2,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { MessagesService } from '@app/messages/messages.service';
 import { bearer, RegisteredUser, registerUser } from '@test/support/auth-helpers';
-import { CommitLoss, loseCommitReplies } from '@test/support/postgres-faults';
+import { ConnectionCut, CutMoment, cutConnections } from '@test/support/postgres-faults';
 import { createRoom, MessageBody, postMessage, readHistory } from '@test/support/room-helpers';
 import { useTestApp } from '@test/support/test-app';
 import { requireTestDatabaseUrl } from '@test/support/test-database';
@@ -20,7 +20,7 @@ describe('a connection lost after COMMIT, before its reply (services)', () => {
   let poster: RegisteredUser;
   let room: { id: string };
   let memberSocket: WsTestClient;
-  let fault: CommitLoss | undefined;
+  let fault: ConnectionCut | undefined;
 
   beforeAll(async () => {
     requireTestDatabaseUrl();
@@ -38,13 +38,14 @@ describe('a connection lost after COMMIT, before its reply (services)', () => {
     await memberSocket?.closeAndWait();
   });
 
-  /** Loses the reply of the next append whose bodies include one of `bodies`. */
-  const loseReplyOfAppend = (...bodies: string[]) => {
-    fault = loseCommitReplies(
+  /** Cuts the connection of the next append whose bodies include one of `bodies`. */
+  const cutAppend = (moment: CutMoment, ...bodies: string[]) => {
+    fault = cutConnections(
       dataSource,
       (text, values) =>
         text.includes('INSERT INTO "messages"') &&
         bodies.some((body) => JSON.stringify(values).includes(body)),
+      moment,
     );
     return fault;
   };
@@ -66,11 +67,11 @@ describe('a connection lost after COMMIT, before its reply (services)', () => {
   });
 
   it('with a clientMsgId: 201 with its seq, delivered live, and a retry gets the same message', async () => {
-    const lost = loseReplyOfAppend('lost reply, with clientMsgId');
+    const lost = cutAppend('after its commit', 'lost reply, with clientMsgId');
 
     const response = await post('lost reply, with clientMsgId', 'lost-1');
 
-    expect(lost.dropped).toBe(1);
+    expect(lost.cut).toBe(1);
     expect(response.status).toBe(201);
     const posted = response.body as MessageBody;
     expect((await memberSocket.next('message')).data).toEqual(posted);
@@ -83,19 +84,35 @@ describe('a connection lost after COMMIT, before its reply (services)', () => {
   });
 
   it('without a clientMsgId: 201 with its seq, delivered live, stored once', async () => {
-    const lost = loseReplyOfAppend('lost reply, no clientMsgId');
+    const lost = cutAppend('after its commit', 'lost reply, no clientMsgId');
 
     const response = await post('lost reply, no clientMsgId');
 
-    expect(lost.dropped).toBe(1);
+    expect(lost.cut).toBe(1);
     expect(response.status).toBe(201);
     const posted = response.body as MessageBody;
     expect((await memberSocket.next('message')).data).toEqual(posted);
     expect(await storedWithBody('lost reply, no clientMsgId')).toEqual([posted]);
   });
 
+  it('cut before PostgreSQL saw it: stored by the next attempt, 201, delivered live, once', async () => {
+    const lost = cutAppend('before it is sent', 'never reached the server');
+
+    const response = await post('never reached the server', 'unsent-1');
+
+    expect(lost.cut).toBe(1);
+    expect(response.status).toBe(201);
+    const posted = response.body as MessageBody;
+    expect((await memberSocket.next('message')).data).toEqual(posted);
+    expect(await storedWithBody('never reached the server')).toEqual([posted]);
+  });
+
   it('a batch of several: each is answered as created, delivered live, stored once', async () => {
-    const lost = loseReplyOfAppend('batched, with clientMsgId', 'batched, no clientMsgId');
+    const lost = cutAppend(
+      'after its commit',
+      'batched, with clientMsgId',
+      'batched, no clientMsgId',
+    );
     const messages = testApp.app.get(MessagesService);
 
     // Posted in one turn of the event loop: one batch, one statement.
@@ -104,7 +121,7 @@ describe('a connection lost after COMMIT, before its reply (services)', () => {
       messages.post(poster.id, room.id, 'batched, no clientMsgId'),
     ]);
 
-    expect(lost.dropped).toBe(1);
+    expect(lost.cut).toBe(1);
     expect(answers.map((answer) => answer.status)).toEqual(['fulfilled', 'fulfilled']);
     const live = [
       (await memberSocket.next('message')).data,

@@ -4,29 +4,34 @@ import { DataSource } from 'typeorm';
 /** A statement as the app's pool sends it. */
 export type StatementFilter = (text: string, values: unknown) => boolean;
 
-export interface CommitLoss {
-  /** How many statements had their connection cut after they committed. */
-  readonly dropped: number;
+/** When the connection of a matching statement is cut. */
+export type CutMoment = 'before it is sent' | 'after its commit';
+
+export interface ConnectionCut {
+  /** How many statements had their connection cut. */
+  readonly cut: number;
   /** Stops cutting (statements already cut stay cut). */
   stop(): void;
 }
 
 /**
- * Cuts the connection of the app's next `times` statements that match `filter`, after PostgreSQL
- * has run and committed them and before their answer is read: what a network failure between the
- * COMMIT and its reply looks like to the app (the outcome is unknown to it). The reply's messages
- * are dropped up to ReadyForQuery, which PostgreSQL sends after the commit; then the socket is
- * destroyed and the pg client fails the statement with "Connection terminated unexpectedly".
+ * Cuts the connection of the app's next `times` statements that match `filter`, as a network
+ * failure would; either way the pg client fails the statement with "Connection terminated
+ * unexpectedly" and the app cannot tell whether it committed.
+ * - 'before it is sent': the socket is destroyed first; PostgreSQL never sees the statement.
+ * - 'after its commit': PostgreSQL runs and commits it; the reply's messages are dropped up to
+ *   ReadyForQuery (which PostgreSQL sends after the commit), then the socket is destroyed.
  */
-export function loseCommitReplies(
+export function cutConnections(
   dataSource: DataSource,
   filter: StatementFilter,
+  moment: CutMoment,
   times = 1,
-): CommitLoss {
+): ConnectionCut {
   const pool = (dataSource.driver as unknown as { master: Pool }).master;
   const instrumented = new WeakSet<Client>();
   let remaining = times;
-  let dropped = 0;
+  let cut = 0;
   let stopped = false;
 
   const instrument = (client: Client) => {
@@ -42,7 +47,12 @@ export function loseCommitReplies(
       const text = typeof config === 'string' ? config : (config as { text?: string }).text;
       if (!stopped && remaining > 0 && text !== undefined && filter(text, values)) {
         remaining -= 1;
-        cutAfterReadyForQuery(client, () => (dropped += 1));
+        cut += 1;
+        if (moment === 'before it is sent') {
+          socketOf(client).destroy();
+        } else {
+          cutAfterReadyForQuery(client);
+        }
       }
       return query(...args);
     };
@@ -50,8 +60,8 @@ export function loseCommitReplies(
   pool.on('acquire', instrument);
 
   return {
-    get dropped() {
-      return dropped;
+    get cut() {
+      return cut;
     },
     stop: () => {
       stopped = true;
@@ -60,16 +70,19 @@ export function loseCommitReplies(
   };
 }
 
+/** pg's connection of a client: the parsed messages and the socket (not public API). */
+interface PgConnection {
+  emit: (event: string, ...args: unknown[]) => boolean;
+  stream: { destroy(): void };
+}
+
+const connectionOf = (client: Client) =>
+  (client as unknown as { connection: PgConnection }).connection;
+const socketOf = (client: Client) => connectionOf(client).stream;
+
 /** Swallows the server's messages to `client` until ReadyForQuery, then destroys the socket. */
-function cutAfterReadyForQuery(client: Client, onCut: () => void): void {
-  const connection = (
-    client as unknown as {
-      connection: {
-        emit: (event: string, ...args: unknown[]) => boolean;
-        stream: { destroy(): void };
-      };
-    }
-  ).connection;
+function cutAfterReadyForQuery(client: Client): void {
+  const connection = connectionOf(client);
   const emit = connection.emit;
   connection.emit = (event: string, ...args: unknown[]) => {
     if (event === 'end' || event === 'error') {
@@ -80,7 +93,6 @@ function cutAfterReadyForQuery(client: Client, onCut: () => void): void {
     }
     connection.emit = emit;
     connection.stream.destroy();
-    onCut();
     return true;
   };
 }
