@@ -151,6 +151,11 @@ export class RoomsService {
     await this.cache.membershipChanged(roomId, [userId]);
   }
 
+  /** Whether the user is a member now, from the cache (what `joinRoom` decided on). */
+  isMember(userId: string, roomId: string): Promise<boolean> {
+    return this.cachedMembership(roomId, userId);
+  }
+
   /**
    * The room's id as stored and its last seq, read fresh (not from a cache): what a client that
    * has just subscribed to the room's live messages syncs from. 404 when there is no such room.
