@@ -141,6 +141,19 @@ export class RoomsRepository {
     return this.members.findOneBy({ roomId, userId });
   }
 
+  /** The memberships among these (room, user) pairs, in one query (each pair by primary key). */
+  findMemberships(
+    pairs: readonly { roomId: string; userId: string }[],
+  ): Promise<Pick<RoomMember, 'roomId' | 'userId'>[]> {
+    if (pairs.length === 0) {
+      return Promise.resolve([]);
+    }
+    return this.members.find({
+      select: { roomId: true, userId: true },
+      where: pairs.map(({ roomId, userId }) => ({ roomId, userId })),
+    });
+  }
+
   /**
    * Adds the memberships that do not exist yet; existing ones keep their `joinedAt`. False when
    * the room or one of the users no longer exists (nothing is added then).
