@@ -98,7 +98,9 @@ export class AuthSessionLiveness implements OnModuleInit, OnModuleDestroy {
    * it holds open); a live one is cached afresh.
    */
   async recheck(logins: readonly Login[]): Promise<void> {
-    const found = await this.sessions.findByIds([...new Set(logins.map((login) => login.sessionId))]);
+    const found = await this.sessions.findByIds([
+      ...new Set(logins.map((login) => login.sessionId)),
+    ]);
     const sessions = new Map(found.map((session) => [session.id, session]));
     for (const login of logins) {
       const session = sessions.get(login.sessionId);

@@ -128,7 +128,8 @@ export class FleetRelay implements OnModuleDestroy {
     const { audience, id } = watch;
     const attempt = subscribeAll([
       () => this.bus.subscribe(key, (message) => this.receiveFrame(audience, id, message)),
-      () => this.bus.subscribe(controlChannel(audience, id), (message) => this.receiveControl(message)),
+      () =>
+        this.bus.subscribe(controlChannel(audience, id), (message) => this.receiveControl(message)),
     ]);
     watch.attempt = attempt;
     attempt.then(
@@ -143,7 +144,9 @@ export class FleetRelay implements OnModuleDestroy {
           WATCH_RETRY_FIRST_MS * 2 ** Math.min(watch.failures - 1, 10),
         );
         const delayMs = Math.round(ceilingMs / 2 + (Math.random() * ceilingMs) / 2);
-        this.logger.warn(`Not subscribed to "${key}" (${error.message}); retrying in ${delayMs} ms`);
+        this.logger.warn(
+          `Not subscribed to "${key}" (${error.message}); retrying in ${delayMs} ms`,
+        );
         watch.retry = setTimeout(() => this.attempt(key, watch), delayMs);
         watch.retry.unref();
       },

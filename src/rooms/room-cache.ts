@@ -95,7 +95,10 @@ export class RoomCache {
     const ttlMs = Math.max(this.options.defaultTtlMs, RoomCache.MIN_ACCESS_TTL_MS);
     // An access decision read before a write that changed it is never handed out (a join racing
     // a leave would act on it): the cache loads it again.
-    const { value } = await this.cache.getOrLoad({ key, tags, ttlMs, reloadIfOvertaken: true }, load);
+    const { value } = await this.cache.getOrLoad(
+      { key, tags, ttlMs, reloadIfOvertaken: true },
+      load,
+    );
     return value;
   }
 }

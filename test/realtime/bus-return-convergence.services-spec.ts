@@ -5,7 +5,6 @@ import { useProcessFleet } from '@test/support/process-fleet';
 import { addMember, createRoom, leaveRoom, postMessage } from '@test/support/room-helpers';
 import { ServerProcess } from '@test/support/server-process';
 import { sleep, waitUntil } from '@test/support/wait-until';
-import { WsTestClient } from '@test/support/ws-test-client';
 
 /** Redis restarted: how long a revocation lost meanwhile may take to reach the other instance. */
 const CONVERGENCE_MS = 10_000;
