@@ -8,8 +8,13 @@ import { RoomAccessRevocation } from './room-access-revocation';
 
 /** Where an instance that was cut off from the bus asks the others to check again too. */
 export const CHECK_AGAIN_BUS_CHANNEL = 'realtime:check-again';
-/** Logins or (room, user) pairs per query. */
-const BATCH_SIZE = 500;
+/**
+ * Logins or (room, user) pairs per query: on SQLite a query holds the event loop while it runs,
+ * so a pass is many short queries with a turn of the loop between them, never one long one.
+ */
+const BATCH_SIZE = 200;
+/** Connections looked at between two turns of the event loop. */
+const CONNECTIONS_PER_TURN = 500;
 
 interface RoomPair {
   roomId: string;
@@ -87,38 +92,78 @@ export class BusReturnConvergence implements OnModuleInit, OnModuleDestroy {
     } while (this.again);
   }
 
+  /** In slices of connections, each asked about in a few queries, the loop turning in between. */
   private async pass(): Promise<void> {
     const startedAt = Date.now();
-    const logins = new Map<string, Login>();
-    const pairs = new Map<string, RoomPair>();
-    for (const connection of this.registry.all()) {
-      const { id: userId, sessionId } = connection.user;
-      logins.set(sessionId, { sessionId, userId });
-      for (const roomId of connection.rooms) {
-        pairs.set(`${roomId} ${userId}`, { roomId, userId });
-      }
-    }
-    // Ended logins close their connections through the liveness listeners (EndedLoginCloser).
-    for (const batch of batches([...logins.values()])) {
-      await this.liveness.recheck(batch);
-      await nextTurn();
-    }
+    const checkedLogins = new Set<string>();
+    const checkedPairs = new Set<string>();
     let revoked = 0;
-    for (const batch of batches([...pairs.values()])) {
-      for (const { roomId, userId } of await this.rooms.withoutMembership(batch)) {
-        this.revocation.revokeHere(roomId, userId);
-        revoked += 1;
+    // A live view: connections that come meanwhile are checked too, those gone are skipped.
+    for (const connections of batches(this.registry.all(), CONNECTIONS_PER_TURN)) {
+      const logins: Login[] = [];
+      // By room, so that each query asks about few rooms (see RoomsRepository.findMemberships).
+      const usersByRoom = new Map<string, Set<string>>();
+      for (const connection of connections) {
+        const { id: userId, sessionId } = connection.user;
+        if (!checkedLogins.has(sessionId)) {
+          checkedLogins.add(sessionId);
+          logins.push({ sessionId, userId });
+        }
+        for (const roomId of connection.rooms) {
+          const pair = `${roomId} ${userId}`;
+          if (!checkedPairs.has(pair)) {
+            checkedPairs.add(pair);
+            addTo(usersByRoom, roomId, userId);
+          }
+        }
+      }
+      // Ended logins close their connections through the liveness listeners (EndedLoginCloser).
+      for (const batch of batches(logins, BATCH_SIZE)) {
+        await this.liveness.recheck(batch);
+        await nextTurn();
+      }
+      for (const batch of batches(roomPairs(usersByRoom), BATCH_SIZE)) {
+        for (const { roomId, userId } of await this.rooms.withoutMembership(batch)) {
+          this.revocation.revokeHere(roomId, userId);
+          revoked += 1;
+        }
+        await nextTurn();
       }
       await nextTurn();
     }
     this.logger.log(
-      `Checked ${logins.size} logins and ${pairs.size} room memberships again in ${Date.now() - startedAt} ms; ${revoked} memberships revoked`,
+      `Checked ${checkedLogins.size} logins and ${checkedPairs.size} room memberships again in ${Date.now() - startedAt} ms; ${revoked} memberships revoked`,
     );
   }
 }
 
-function* batches<T>(items: readonly T[]): Generator<T[]> {
-  for (let start = 0; start < items.length; start += BATCH_SIZE) {
-    yield items.slice(start, start + BATCH_SIZE);
+function addTo(index: Map<string, Set<string>>, key: string, value: string): void {
+  const values = index.get(key);
+  if (values) {
+    values.add(value);
+  } else {
+    index.set(key, new Set([value]));
+  }
+}
+
+function* roomPairs(usersByRoom: Map<string, Set<string>>): Generator<RoomPair> {
+  for (const [roomId, users] of usersByRoom) {
+    for (const userId of users) {
+      yield { roomId, userId };
+    }
+  }
+}
+
+function* batches<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let batch: T[] = [];
+  for (const item of items) {
+    batch.push(item);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) {
+    yield batch;
   }
 }
