@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { MessageBus, Unsubscribe } from '@libs/bus';
 import { AuthSessionLiveness, Login } from '@app/auth/auth-session-liveness';
 import { RoomsService } from '@app/rooms/rooms.service';
@@ -13,6 +13,11 @@ export const CHECK_AGAIN_BUS_CHANNEL = 'realtime:check-again';
  * so a pass is many short queries with a turn of the loop between them, never one long one.
  */
 const BATCH_SIZE = 200;
+/**
+ * Passes start at most this often: a flapping connection (or every instance of a fleet saying it
+ * is back) costs the database one pass per interval, not one per event.
+ */
+const MIN_PASS_INTERVAL_MS = 3000;
 /** Connections looked at between two turns of the event loop. */
 const CONNECTIONS_PER_TURN = 500;
 
@@ -40,6 +45,8 @@ export class BusReturnConvergence implements OnModuleInit, OnModuleDestroy {
   private running: Promise<void> | undefined;
   /** A request came while a pass ran: one more pass follows it. */
   private again = false;
+  private lastPassAt = -Infinity;
+  private stopped = false;
 
   constructor(
     private readonly bus: MessageBus,
@@ -64,6 +71,7 @@ export class BusReturnConvergence implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.stopped = true;
     this.stopListening?.();
     this.unsubscribe?.();
   }
@@ -81,7 +89,16 @@ export class BusReturnConvergence implements OnModuleInit, OnModuleDestroy {
 
   private async passes(): Promise<void> {
     do {
+      const waitMs = this.lastPassAt + MIN_PASS_INTERVAL_MS - Date.now();
+      if (waitMs > 0) {
+        await sleep(waitMs, undefined, { ref: false });
+      }
+      if (this.stopped) {
+        return;
+      }
+      // Requests until now are all answered by the pass that starts now.
       this.again = false;
+      this.lastPassAt = Date.now();
       try {
         await this.pass();
       } catch (error) {
@@ -100,6 +117,9 @@ export class BusReturnConvergence implements OnModuleInit, OnModuleDestroy {
     let revoked = 0;
     // A live view: connections that come meanwhile are checked too, those gone are skipped.
     for (const connections of batches(this.registry.all(), CONNECTIONS_PER_TURN)) {
+      if (this.stopped) {
+        return;
+      }
       const logins: Login[] = [];
       // By room, so that each query asks about few rooms (see RoomsRepository.findMemberships).
       const usersByRoom = new Map<string, Set<string>>();

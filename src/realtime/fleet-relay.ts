@@ -144,7 +144,9 @@ export class FleetRelay implements OnModuleDestroy {
           WATCH_RETRY_FIRST_MS * 2 ** Math.min(watch.failures - 1, 10),
         );
         const delayMs = Math.round(ceilingMs / 2 + (Math.random() * ceilingMs) / 2);
-        this.logger.warn(
+        // Warned once per failing watch; its retries only at debug level.
+        const level = watch.failures === 1 ? 'warn' : 'debug';
+        this.logger[level](
           `Not subscribed to "${key}" (${error.message}); retrying in ${delayMs} ms`,
         );
         watch.retry = setTimeout(() => this.attempt(key, watch), delayMs);
