@@ -3,6 +3,7 @@ import { REDIS_CONNECTION, RedisConnection } from '@libs/redis';
 import { AuthModule } from '@app/auth/auth.module';
 import { MessagesModule } from '@app/messages/messages.module';
 import { RoomsModule } from '@app/rooms/rooms.module';
+import { BusReturnConvergence } from './bus-return-convergence';
 import { ConnectionRegistry } from './connection-registry';
 import { EndedLoginCloser } from './ended-login-closer';
 import { FleetRelay } from './fleet-relay';
@@ -29,6 +30,7 @@ import { WsFastPath } from './ws-fast-path';
     RoomAccessRevocation,
     PresenceService,
     EndedLoginCloser,
+    BusReturnConvergence,
     UpgradeAuthenticator,
     RealtimeMetrics,
     WsFastPath,
