@@ -12,6 +12,7 @@ import { InMemoryPresenceStore, PresenceStore, RedisPresenceStore } from './pres
 import { PresenceService } from './presence.service';
 import { RealtimeMetrics } from './realtime-metrics';
 import { RealtimeSessions } from './realtime-sessions';
+import { RegistryPresence } from './registry-presence';
 import { RealtimeGateway } from './realtime.gateway';
 import { RoomAccessRevocation } from './room-access-revocation';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
@@ -27,14 +28,21 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
     MessageDelivery,
     RoomAccessRevocation,
     PresenceService,
+    RegistryPresence,
     EndedLoginCloser,
     UpgradeAuthenticator,
     RealtimeMetrics,
     {
       provide: PresenceStore,
-      inject: [REDIS_CONNECTION, ConnectionRegistry],
-      useFactory: (redis: RedisConnection | null, registry: ConnectionRegistry) =>
-        redis ? new RedisPresenceStore(redis, registry.instanceId) : new InMemoryPresenceStore(),
+      inject: [REDIS_CONNECTION, ConnectionRegistry, RegistryPresence],
+      useFactory: (
+        redis: RedisConnection | null,
+        registry: ConnectionRegistry,
+        local: RegistryPresence,
+      ) =>
+        redis
+          ? new RedisPresenceStore(redis, registry.instanceId, local)
+          : new InMemoryPresenceStore(),
     },
   ],
 })
