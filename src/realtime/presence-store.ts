@@ -65,7 +65,7 @@ export const DEFAULT_PRESENCE_HEARTBEAT: RedisPresenceStoreOptions = {
 
 /** (Room, user) pairs one script call writes or reaps at most: a short call, a short reply. */
 export const PRESENCE_BATCH = 500;
-/** Script calls per heartbeat at most, one after the other: bounded work per second. */
+/** Script calls per heartbeat at most, one after the other, within half a heartbeat's time. */
 export const PRESENCE_CALLS_PER_TICK = 20;
 
 /**
@@ -102,17 +102,18 @@ return result
  * then on its writes are refused, so its set of pairs can only shrink) and into the reaping set,
  * which any survivor drains. Atomic: of several survivors each pair is taken by one, and only the
  * one that empties a (room, user) reports it.
- * KEYS: the alive sorted set, the reaping set. ARGV: now, the key prefix, batch size.
+ * KEYS: the alive sorted set, the reaping set. ARGV: now, the key prefix, batch size, own life.
  * Returns {0} when there is nothing to reap, else {1, pairs now offline…}.
  */
 const REAP_SCRIPT = `
 local dead = redis.call('SRANDMEMBER', KEYS[2])
 if not dead then
-  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1)
-  if #due == 0 then
+  -- Never the caller's own life: it is running, only late.
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 2)
+  dead = due[1] ~= ARGV[4] and due[1] or due[2]
+  if not dead then
     return {0}
   end
-  dead = due[1]
   redis.call('ZREM', KEYS[1], dead)
   redis.call('SADD', KEYS[2], dead)
 end
@@ -220,11 +221,13 @@ export class RedisPresenceStore
       return;
     }
     this.beating = true;
+    // Half a beat of work at most, so that the next one says alive on time.
+    const workUntil = Date.now() + this.options.heartbeatIntervalMs / 2;
     try {
       await this.sayAlive();
-      await this.catchUp();
+      await this.catchUp(workUntil);
       if (Date.now() >= this.reapNotBefore) {
-        await this.reap();
+        await this.reap(workUntil);
       }
     } catch (error) {
       this.logger.debug(`Presence heartbeat failed: ${(error as Error).message}`);
@@ -286,8 +289,12 @@ export class RedisPresenceStore
   }
 
   /** Failed writes and a restore in progress, a bounded number of batches per beat. */
-  private async catchUp(): Promise<void> {
-    for (let call = 0; call < PRESENCE_CALLS_PER_TICK; call += 1) {
+  private async catchUp(workUntil: number): Promise<void> {
+    for (
+      let call = 0;
+      call < PRESENCE_CALLS_PER_TICK && (call === 0 || Date.now() < workUntil);
+      call += 1
+    ) {
       const batch = this.nextBatch();
       if (batch.length === 0) {
         return;
@@ -327,14 +334,18 @@ export class RedisPresenceStore
     return pairs.map((pair) => [pair, this.local.holds(...splitPair(pair))]);
   }
 
-  private async reap(): Promise<void> {
-    for (let call = 0; call < PRESENCE_CALLS_PER_TICK; call += 1) {
+  private async reap(workUntil: number): Promise<void> {
+    for (
+      let call = 0;
+      call < PRESENCE_CALLS_PER_TICK && (call === 0 || Date.now() < workUntil);
+      call += 1
+    ) {
       const result = (await this.connection.run((client) =>
         runScript(
           client,
           REAP_SCRIPT,
           [this.aliveKey, this.reapingKey],
-          [String(Date.now()), this.prefix, String(PRESENCE_BATCH)],
+          [String(Date.now()), this.prefix, String(PRESENCE_BATCH), this.life],
         ),
       )) as (number | string)[];
       for (const pair of result.slice(1)) {
