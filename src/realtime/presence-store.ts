@@ -215,7 +215,7 @@ export class RedisPresenceStore
     return this.applyOne(pairOf(roomId, userId), false);
   }
 
-  /** One beat: alive (or a new life), failed writes and a restore moved on, dead lives reaped. */
+  /** Alive (or a new life), failed writes and a restore moved on, dead lives reaped. Public for tests. */
   async beat(): Promise<void> {
     if (this.beating || !this.connection.available) {
       return;
