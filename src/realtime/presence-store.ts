@@ -71,8 +71,10 @@ export const PRESENCE_CALLS_PER_TICK = 20;
 /**
  * Applies this instance's changes, unless it was taken for dead (then nothing: it registers anew).
  * KEYS: the alive sorted set, this life's set of pairs. ARGV: the key prefix, this life's id, then
- * (pair, '1' present | '0' gone) for each pair. Returns {1, pairs that changed the fleet's answer}
- * (first instance in, last out), or {0} when this life is not alive.
+ * (pair, mode) for each pair: '1' present / '0' gone, reported when this call changed the fleet's
+ * answer (first instance in, last out); '+' / '-' the same, reported from the state found (after
+ * a write that timed out, which Redis may have run all the same and nobody announced).
+ * Returns {1, pairs reported…}, or {0} when this life is not alive.
  */
 const APPLY_SCRIPT = `
 if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then
@@ -81,15 +83,18 @@ end
 local result = {1}
 for index = 3, #ARGV, 2 do
   local pair = ARGV[index]
+  local mode = ARGV[index + 1]
   local key = ARGV[1] .. 'in:' .. pair
-  if ARGV[index + 1] == '1' then
+  if mode == '1' or mode == '+' then
     redis.call('SADD', KEYS[2], pair)
-    if redis.call('SADD', key, ARGV[2]) == 1 and redis.call('SCARD', key) == 1 then
+    local added = redis.call('SADD', key, ARGV[2])
+    if (added == 1 or mode == '+') and redis.call('SCARD', key) == 1 then
       table.insert(result, pair)
     end
   else
     redis.call('SREM', KEYS[2], pair)
-    if redis.call('SREM', key, ARGV[2]) == 1 and redis.call('SCARD', key) == 0 then
+    local removed = redis.call('SREM', key, ARGV[2])
+    if (removed == 1 or mode == '-') and redis.call('SCARD', key) == 0 then
       table.insert(result, pair)
     end
   end
@@ -237,7 +242,7 @@ export class RedisPresenceStore
   }
 
   private async applyOne(pair: string, present: boolean): Promise<boolean> {
-    const changed = await this.apply([[pair, present]]);
+    const changed = await this.apply([[pair, present ? '1' : '0']]);
     if (changed === undefined) {
       this.pending.add(pair);
       return false;
@@ -245,11 +250,11 @@ export class RedisPresenceStore
     return changed.length > 0;
   }
 
-  /** Writes `batch` under this life; the pairs whose fleet-wide answer changed, or undefined. */
-  private async apply(batch: (readonly [string, boolean])[]): Promise<string[] | undefined> {
+  /** Writes `batch` under this life (see APPLY_SCRIPT); the pairs reported, or undefined. */
+  private async apply(batch: (readonly [string, ApplyMode])[]): Promise<string[] | undefined> {
     const args: string[] = [this.prefix, this.life];
-    for (const [pair, present] of batch) {
-      args.push(pair, present ? '1' : '0');
+    for (const [pair, mode] of batch) {
+      args.push(pair, mode);
     }
     try {
       const result = (await this.connection.run((client) =>
@@ -306,32 +311,37 @@ export class RedisPresenceStore
         }
         return;
       }
-      const present = new Map(batch);
+      const modes = new Map(batch);
       for (const pair of changed) {
-        this.announce(pair, present.get(pair) ? 'online' : 'offline');
+        const mode = modes.get(pair);
+        this.announce(pair, mode === '1' || mode === '+' ? 'online' : 'offline');
       }
     }
   }
 
-  /** Up to PRESENCE_BATCH pairs, each with what this instance holds now (read as it is sent). */
-  private nextBatch(): [string, boolean][] {
-    const pairs: string[] = [];
+  /**
+   * Up to PRESENCE_BATCH pairs, each with what this instance holds now (read as it is sent):
+   * failed writes first, reported from the state found; then the restore, reported on change
+   * (a user with two connections in a room comes twice).
+   */
+  private nextBatch(): [string, ApplyMode][] {
+    const batch: [string, ApplyMode][] = [];
     for (const pair of this.pending) {
-      if (pairs.length >= PRESENCE_BATCH) {
+      if (batch.length >= PRESENCE_BATCH) {
         break;
       }
       this.pending.delete(pair);
-      pairs.push(pair);
+      batch.push([pair, this.local.holds(...splitPair(pair)) ? '+' : '-']);
     }
-    while (this.restoring && pairs.length < PRESENCE_BATCH) {
+    while (this.restoring && batch.length < PRESENCE_BATCH) {
       const next = this.restoring.next();
       if (next.done) {
         this.restoring = undefined;
-      } else {
-        pairs.push(pairOf(...next.value));
+      } else if (this.local.holds(...next.value)) {
+        batch.push([pairOf(...next.value), '1']);
       }
     }
-    return pairs.map((pair) => [pair, this.local.holds(...splitPair(pair))]);
+    return batch;
   }
 
   private async reap(workUntil: number): Promise<void> {
@@ -372,6 +382,9 @@ export class RedisPresenceStore
     return `${this.prefix}held:${life}`;
   }
 }
+
+/** How APPLY_SCRIPT writes a pair and when it reports it. */
+type ApplyMode = '1' | '0' | '+' | '-';
 
 /** A (room, user) pair as the scripts store it; ids are UUIDs, so ':' separates them. */
 function pairOf(roomId: string, userId: string): string {
