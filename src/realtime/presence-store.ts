@@ -220,7 +220,7 @@ export class RedisPresenceStore
     return this.applyOne(pairOf(roomId, userId), false);
   }
 
-  /** Alive (or a new life), failed writes and a restore moved on, dead lives reaped. Public for tests. */
+  /** One heartbeat: alive (or a new life), failed writes retried, a restore and reaping moved on. */
   async beat(): Promise<void> {
     if (this.beating || !this.connection.available) {
       return;
