@@ -60,19 +60,20 @@ export class RealtimeSessions {
     }
     const { added } = this.registry.joinRoom(connection, roomId);
     if (added) {
+      // Presence counts from the registry, so it hears of the entry at once; a refusal below takes
+      // it out again (a member who left a moment ago: online and offline, nothing private shown).
+      this.presence
+        .entered(connection, roomId)
+        .catch((error: Error) => this.logger.warn(`Presence not updated: ${error.message}`));
       const allowed = await this.undoneOnError(connection, roomId, stillAllowed);
       if (!connection.isOpen) {
         // Closing: its close takes it out of every room.
         return 'closed';
       }
       if (!allowed || !connection.rooms.has(roomId)) {
-        // Not announced yet: nobody saw it online.
         this.exitRoom(connection, roomId);
         return 'refused';
       }
-      this.presence
-        .entered(connection, roomId)
-        .catch((error: Error) => this.logger.warn(`Presence not updated: ${error.message}`));
     }
     // Awaited by every joiner, not only the first: the subscription may still be on its way.
     await this.undoneOnError(connection, roomId, () => this.relay.watch('room', roomId));

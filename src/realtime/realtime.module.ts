@@ -13,6 +13,7 @@ import { InMemoryPresenceStore, PresenceStore, RedisPresenceStore } from './pres
 import { PresenceService } from './presence.service';
 import { RealtimeMetrics } from './realtime-metrics';
 import { RealtimeSessions } from './realtime-sessions';
+import { RegistryPresence } from './registry-presence';
 import { RealtimeGateway } from './realtime.gateway';
 import { RoomAccessRevocation } from './room-access-revocation';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
@@ -29,6 +30,7 @@ import { WsFastPath } from './ws-fast-path';
     MessageDelivery,
     RoomAccessRevocation,
     PresenceService,
+    RegistryPresence,
     EndedLoginCloser,
     BusReturnConvergence,
     UpgradeAuthenticator,
@@ -36,9 +38,15 @@ import { WsFastPath } from './ws-fast-path';
     WsFastPath,
     {
       provide: PresenceStore,
-      inject: [REDIS_CONNECTION, ConnectionRegistry],
-      useFactory: (redis: RedisConnection | null, registry: ConnectionRegistry) =>
-        redis ? new RedisPresenceStore(redis, registry.instanceId) : new InMemoryPresenceStore(),
+      inject: [REDIS_CONNECTION, ConnectionRegistry, RegistryPresence],
+      useFactory: (
+        redis: RedisConnection | null,
+        registry: ConnectionRegistry,
+        local: RegistryPresence,
+      ) =>
+        redis
+          ? new RedisPresenceStore(redis, registry.instanceId, local)
+          : new InMemoryPresenceStore(),
     },
   ],
 })
