@@ -12,7 +12,7 @@ import { waitUntil } from '@test/support/wait-until';
  * connection locks the rows the request needs in the opposite order.
  */
 describe('a write that PostgreSQL picks as a deadlock victim (services)', () => {
-  const testApp = useTestApp({ environment: { SHED_MAX_EVENT_LOOP_DELAY_MS: '0' } });
+  const testApp = useTestApp();
   let owner: RegisteredUser;
 
   beforeAll(async () => {

@@ -15,8 +15,6 @@ const POISON = 'poison: SQLite rolls the whole transaction back';
 describe('SQLite rolls a group transaction back by itself (e2e)', () => {
   const testApp = useTestApp({
     database: { url: '', drop: async () => {} },
-    // What is shown here is not load: no 503 on a busy test machine.
-    environment: { SHED_MAX_EVENT_LOOP_DELAY_MS: '0' },
   });
   let dataSource: DataSource;
   let sender: RegisteredUser;

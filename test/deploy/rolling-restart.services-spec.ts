@@ -89,8 +89,6 @@ describe('rolling restart under load (services)', () => {
       TRUST_PROXY: '127.0.0.1',
       // Only an invalidation, never an expiry, may refresh a cached page here.
       CACHE_TTL_MS: '600000',
-      // A shared machine stalls now and then; shedding would fail the load for the wrong reason.
-      SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
       WS_MESSAGE_RATE: '1000',
     });
     instances.push(

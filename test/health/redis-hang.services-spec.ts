@@ -34,8 +34,6 @@ describe('Redis hanging (services)', () => {
       environment: {
         REDIS_URL: redis.url,
         REDIS_KEY_PREFIX: `switchboard-test-${randomBytes(4).toString('hex')}:`,
-        // Not about overload: a busy machine must not shed these requests.
-        SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
       },
     });
   });

@@ -14,7 +14,7 @@ import { requireTestDatabaseUrl } from '@test/support/test-database';
  */
 describe('a batch of appends that PostgreSQL refuses (services)', () => {
   // What is shown here is not load: no 503 on a busy test machine.
-  const testApp = useTestApp({ environment: { SHED_MAX_EVENT_LOOP_DELAY_MS: '0' } });
+  const testApp = useTestApp();
   let dataSource: DataSource;
   let sender: RegisteredUser;
 

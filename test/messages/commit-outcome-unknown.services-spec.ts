@@ -14,8 +14,7 @@ import { WsTestClient } from '@test/support/ws-test-client';
  * the seq, live members get the message, nothing is stored twice, and no one gets a 500.
  */
 describe('a connection lost after COMMIT, before its reply (services)', () => {
-  // What is shown here is not load: no 503 on a busy test machine.
-  const testApp = useTestApp({ environment: { SHED_MAX_EVENT_LOOP_DELAY_MS: '0' } });
+  const testApp = useTestApp();
   let dataSource: DataSource;
   let poster: RegisteredUser;
   let room: { id: string };
@@ -56,6 +55,22 @@ describe('a connection lost after COMMIT, before its reply (services)', () => {
       .set(bearer(poster.accessToken))
       .send(clientMsgId === undefined ? { body } : { body, clientMsgId });
 
+  /**
+   * Posts `body` over REST with the connection of its append cut at `moment`: the poster gets 201
+   * all the same and the member gets the message live. Returns the posted message.
+   */
+  const postWithAppendCut = async (moment: CutMoment, body: string, clientMsgId?: string) => {
+    const lost = cutAppend(moment, body);
+
+    const response = await post(body, clientMsgId);
+
+    expect(lost.cut).toBe(1);
+    expect(response.status).toBe(201);
+    const posted = response.body as MessageBody;
+    expect((await memberSocket.next('message')).data).toEqual(posted);
+    return posted;
+  };
+
   /** The messages of the room with this body. */
   const storedWithBody = async (body: string) =>
     (await readHistory(testApp, poster, room.id)).filter((message) => message.body === body);
@@ -67,14 +82,12 @@ describe('a connection lost after COMMIT, before its reply (services)', () => {
   });
 
   it('with a clientMsgId: 201 with its seq, delivered live, and a retry gets the same message', async () => {
-    const lost = cutAppend('after its commit', 'lost reply, with clientMsgId');
+    const posted = await postWithAppendCut(
+      'after its commit',
+      'lost reply, with clientMsgId',
+      'lost-1',
+    );
 
-    const response = await post('lost reply, with clientMsgId', 'lost-1');
-
-    expect(lost.cut).toBe(1);
-    expect(response.status).toBe(201);
-    const posted = response.body as MessageBody;
-    expect((await memberSocket.next('message')).data).toEqual(posted);
     const retry = await post('lost reply, with clientMsgId', 'lost-1');
     expect({ status: retry.status, body: retry.body as unknown }).toEqual({
       status: 201,
@@ -84,26 +97,18 @@ describe('a connection lost after COMMIT, before its reply (services)', () => {
   });
 
   it('without a clientMsgId: 201 with its seq, delivered live, stored once', async () => {
-    const lost = cutAppend('after its commit', 'lost reply, no clientMsgId');
+    const posted = await postWithAppendCut('after its commit', 'lost reply, no clientMsgId');
 
-    const response = await post('lost reply, no clientMsgId');
-
-    expect(lost.cut).toBe(1);
-    expect(response.status).toBe(201);
-    const posted = response.body as MessageBody;
-    expect((await memberSocket.next('message')).data).toEqual(posted);
     expect(await storedWithBody('lost reply, no clientMsgId')).toEqual([posted]);
   });
 
   it('cut before PostgreSQL saw it: stored by the next attempt, 201, delivered live, once', async () => {
-    const lost = cutAppend('before it is sent', 'never reached the server');
+    const posted = await postWithAppendCut(
+      'before it is sent',
+      'never reached the server',
+      'unsent-1',
+    );
 
-    const response = await post('never reached the server', 'unsent-1');
-
-    expect(lost.cut).toBe(1);
-    expect(response.status).toBe(201);
-    const posted = response.body as MessageBody;
-    expect((await memberSocket.next('message')).data).toEqual(posted);
     expect(await storedWithBody('never reached the server')).toEqual([posted]);
   });
 

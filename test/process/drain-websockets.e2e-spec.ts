@@ -10,14 +10,6 @@ const DEFAULT_DRAIN_DELAY_MS = 5_000;
 /** Long enough to complete an upgrade within it on a busy machine. */
 const SHORT_DRAIN_DELAY_MS = 1_500;
 
-/** The shutdown's own log lines (context `Shutdown`), in the order written. */
-function drainSteps(server: ServerProcess): string[] {
-  return server
-    .logLines()
-    .filter((line) => line.context === 'Shutdown' && line.msg?.startsWith('drain: '))
-    .map((line) => String(line.msg));
-}
-
 /**
  * SIGTERM with WebSockets that do not go quietly: a peer that never answers the close frame, and
  * an upgrade that is still arriving while the server drains. The process must still close Redis
@@ -76,7 +68,7 @@ describe('drain with WebSockets that do not answer (process)', () => {
     expect((await normal.closed).code).toBe(CloseCode.GoingAway);
     // The half-open one was cut off (it never reads, so only the server can tell), in time for
     // Redis and the database to close.
-    expect(drainSteps(server)).toEqual([
+    expect(server.drainSteps()).toEqual([
       `drain: readiness answers 503; serving for ${DEFAULT_DRAIN_DELAY_MS} ms more`,
       'drain: stopped accepting connections',
       'drain: in-flight HTTP requests finished',

@@ -58,14 +58,6 @@ function sendOnce(
   });
 }
 
-/** The shutdown's own log lines (context `Shutdown`), in the order written. */
-function drainSteps(server: ServerProcess): string[] {
-  return server
-    .logLines()
-    .filter((line) => line.context === 'Shutdown' && line.msg?.startsWith('drain: '))
-    .map((line) => String(line.msg));
-}
-
 /**
  * `exitGracefullyOnSignals` on the real process: what a load balancer and the clients see of
  * SIGTERM, step by step.
@@ -155,7 +147,7 @@ describe('graceful shutdown on SIGTERM (process)', () => {
     expect(await running.waitForExit(SHUTDOWN_TIMEOUT_MS)).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
     idle.destroy();
-    expect(drainSteps(running)).toEqual([
+    expect(running.drainSteps()).toEqual([
       `drain: readiness answers 503; serving for ${DRAIN_DELAY_MS} ms more`,
       'drain: stopped accepting connections',
       'drain: in-flight HTTP requests finished',
@@ -205,6 +197,6 @@ describe('graceful shutdown on SIGTERM (process)', () => {
 
     expect(await running.waitForExit(SHUTDOWN_TIMEOUT_MS)).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalledAt).toBeLessThan(DRAIN_DELAY_MS);
-    expect(drainSteps(running)[0]).toBe('drain: readiness answers 503; serving for 0 ms more');
+    expect(running.drainSteps()[0]).toBe('drain: readiness answers 503; serving for 0 ms more');
   });
 });

@@ -1,28 +1,14 @@
 import { CloseCode, deleteRoom, logout, postPrivateMessage } from '@libs/client';
 import { apiClient, expectStatus } from '@test/support/api-client';
 import { logInAgain, registerUser } from '@test/support/auth-helpers';
-import { useProcessFleet } from '@test/support/process-fleet';
+import { useProcessFleet, waitUntilBackOnRedis } from '@test/support/process-fleet';
 import { addMember, createRoom, leaveRoom, postMessage } from '@test/support/room-helpers';
-import { ServerProcess } from '@test/support/server-process';
 import { sleep, waitUntil } from '@test/support/wait-until';
 
 /** Redis restarted: how long a revocation lost meanwhile may take to reach the other instance. */
 const CONVERGENCE_MS = 10_000;
 /** Longer than a Redis command may wait (REDIS_COMMAND_TIMEOUT_MS's default, 200 ms). */
 const COMMAND_TIMED_OUT_MS = 1000;
-
-/** Until `instance` reports Redis (cache, bus) healthy again. */
-async function waitUntilBackOnRedis(instance: ServerProcess): Promise<void> {
-  await waitUntil(
-    async () => {
-      const response = await fetch(`${instance.url}/health/ready`);
-      const { degraded } = (await response.json()) as { degraded?: string[] };
-      return response.ok && degraded?.length === 0;
-    },
-    15_000,
-    'the instance to be back on Redis, nothing degraded',
-  );
-}
 
 /**
  * Issue 20, guarantee 12: what one instance revokes while Redis is away reaches the others once it
@@ -31,11 +17,7 @@ async function waitUntilBackOnRedis(instance: ServerProcess): Promise<void> {
  * redis-server of this suite's own, which the tests stop, freeze and start again.
  */
 describe('state that converges after a Redis blip (services)', () => {
-  const fleet = useProcessFleet(2, {
-    WS_MESSAGE_RATE: '1000',
-    // Not about load shedding: a busy test machine must not answer 503.
-    SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
-  });
+  const fleet = useProcessFleet(2, { WS_MESSAGE_RATE: '1000' });
   const connect = fleet.connect;
 
   afterEach(async () => {

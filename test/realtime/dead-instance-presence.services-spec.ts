@@ -1,11 +1,9 @@
-import { PresenceStatus } from '@libs/client';
-import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
+import { registerUser } from '@test/support/auth-helpers';
+import { INSTANCE_OFFLINE_WITHIN_MS, presenceIn } from '@test/support/presence-helpers';
 import { useProcessFleet } from '@test/support/process-fleet';
 import { addMember, createRoom } from '@test/support/room-helpers';
 import { sleep } from '@test/support/wait-until';
 
-/** The instance heartbeat expires after 4 s and survivors look every second: a few seconds. */
-const OFFLINE_WITHIN_MS = 8_000;
 /** How long a frame that must not come gets to show up. */
 const QUIET_MS = 1_500;
 
@@ -15,8 +13,7 @@ const QUIET_MS = 1_500;
  * the two survivors' members hears `offline` once, for the users whose last connection it was.
  */
 describe('presence of a dead instance (services)', () => {
-  // No load shedding: this machine may be busy, and the suite is not about overload.
-  const fleet = useProcessFleet(3, { SHED_MAX_EVENT_LOOP_DELAY_MS: '0' });
+  const fleet = useProcessFleet(3);
   const connect = fleet.connect;
 
   it("announces offline once for the killed instance's users, not for those still connected elsewhere", async () => {
@@ -27,11 +24,7 @@ describe('presence of a dead instance (services)', () => {
     const room = await createRoom(survivorA, alice);
     await addMember(survivorA, alice, room.id, bob.id);
     await addMember(survivorA, alice, room.id, carol.id);
-    const is = (user: RegisteredUser, status: PresenceStatus) => ({
-      roomId: room.id,
-      userId: user.id,
-      status,
-    });
+    const is = presenceIn(room);
 
     const aliceOnA = await connect(survivorA, alice);
     const aliceOnC = await connect(survivorC, alice);
@@ -60,9 +53,9 @@ describe('presence of a dead instance (services)', () => {
     const killedAt = Date.now();
     await doomed.kill();
 
-    const offlineOnA = await aliceOnA.next('presence', OFFLINE_WITHIN_MS);
-    const offlineOnC = await aliceOnC.next('presence', OFFLINE_WITHIN_MS);
-    expect(Date.now() - killedAt).toBeLessThan(OFFLINE_WITHIN_MS);
+    const offlineOnA = await aliceOnA.next('presence', INSTANCE_OFFLINE_WITHIN_MS);
+    const offlineOnC = await aliceOnC.next('presence', INSTANCE_OFFLINE_WITHIN_MS);
+    expect(Date.now() - killedAt).toBeLessThan(INSTANCE_OFFLINE_WITHIN_MS);
     expect(offlineOnA.data).toEqual(is(bob, 'offline'));
     expect(offlineOnC.data).toEqual(is(bob, 'offline'));
 

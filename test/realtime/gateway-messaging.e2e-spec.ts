@@ -5,21 +5,12 @@ import { bearer, registerUser, RegisteredUser } from '@test/support/auth-helpers
 import { addMember, createRoom, joinRoom, postMessage } from '@test/support/room-helpers';
 import { startTestApp, useTestApp } from '@test/support/test-app';
 import { waitUntil } from '@test/support/wait-until';
-import { WsTestClient } from '@test/support/ws-test-client';
+import { useWsTestClients, WsTestClient } from '@test/support/ws-test-client';
 
 describe('WebSocket gateway: rooms, messages and presence (e2e)', () => {
   const testApp = useTestApp({ environment: { WS_MESSAGE_RATE: '1000' } });
-  const clients: WsTestClient[] = [];
-
-  const connect = async (user: RegisteredUser) => {
-    const client = await WsTestClient.connect(testApp.url, { token: user.accessToken });
-    clients.push(client);
-    return client;
-  };
-
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((client) => client.closeAndWait()));
-  });
+  const clients = useWsTestClients();
+  const connect = (user: RegisteredUser) => clients.connect(testApp, user);
 
   it('join, send and receive: ack after the commit, the message to every joined member', async () => {
     const alice = await registerUser(testApp);

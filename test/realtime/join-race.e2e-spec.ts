@@ -2,7 +2,7 @@ import { RoomsService } from '@app/rooms/rooms.service';
 import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import { addMember, createRoom, leaveRoom, postMessage } from '@test/support/room-helpers';
 import { useTestApp } from '@test/support/test-app';
-import { WsTestClient } from '@test/support/ws-test-client';
+import { useWsTestClients } from '@test/support/ws-test-client';
 
 /** A promise whose settlement the test controls. */
 function deferred() {
@@ -17,22 +17,11 @@ function deferred() {
  * The test holds the join between its check and its registration to make the race certain.
  */
 describe('join racing a leave (e2e)', () => {
-  const testApp = useTestApp({
-    // Not about load shedding: a busy test machine must not answer 503.
-    environment: { WS_MESSAGE_RATE: '1000', SHED_MAX_EVENT_LOOP_DELAY_MS: '0' },
-  });
-  const clients: WsTestClient[] = [];
-
-  const connect = async (user: RegisteredUser) => {
-    const client = await WsTestClient.connect(testApp.url, { token: user.accessToken });
-    clients.push(client);
-    return client;
-  };
-
-  afterEach(async () => {
-    jest.restoreAllMocks();
-    await Promise.all(clients.splice(0).map((client) => client.closeAndWait()));
-  });
+  const testApp = useTestApp({ environment: { WS_MESSAGE_RATE: '1000' } });
+  // Undoes a held join's spy; declared first, so it runs before the clients close.
+  afterEach(() => jest.restoreAllMocks());
+  const clients = useWsTestClients();
+  const connect = (user: RegisteredUser) => clients.connect(testApp, user);
 
   /** The next `join` is held after its membership check until `release`. */
   function holdNextJoinAfterItsCheck() {

@@ -1,6 +1,6 @@
 import { PresenceStatus } from '@libs/client';
 import { registerUser } from '@test/support/auth-helpers';
-import { useProcessFleet } from '@test/support/process-fleet';
+import { useProcessFleet, waitUntilBackOnRedis } from '@test/support/process-fleet';
 import { createRoom, postMessage } from '@test/support/room-helpers';
 import { waitUntil } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
@@ -41,15 +41,7 @@ describe('local-first live delivery (services)', () => {
     // Each test leaves Redis running, whatever it did to it, and both instances back on it.
     await fleet.redis.start();
     for (const instance of fleet.instances) {
-      await waitUntil(
-        async () => {
-          const response = await fetch(`${instance.url}/health/ready`);
-          const { degraded } = (await response.json()) as { degraded?: string[] };
-          return response.ok && degraded?.length === 0;
-        },
-        15_000,
-        'the instance to be back on Redis, nothing degraded',
-      );
+      await waitUntilBackOnRedis(instance);
     }
   });
 

@@ -18,7 +18,7 @@ describe('RealtimeClient across a server restart (e2e)', () => {
   let server: ServerProcess;
 
   beforeAll(async () => {
-    setup = await createServerSetup({ SHED_MAX_EVENT_LOOP_DELAY_MS: '0' });
+    setup = await createServerSetup();
     server = await ServerProcess.start(setup.environment);
   });
 

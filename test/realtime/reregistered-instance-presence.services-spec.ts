@@ -1,11 +1,9 @@
-import { PresenceStatus } from '@libs/client';
-import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
+import { registerUser } from '@test/support/auth-helpers';
+import { INSTANCE_OFFLINE_WITHIN_MS, presenceIn } from '@test/support/presence-helpers';
 import { useProcessFleet } from '@test/support/process-fleet';
 import { addMember, createRoom } from '@test/support/room-helpers';
 import { sleep } from '@test/support/wait-until';
 
-/** The instance heartbeat expires after 4 s and survivors look every second: a few seconds. */
-const OFFLINE_WITHIN_MS = 8_000;
 /** A thawed instance beats within a second; its breaker may need a probe (1 s) first. */
 const ONLINE_AGAIN_WITHIN_MS = 10_000;
 /** How long a frame that must not come gets to show up. */
@@ -18,8 +16,7 @@ const QUIET_MS = 1_500;
  * `online` again, so that the survivors do not keep showing them offline.
  */
 describe('presence of an instance taken for dead that comes back (services)', () => {
-  // No load shedding: this machine may be busy, and the suite is not about overload.
-  const fleet = useProcessFleet(2, { SHED_MAX_EVENT_LOOP_DELAY_MS: '0' });
+  const fleet = useProcessFleet(2);
   const connect = fleet.connect;
 
   it("announces the thawed instance's users online again, and offline once when they leave", async () => {
@@ -28,11 +25,7 @@ describe('presence of an instance taken for dead that comes back (services)', ()
     const bob = await registerUser(survivor);
     const room = await createRoom(survivor, alice);
     await addMember(survivor, alice, room.id, bob.id);
-    const is = (user: RegisteredUser, status: PresenceStatus) => ({
-      roomId: room.id,
-      userId: user.id,
-      status,
-    });
+    const is = presenceIn(room);
     const aliceOnSurvivor = await connect(survivor, alice);
     await aliceOnSurvivor.request('join', { roomId: room.id }, 'joined');
     expect((await aliceOnSurvivor.next('presence')).data).toEqual(is(alice, 'online'));
@@ -42,7 +35,7 @@ describe('presence of an instance taken for dead that comes back (services)', ()
 
     stalled.signal('SIGSTOP');
     try {
-      const offline = await aliceOnSurvivor.next('presence', OFFLINE_WITHIN_MS);
+      const offline = await aliceOnSurvivor.next('presence', INSTANCE_OFFLINE_WITHIN_MS);
       expect(offline.data).toEqual(is(bob, 'offline'));
     } finally {
       stalled.signal('SIGCONT');

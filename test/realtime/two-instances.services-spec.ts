@@ -1,5 +1,6 @@
 import { PresenceStatus } from '@libs/client';
-import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
+import { registerUser } from '@test/support/auth-helpers';
+import { presenceIn } from '@test/support/presence-helpers';
 import { createRoom } from '@test/support/room-helpers';
 import { useProcessFleet } from '@test/support/process-fleet';
 import type { ServerProcess } from '@test/support/server-process';
@@ -92,11 +93,7 @@ describe('two server processes on one Redis and one PostgreSQL (services)', () =
     const bobOnB = await connect(instanceB, bob);
     const bobOnA = await connect(instanceA, bob);
     const carolOnB = await connect(instanceB, carol);
-    const presenceOf = (user: RegisteredUser, status: PresenceStatus) => ({
-      roomId: room.id,
-      userId: user.id,
-      status,
-    });
+    const presenceOf = presenceIn(room);
     /** Carol comes or goes on B: every presence the watcher got until then, in order. */
     const presenceThroughCarol = async (event: 'join' | 'leave', status: PresenceStatus) => {
       await carolOnB.request(event, { roomId: room.id }, event === 'join' ? 'joined' : 'left');

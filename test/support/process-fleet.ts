@@ -3,7 +3,8 @@ import { RedisServerProcess } from './redis-server-process';
 import { createServerSetup, ServerProcess, ServerSetup } from './server-process';
 import { requireTestDatabaseUrl } from './test-database';
 import { requireTestRedisUrl } from './test-redis';
-import { WsTestClient } from './ws-test-client';
+import { waitUntil } from './wait-until';
+import { useWsTestClients, WsTestClient } from './ws-test-client';
 
 /** Server processes of one fleet: one PostgreSQL database, one JWT secret, one Redis. */
 export interface ProcessFleet {
@@ -26,7 +27,6 @@ export function useProcessFleet(
   let redis: RedisServerProcess | undefined;
   let setup: ServerSetup | undefined;
   let instances: ServerProcess[] = [];
-  const clients: WsTestClient[] = [];
 
   beforeAll(async () => {
     requireTestDatabaseUrl();
@@ -39,9 +39,7 @@ export function useProcessFleet(
     );
   });
 
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((client) => client.closeAndWait()));
-  });
+  const clients = useWsTestClients();
 
   afterAll(async () => {
     await Promise.all(instances.map((instance) => instance.kill()));
@@ -59,10 +57,19 @@ export function useProcessFleet(
     get instances() {
       return instances;
     },
-    async connect(instance, user) {
-      const client = await WsTestClient.connect(instance.url, { token: user.accessToken });
-      clients.push(client);
-      return client;
-    },
+    connect: clients.connect,
   };
+}
+
+/** Until `instance` reports Redis (cache, bus) healthy again: after a suite's Redis fault. */
+export async function waitUntilBackOnRedis(instance: ServerProcess): Promise<void> {
+  await waitUntil(
+    async () => {
+      const response = await fetch(`${instance.url}/health/ready`);
+      const { degraded } = (await response.json()) as { degraded?: string[] };
+      return response.ok && degraded?.length === 0;
+    },
+    15_000,
+    'the instance to be back on Redis, nothing degraded',
+  );
 }

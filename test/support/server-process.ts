@@ -212,6 +212,13 @@ export class ServerProcess {
     });
   }
 
+  /** The shutdown's own drain steps (log context `Shutdown`), in the order written. */
+  drainSteps(): string[] {
+    return this.logLines()
+      .filter((line) => line.context === 'Shutdown' && line.msg?.startsWith('drain: '))
+      .map((line) => String(line.msg));
+  }
+
   /** Waits until the log has at least `count` lines that `matches`; returns them. */
   async waitForLogLines(
     matches: (line: LogLine) => boolean,

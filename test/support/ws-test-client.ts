@@ -178,3 +178,24 @@ export class WsTestClient {
     }
   }
 }
+
+/** WebSocket test clients that are closed after each test of the suite that uses them. */
+export interface WsTestClients {
+  /** A client of `user` on the server at `target.url`, closed after the test. */
+  connect(target: { url: string }, user: { accessToken: string }): Promise<WsTestClient>;
+}
+
+/** Call in a `describe`: registers the `afterEach` that closes the clients each test opened. */
+export function useWsTestClients(): WsTestClients {
+  const clients: WsTestClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.closeAndWait()));
+  });
+  return {
+    async connect(target, user) {
+      const client = await WsTestClient.connect(target.url, { token: user.accessToken });
+      clients.push(client);
+      return client;
+    },
+  };
+}
