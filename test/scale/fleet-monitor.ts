@@ -38,6 +38,10 @@ const BREAKER_OPENED = /^Redis at .* unavailable \(/;
  */
 export class FleetMonitor {
   private phase: RunPhase = 'open';
+  /** When each phase began (epoch ms), to place logged events in their phase. */
+  private readonly phaseStarts: { phase: RunPhase; at: number }[] = [
+    { phase: 'open', at: Date.now() },
+  ];
   private running = true;
   private readonly watches: InstanceWatch[];
   private readonly stopped = new Set<number>();
@@ -63,6 +67,7 @@ export class FleetMonitor {
 
   enter(phase: RunPhase): void {
     this.phase = phase;
+    this.phaseStarts.push({ phase, at: Date.now() });
   }
 
   /** The instance is being killed: it is no longer a healthy instance to watch. */
@@ -78,12 +83,18 @@ export class FleetMonitor {
     return parsePrometheusText(await response.text());
   }
 
-  /** Breaker openings the instance logged so far, with when. */
-  breakerOpenings(index: number): number[] {
-    return this.instances[index]
-      .logLines()
-      .filter((line) => typeof line.msg === 'string' && BREAKER_OPENED.test(line.msg))
-      .map((line) => Number(line.time ?? 0));
+  /** Breaker openings the instance logged so far, by the phase they happened in. */
+  breakerOpenings(index: number): Record<RunPhase, number> {
+    const openings: Record<RunPhase, number> = { open: 0, steady: 0, kill: 0 };
+    for (const line of this.instances[index].logLines()) {
+      if (typeof line.msg === 'string' && BREAKER_OPENED.test(line.msg)) {
+        // pino's `time`: epoch ms.
+        const at = Number(line.time ?? 0);
+        const phase = this.phaseStarts.filter((start) => start.at <= at).at(-1)?.phase ?? 'open';
+        openings[phase]++;
+      }
+    }
+    return openings;
   }
 
   async stop(): Promise<InstanceWatch[]> {

@@ -13,7 +13,7 @@ import { RedisServerProcess } from '@test/support/redis-server-process';
 import { createServerSetup, ServerProcess } from '@test/support/server-process';
 import { useTestPostgresServer } from '@test/support/test-database';
 import { sleep } from '@test/support/wait-until';
-import { FleetMonitor, InstanceWatch } from './fleet-monitor';
+import { FleetMonitor, InstanceWatch, RunPhase } from './fleet-monitor';
 import { LatencyHistogram } from './latency-histogram';
 import type {
   HeldSocket,
@@ -23,7 +23,7 @@ import type {
   ResumeProgress,
 } from './load/socket-holder';
 import { Poster } from './poster';
-import { parseScaleOptions, ScaleOptions } from './scale-options';
+import { parseScaleOptions, SCALE_USAGE, ScaleOptions } from './scale-options';
 import {
   expectedDeliveries,
   INSTANCE_COUNT,
@@ -81,9 +81,12 @@ async function runScale(options: ScaleOptions, scope: ResourceScope): Promise<Sc
     memoryPerSocketKb: [],
     readiness: [],
     breakerOpenings: [],
+    breakerOpeningsByPhase: [],
     maxScrapeMs: [],
   };
-  log(`${options.sockets} sockets (${plan.processes.length} client processes), ${plan.resuming} of the killed instance's come back with RealtimeClient; open-file limit ${openFilesLimit}`);
+  log(
+    `${options.sockets} sockets (${plan.processes.length} client processes), ${plan.resuming} of the killed instance's come back with RealtimeClient; open-file limit ${openFilesLimit}`,
+  );
   const fleet = await startFleet(options, plan, scope);
   try {
     await measure(options, plan, fleet, figures);
@@ -145,18 +148,18 @@ async function startFleet(
     instance: process.instance,
   }));
   scope.add(async () => {
-    await Promise.all(holders.map(({ worker }) => worker.request('closeAll').catch(() => undefined)));
+    await Promise.all(
+      holders.map(({ worker }) => worker.request('closeAll').catch(() => undefined)),
+    );
   });
   const heldSockets = plan.processes.map((process) =>
-    process.sockets.map(
-      (socket): HeldSocket => ({
-        index: socket.index,
-        token: seed.userTokens[socket.user],
-        instance: socket.instance,
-        resuming: socket.resuming,
-        rooms: plan.roomsOfUser[socket.user].map((room) => seed.roomIds[room]),
-      }),
-    ),
+    process.sockets.map((socket): HeldSocket => ({
+      index: socket.index,
+      token: seed.userTokens[socket.user],
+      instance: socket.instance,
+      resuming: socket.resuming,
+      rooms: plan.roomsOfUser[socket.user].map((room) => seed.roomIds[room]),
+    })),
   );
   return {
     servers,
@@ -209,11 +212,15 @@ async function measure(
   figures.open.perSecond = figures.sockets.opened / figures.open.seconds;
   figures.memoryPerSocketKb = pids.map(
     (pid, instance) =>
-      (residentBytes(pid) - rssBefore[instance]) / 1024 / Math.max(1, figures.sockets.perInstance[instance]),
+      (residentBytes(pid) - rssBefore[instance]) /
+      1024 /
+      Math.max(1, figures.sockets.perInstance[instance]),
   );
   const afterOpen = await holderCounts(fleet);
   figures.open.refused503 = refusals(afterOpen, '503');
-  log(`opened ${figures.sockets.opened} of ${options.sockets} in ${figures.open.seconds.toFixed(1)} s`);
+  log(
+    `opened ${figures.sockets.opened} of ${options.sockets} in ${figures.open.seconds.toFixed(1)} s`,
+  );
 
   // Steady state: posts for steadySeconds, at least two presence refreshes.
   monitor.enter('steady');
@@ -249,7 +256,11 @@ async function measure(
     firstPostRefusal: posts.firstRefusal,
     expected,
     received,
-    latencyMs: { p50: latency.percentile(50), p99: latency.percentile(99), max: latency.percentile(100) },
+    latencyMs: {
+      p50: latency.percentile(50),
+      p99: latency.percentile(99),
+      max: latency.percentile(100),
+    },
     socketsDropped: steadyCounts.reduce((sum, counts) => sum + counts.rawClosed, 0),
     machineCpuPercent:
       (100 * (steadyEnd.machine.busy - steadyStart.machine.busy)) /
@@ -260,10 +271,15 @@ async function measure(
       (1e6 * serverCpu.reduce((sum, seconds) => sum + seconds, 0)) / Math.max(1, deliveries),
     maxEventLoopStallMs: [],
   };
-  log(`steady state: ${figures.steady.posts} posts, ${deliveries} of ${expected.sameInstance + expected.crossInstance} live deliveries`);
+  log(
+    `steady state: ${figures.steady.posts} posts, ${deliveries} of ${expected.sameInstance + expected.crossInstance} live deliveries`,
+  );
 
   // SIGKILL one instance; its RealtimeClients come back on the survivor and resume.
-  const refusedBefore = sumOf(await monitor.metrics(SURVIVOR), 'switchboard_ws_upgrades_refused_total');
+  const refusedBefore = sumOf(
+    await monitor.metrics(SURVIVOR),
+    'switchboard_ws_upgrades_refused_total',
+  );
   const clientRefusalsBefore = refusals(steadyCounts, '503');
   monitor.forget(KILLED);
   monitor.enter('kill');
@@ -271,7 +287,9 @@ async function measure(
   await servers[KILLED].kill();
   poster.instanceDied(KILLED);
   await Promise.all(
-    holders.map(({ worker }) => worker.request('failover', { from: KILLED, to: SURVIVOR, killedAt })),
+    holders.map(({ worker }) =>
+      worker.request('failover', { from: KILLED, to: SURVIVOR, killedAt }),
+    ),
   );
   log(`instance ${KILLED} killed; waiting for ${plan.resuming} clients to come back`);
   const backTimeline: number[] = [];
@@ -286,8 +304,10 @@ async function measure(
     backTimeline.push(progress.back);
   }
   const backSeconds = progress.backMs.map((ms) => ms / 1000).sort((a, b) => a - b);
-  const allBack = progress.back === progress.resuming ? backSeconds.at(-1) ?? 0 : undefined;
-  log(`${progress.back} of ${progress.resuming} back${allBack === undefined ? '' : ` after ${allBack.toFixed(1)} s`}`);
+  const allBack = progress.back === progress.resuming ? (backSeconds.at(-1) ?? 0) : undefined;
+  log(
+    `${progress.back} of ${progress.resuming} back${allBack === undefined ? '' : ` after ${allBack.toFixed(1)} s`}`,
+  );
   await sleep(options.postsAfterBackSeconds * 1000);
   poster.stop();
   await poster.waitForAnswers(ANSWERS_TIMEOUT_MS);
@@ -301,7 +321,10 @@ async function measure(
     check = await resumeCheck(fleet, lastSeq);
   }
   const finalCounts = await holderCounts(fleet);
-  const refusedAfter = sumOf(await monitor.metrics(SURVIVOR), 'switchboard_ws_upgrades_refused_total');
+  const refusedAfter = sumOf(
+    await monitor.metrics(SURVIVOR),
+    'switchboard_ws_upgrades_refused_total',
+  );
   const peak = backTimeline.reduce(
     (max, back, index) => Math.max(max, back - (index > 0 ? backTimeline[index - 1] : 0)),
     0,
@@ -332,18 +355,30 @@ async function measure(
 
 /** Readiness, breaker and stalls per instance, counted while the instance was healthy. */
 function collectHealth(fleet: Fleet, watches: InstanceWatch[], figures: ScaleFigures): void {
-  const killedAtPhase = (instance: number) => (instance === KILLED ? ['open', 'steady'] : ['open', 'steady', 'kill']);
+  const healthyIn = (instance: number): RunPhase[] =>
+    instance === KILLED ? ['open', 'steady'] : ['open', 'steady', 'kill'];
   figures.readiness = watches.map((watch, instance) => {
-    const phases = killedAtPhase(instance) as (keyof InstanceWatch['readiness'])[];
+    const phases = healthyIn(instance);
     return {
       polls: phases.reduce((sum, phase) => sum + watch.readiness[phase].polls, 0),
       failed: phases.reduce((sum, phase) => sum + watch.readiness[phase].failed, 0),
       degraded: phases.reduce((sum, phase) => sum + watch.readiness[phase].degraded, 0),
+      byPhase: Object.fromEntries(
+        phases.map((phase) => [
+          phase,
+          `${watch.readiness[phase].failed}/${watch.readiness[phase].polls}`,
+        ]),
+      ),
       firstFailure: phases.map((phase) => watch.readiness[phase].firstFailure).find(Boolean),
     };
   });
-  // The killed instance's log ends with it: whatever it logged was while it was healthy.
-  figures.breakerOpenings = fleet.servers.map((_, instance) => fleet.monitor.breakerOpenings(instance).length);
+  // The killed instance's log ends with it: whatever it logged, it logged while healthy.
+  figures.breakerOpeningsByPhase = fleet.servers.map((_, instance) =>
+    fleet.monitor.breakerOpenings(instance),
+  );
+  figures.breakerOpenings = figures.breakerOpeningsByPhase.map((byPhase) =>
+    Object.values(byPhase).reduce((sum, count) => sum + count, 0),
+  );
   figures.maxScrapeMs = watches.map((watch) => watch.maxScrapeMs);
   if (figures.steady) {
     figures.steady.maxEventLoopStallMs = watches.map((watch) => watch.maxEventLoopStallMs.steady);
@@ -408,7 +443,10 @@ async function resumeCheck(fleet: Fleet, lastSeq: Record<string, number>): Promi
 }
 
 /** What the database stored: the rooms' last seq, the truth the clients are checked against. */
-async function lastSeqByRoom(databaseUrl: string, roomIds: string[]): Promise<Record<string, number>> {
+async function lastSeqByRoom(
+  databaseUrl: string,
+  roomIds: string[],
+): Promise<Record<string, number>> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -441,6 +479,10 @@ function gitCommit(): string {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`${SCALE_USAGE}\n`);
+    return;
+  }
   const options = parseScaleOptions(process.argv.slice(2), DEFAULT_OUTPUT);
   const scope = new ResourceScope();
   const deadline = setTimeout(() => {
@@ -466,7 +508,10 @@ async function main(): Promise<void> {
   const report = markdownReport(figures, checks, options);
   mkdirSync(dirname(options.output), { recursive: true });
   writeFileSync(options.output, report);
-  writeFileSync(options.output.replace(/\.md$/, '.json'), `${JSON.stringify({ options, figures }, null, 2)}\n`);
+  writeFileSync(
+    options.output.replace(/\.md$/, '.json'),
+    `${JSON.stringify({ options, figures }, null, 2)}\n`,
+  );
   process.stdout.write(`\n${report}\n`);
   log(`written to ${relative(process.cwd(), options.output)}`);
   process.exit(checks.every((check) => check.passed) && !figures.error ? 0 : 1);

@@ -25,10 +25,17 @@ export interface ScaleFigures {
     serverCpuMicrosPerDelivery: number;
     maxEventLoopStallMs: number[];
   };
-  /** Per instance: readiness polls failed / made while it was healthy. */
-  readiness: { failed: number; polls: number; degraded: number; firstFailure?: string }[];
-  /** Per instance: breaker openings while it was healthy. */
+  /** Per instance: readiness polls failed / made while it was healthy; `byPhase`: failed/polls. */
+  readiness: {
+    failed: number;
+    polls: number;
+    degraded: number;
+    byPhase: Record<string, string>;
+    firstFailure?: string;
+  }[];
+  /** Per instance: breaker openings while it was healthy, in all and by phase. */
   breakerOpenings: number[];
+  breakerOpeningsByPhase: Record<string, number>[];
   maxScrapeMs: number[];
   kill?: {
     resuming: number;
@@ -102,13 +109,21 @@ export function scaleChecks(figures: ScaleFigures, options: ScaleOptions): Scale
       name: 'readiness never failed on a healthy instance',
       passed: readinessFailed === 0 && figures.readiness.every((tally) => tally.polls > 0),
       detail: figures.readiness
-        .map((tally, index) => `instance ${index}: ${tally.failed} of ${tally.polls} failed${tally.firstFailure ? ` (first: ${tally.firstFailure})` : ''}`)
+        .map(
+          (tally, index) =>
+            `instance ${index}: ${tally.failed} of ${tally.polls} failed (${phases(tally.byPhase)})${tally.firstFailure ? `, first: ${tally.firstFailure}` : ''}`,
+        )
         .join('; '),
     },
     {
       name: 'the Redis breaker never opened on a healthy instance',
       passed: breakers === 0,
-      detail: figures.breakerOpenings.map((count, index) => `instance ${index}: ${count}`).join('; '),
+      detail: figures.breakerOpenings
+        .map(
+          (count, index) =>
+            `instance ${index}: ${count} (${phases(figures.breakerOpeningsByPhase[index] ?? {})})`,
+        )
+        .join('; '),
     },
     {
       name: `every dropped client back and resumed within ${options.backWithinSeconds} s`,
@@ -130,12 +145,23 @@ export function scaleChecks(figures: ScaleFigures, options: ScaleOptions): Scale
     },
     {
       name: 'after resume: 0 missing, 0 duplicate messages',
-      passed: kill !== undefined && kill.missing === 0 && kill.duplicates === 0 && kill.caughtUp === kill.resuming,
+      passed:
+        kill !== undefined &&
+        kill.missing === 0 &&
+        kill.duplicates === 0 &&
+        kill.caughtUp === kill.resuming,
       detail: kill
         ? `${kill.missing} missing (${kill.clientsWithMissing} clients), ${kill.duplicates} duplicates (${kill.clientsWithDuplicates} clients), ${kill.caughtUp} of ${kill.resuming} caught up with the database`
         : 'not measured',
     },
   ];
+}
+
+/** `open 0/40, steady 3/75, …` */
+function phases(byPhase: Record<string, string | number>): string {
+  return Object.entries(byPhase)
+    .map(([phase, value]) => `${phase} ${value}`)
+    .join(', ');
 }
 
 const fixed = (value: number | undefined, digits = 0) =>
@@ -149,33 +175,94 @@ export function markdownReport(
 ): string {
   const { steady, kill } = figures;
   const rows: [string, string, string][] = [
-    ['sockets open and joined (3 rooms each)', `${figures.sockets.opened} (${figures.sockets.perInstance.join(' + ')})`, '≥ 30,000'],
-    ['accept rate while they open and join', `${fixed(figures.open.perSecond)} /s (${fixed(figures.open.seconds, 1)} s)`, '—'],
-    ['memory per socket (server RSS delta / sockets)', `${figures.memoryPerSocketKb.map((kb) => `${fixed(kb, 1)} KB`).join(' / ')}`, '—'],
+    [
+      'sockets open and joined (3 rooms each)',
+      `${figures.sockets.opened} (${figures.sockets.perInstance.join(' + ')})`,
+      '≥ 30,000',
+    ],
+    [
+      'accept rate while they open and join',
+      `${fixed(figures.open.perSecond)} /s (${fixed(figures.open.seconds, 1)} s, ${figures.open.refused503} upgrades refused with 503)`,
+      '—',
+    ],
+    [
+      'memory per socket (server RSS delta / sockets)',
+      `${figures.memoryPerSocketKb.map((kb) => `${fixed(kb, 1)} KB`).join(' / ')}`,
+      '—',
+    ],
   ];
   if (steady) {
     rows.push(
-      ['live deliveries that arrived (steady state)', `${fixed(deliveredPercent(figures), 3)} %`, `≥ ${MIN_DELIVERED_PERCENT} %`],
-      ['… on the posting instance / crossing instances', `${percent(steady.received.sameInstance, steady.expected.sameInstance)} / ${percent(steady.received.crossInstance, steady.expected.crossInstance)}`, '—'],
-      ['post to receipt, p50 / p99 (max)', `${fixed(steady.latencyMs.p50)} / ${fixed(steady.latencyMs.p99)} ms (${fixed(steady.latencyMs.max)} ms)`, 'p99 ≤ 1 s'],
-      ['event-loop stall, max (per instance)', steady.maxEventLoopStallMs.map((ms) => `${fixed(ms)} ms`).join(' / '), '≤ 200 ms'],
+      [
+        'live deliveries that arrived (steady state)',
+        `${fixed(deliveredPercent(figures), 3)} %`,
+        `≥ ${MIN_DELIVERED_PERCENT} %`,
+      ],
+      [
+        '… on the posting instance / crossing instances',
+        `${percent(steady.received.sameInstance, steady.expected.sameInstance)} / ${percent(steady.received.crossInstance, steady.expected.crossInstance)}`,
+        '—',
+      ],
+      [
+        'post to receipt, p50 / p99 (max)',
+        `${fixed(steady.latencyMs.p50)} / ${fixed(steady.latencyMs.p99)} ms (${fixed(steady.latencyMs.max)} ms)`,
+        'p99 ≤ 1 s',
+      ],
+      [
+        'event-loop stall, max (per instance)',
+        steady.maxEventLoopStallMs.map((ms) => `${fixed(ms)} ms`).join(' / '),
+        '≤ 200 ms',
+      ],
       ['machine CPU in steady state', `${fixed(steady.machineCpuPercent)} % of 2 cores`, '—'],
-      ['server CPU (per instance) / client processes', `${steady.serverCpuPercent.map((value) => `${fixed(value)} %`).join(' / ')} / ${fixed(steady.clientCpuPercent)} % of a core`, '—'],
+      [
+        'server CPU (per instance) / client processes',
+        `${steady.serverCpuPercent.map((value) => `${fixed(value)} %`).join(' / ')} / ${fixed(steady.clientCpuPercent)} % of a core`,
+        '—',
+      ],
       ['server CPU per live delivery', `${fixed(steady.serverCpuMicrosPerDelivery, 1)} µs`, '—'],
     );
   }
   rows.push(
-    ['readiness polls failed on healthy instances', figures.readiness.map((tally) => `${tally.failed}/${tally.polls}`).join(' + '), '0'],
+    [
+      '`/metrics` scrape, max (per instance)',
+      figures.maxScrapeMs.map((ms) => `${fixed(ms)} ms`).join(' / '),
+      '—',
+    ],
+    [
+      'readiness polls failed on healthy instances',
+      figures.readiness.map((tally) => `${tally.failed}/${tally.polls}`).join(' + '),
+      '0',
+    ],
     ['Redis breaker openings on healthy instances', figures.breakerOpenings.join(' + '), '0'],
   );
   if (kill) {
     rows.push(
-      ['after SIGKILL: clients back and resumed', `${kill.back} of ${kill.resuming} (of ${kill.dropped} dropped)`, '100 %'],
-      ['… time to 100 % back (p50 / p95)', `${kill.allBackSeconds === undefined ? 'never' : `${fixed(kill.allBackSeconds, 1)} s`} (${fixed(kill.backP50Seconds, 1)} / ${fixed(kill.backP95Seconds, 1)} s)`, `≤ 30 s (pass ≤ ${options.backWithinSeconds} s)`],
-      ['… accept rate in the storm (mean / peak second)', `${fixed(kill.stormAcceptPerSecond)} / ${fixed(kill.stormPeakAcceptPerSecond)} /s`, '—'],
-      ['… upgrades refused with 503 (clients / server)', `${kill.refused503} / ${kill.refused503ByServer}`, 'counted'],
+      [
+        'after SIGKILL: clients back and resumed',
+        `${kill.back} of ${kill.resuming} (of ${kill.dropped} dropped)`,
+        '100 %',
+      ],
+      [
+        '… time to 100 % back (p50 / p95)',
+        `${kill.allBackSeconds === undefined ? 'never' : `${fixed(kill.allBackSeconds, 1)} s`} (${fixed(kill.backP50Seconds, 1)} / ${fixed(kill.backP95Seconds, 1)} s)`,
+        `≤ 30 s (pass ≤ ${options.backWithinSeconds} s)`,
+      ],
+      [
+        '… accept rate in the storm (mean / peak second)',
+        `${fixed(kill.stormAcceptPerSecond)} / ${fixed(kill.stormPeakAcceptPerSecond)} /s`,
+        '—',
+      ],
+      [
+        '… upgrades refused with 503 (clients / server)',
+        `${kill.refused503} / ${kill.refused503ByServer}`,
+        'counted',
+      ],
       ['… clients that gave up', String(kill.gaveUp), '0'],
-      ['… missing / duplicate messages after resume', `${kill.missing} / ${kill.duplicates}`, '0 / 0'],
+      [
+        '… missing / duplicate messages after resume',
+        `${kill.missing} / ${kill.duplicates}`,
+        '0 / 0',
+      ],
       ['… survivor event-loop stall, max', `${fixed(kill.survivorMaxEventLoopStallMs)} ms`, '—'],
     );
   }

@@ -51,17 +51,27 @@ export async function seedScale(
   await client.connect();
   try {
     const tag = randomBytes(3).toString('hex');
-    await insertRows(client, 'users', ['id', 'username', 'usernameKey', 'displayName', 'passwordHash'], userIds.map((id, index) => {
-      const name = `scale_${tag}_${index}`;
-      return [id, name, name, name, passwordHash];
-    }));
+    await insertRows(
+      client,
+      'users',
+      ['id', 'username', 'usernameKey', 'displayName', 'passwordHash'],
+      userIds.map((id, index) => {
+        const name = `scale_${tag}_${index}`;
+        return [id, name, name, name, passwordHash];
+      }),
+    );
     const expiresAt = new Date(Date.now() + SESSION_LIFETIME_MS);
-    await insertRows(client, 'auth_sessions', ['id', 'userId', 'refreshTokenHash', 'expiresAt'], sessionIds.map((id, index) => [
-      id,
-      userIds[index],
-      createHash('sha256').update(randomBytes(32)).digest('hex'),
-      expiresAt,
-    ]));
+    await insertRows(
+      client,
+      'auth_sessions',
+      ['id', 'userId', 'refreshTokenHash', 'expiresAt'],
+      sessionIds.map((id, index) => [
+        id,
+        userIds[index],
+        createHash('sha256').update(randomBytes(32)).digest('hex'),
+        expiresAt,
+      ]),
+    );
     const joinedAt = new Date();
     const memberships: unknown[][] = [];
     roomsOfUser.forEach((rooms, user) =>
@@ -76,7 +86,11 @@ export async function seedScale(
   }
   const now = Math.floor(Date.now() / 1000);
   const tokens = userIds.map((id, index) =>
-    signAccessToken(jwtSecret, { sub: id, sid: sessionIds[index], exp: now + TOKEN_LIFETIME_SECONDS }),
+    signAccessToken(jwtSecret, {
+      sub: id,
+      sid: sessionIds[index],
+      exp: now + TOKEN_LIFETIME_SECONDS,
+    }),
   );
   const posterTokens: string[][] = [];
   let next = counts.users;
@@ -98,8 +112,12 @@ async function insertRows(
   for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
     const batch = rows.slice(start, start + ROWS_PER_INSERT);
     const values = batch.map(
-      (_, row) => `(${columns.map((_, column) => `$${row * columns.length + column + 1}`).join(', ')})`,
+      (_, row) =>
+        `(${columns.map((_, column) => `$${row * columns.length + column + 1}`).join(', ')})`,
     );
-    await client.query(`INSERT INTO ${table} (${columnList}) VALUES ${values.join(', ')}`, batch.flat());
+    await client.query(
+      `INSERT INTO ${table} (${columnList}) VALUES ${values.join(', ')}`,
+      batch.flat(),
+    );
   }
 }

@@ -31,7 +31,8 @@ export class DeliveryTally {
     }
     const at = frame.indexOf(BODY, MESSAGE_FRAME.length);
     const end = at < 0 ? -1 : frame.indexOf(QUOTE, at + BODY.length);
-    const stamp = end < 0 ? undefined : readPostBody(frame.toString('latin1', at + BODY.length, end));
+    const stamp =
+      end < 0 ? undefined : readPostBody(frame.toString('latin1', at + BODY.length, end));
     if (!stamp) {
       return;
     }

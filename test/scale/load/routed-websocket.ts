@@ -46,6 +46,8 @@ export function routedWebSocketClass(
         ...options,
         localAddress: fleet.localAddress,
         perMessageDeflate: false,
+        // The load generator trusts the server's text: no per-frame UTF-8 check.
+        skipUTF8Validation: true,
         handshakeTimeout: handshakeTimeoutMs,
       });
       this.instance = instance;

@@ -259,7 +259,10 @@ function closeAll(): void {
 async function withTimeout<T>(promise: Promise<T>, step: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${step} took over ${STEP_TIMEOUT_MS} ms`)), STEP_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`${step} took over ${STEP_TIMEOUT_MS} ms`)),
+      STEP_TIMEOUT_MS,
+    );
   });
   try {
     return await Promise.race([promise, timeout]);
