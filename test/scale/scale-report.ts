@@ -208,6 +208,7 @@ export function markdownReport(
         `${fixed(steady.latencyMs.p50)} / ${fixed(steady.latencyMs.p99)} ms (${fixed(steady.latencyMs.max)} ms)`,
         'p99 ≤ 1 s',
       ],
+      ['sockets the servers dropped in steady state', String(steady.socketsDropped), '0'],
       [
         'event-loop stall, max (per instance)',
         steady.maxEventLoopStallMs.map((ms) => `${fixed(ms)} ms`).join(' / '),
@@ -257,7 +258,11 @@ export function markdownReport(
         `${kill.refused503} / ${kill.refused503ByServer}`,
         'counted',
       ],
-      ['… clients that gave up', String(kill.gaveUp), '0'],
+      [
+        '… reconnection attempts; clients that gave up',
+        `${kill.reconnectAttempts}; ${kill.gaveUp}`,
+        '—; 0',
+      ],
       [
         '… missing / duplicate messages after resume',
         `${kill.missing} / ${kill.duplicates}`,

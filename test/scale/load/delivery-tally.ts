@@ -3,8 +3,8 @@ import { readPostBody } from '@test/scale/post-body';
 
 /** The server writes a live message as `{"event":"message","data":{…}}` (PreparedFrame). */
 const MESSAGE_FRAME = Buffer.from('{"event":"message"');
-const BODY = Buffer.from('"body":"');
-const QUOTE = 0x22;
+export const BODY = Buffer.from('"body":"');
+export const QUOTE = 0x22;
 
 /** What a client process counted: deliveries by `phase:receiver:origin`, and steady latencies. */
 export interface DeliveryCounts {
@@ -31,8 +31,14 @@ export class DeliveryTally {
     }
     const at = frame.indexOf(BODY, MESSAGE_FRAME.length);
     const end = at < 0 ? -1 : frame.indexOf(QUOTE, at + BODY.length);
-    const stamp =
-      end < 0 ? undefined : readPostBody(frame.toString('latin1', at + BODY.length, end));
+    if (end >= 0) {
+      this.countBody(frame.toString('latin1', at + BODY.length, end), receiver);
+    }
+  }
+
+  /** A message body received live by a socket on instance `receiver`. */
+  countBody(body: string, receiver: number): void {
+    const stamp = readPostBody(body);
     if (!stamp) {
       return;
     }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { RealtimeClient } from '@libs/client';
 import { serveRunner } from '@bench/support/worker-protocol';
+import { countFromBytes } from './byte-counter';
 import { DeliveryTally } from './delivery-tally';
 import { ResumeTracker } from './resume-tracker';
 import { FleetRoutes, Refusals, RoutedWebSocket, routedWebSocketClass } from './routed-websocket';
@@ -136,6 +137,7 @@ async function openRaw(request: OpenRequest, held: HeldSocket): Promise<void> {
     socket.terminate();
     throw error;
   }
+  countFromBytes(socket, socket.instance, tally);
   rawSockets.push(socket);
   socket.once('close', () => rawClosed++);
 }
