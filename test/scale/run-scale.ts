@@ -339,6 +339,9 @@ async function measure(
     stormAcceptPerSecond: progress.back / Math.max(0.001, backSeconds.at(-1) ?? 0),
     stormPeakAcceptPerSecond: peak,
     refused503: refusals(finalCounts, '503') - clientRefusalsBefore,
+    refused503WithRetryAfter:
+      refusals(finalCounts, '503 with Retry-After') -
+      refusals(steadyCounts, '503 with Retry-After'),
     refused503ByServer: refusedAfter - refusedBefore,
     reconnectAttempts: progress.reconnectAttempts,
     gaveUp: progress.gaveUp,

@@ -48,6 +48,7 @@ export interface ScaleFigures {
     stormAcceptPerSecond: number;
     stormPeakAcceptPerSecond: number;
     refused503: number;
+    refused503WithRetryAfter: number;
     refused503ByServer: number;
     reconnectAttempts: number;
     gaveUp: number;
@@ -254,8 +255,8 @@ export function markdownReport(
         '—',
       ],
       [
-        '… upgrades refused with 503 (clients / server)',
-        `${kill.refused503} / ${kill.refused503ByServer}`,
+        '… upgrades refused with 503: clients saw (with Retry-After) / server counted',
+        `${kill.refused503} (${kill.refused503WithRetryAfter}) / ${kill.refused503ByServer}`,
         'counted',
       ],
       [

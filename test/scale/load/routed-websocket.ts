@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import WebSocket, { ClientOptions } from 'ws';
 import type { WebSocketConstructor } from '@libs/client';
 import { DeliveryTally } from './delivery-tally';
@@ -15,10 +16,8 @@ export interface FleetRoutes {
   readonly localAddress: string;
 }
 
-/** Upgrades answered with an HTTP status instead of a 101, by status. */
+/** Upgrades answered with an HTTP status instead of a 101, by status (and `503 with Retry-After`). */
 export type Refusals = Record<string, number>;
-
-const REFUSED = /Unexpected server response: (\d+)/;
 
 export type RoutedWebSocket = WebSocket & { readonly instance: number };
 
@@ -52,12 +51,21 @@ export function routedWebSocketClass(
       });
       this.instance = instance;
       this.on('message', (data: Buffer) => tally.count(data, instance));
-      this.on('error', (error: Error) => {
-        const status = REFUSED.exec(error.message)?.[1];
-        if (status) {
-          refusals[status] = (refusals[status] ?? 0) + 1;
+    }
+
+    // ws calls this on every answer that is not a 101, whether or not anyone listens (and a
+    // listener would change what ws does next), so the count is taken here.
+    override emit(event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'unexpected-response') {
+        const response = args[1] as IncomingMessage;
+        const status = String(response.statusCode);
+        refusals[status] = (refusals[status] ?? 0) + 1;
+        if (response.headers['retry-after'] !== undefined) {
+          refusals[`${status} with Retry-After`] =
+            (refusals[`${status} with Retry-After`] ?? 0) + 1;
         }
-      });
+      }
+      return super.emit(event, ...args);
     }
   };
 }
