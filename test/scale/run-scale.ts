@@ -279,6 +279,7 @@ async function measure(
   const refusedBefore = sumOf(
     await monitor.metrics(SURVIVOR),
     'switchboard_ws_upgrades_refused_total',
+    { status: '503' },
   );
   const clientRefusalsBefore = refusals(steadyCounts, '503');
   monitor.forget(KILLED);
@@ -324,6 +325,7 @@ async function measure(
   const refusedAfter = sumOf(
     await monitor.metrics(SURVIVOR),
     'switchboard_ws_upgrades_refused_total',
+    { status: '503' },
   );
   const peak = backTimeline.reduce(
     (max, back, index) => Math.max(max, back - (index > 0 ? backTimeline[index - 1] : 0)),
