@@ -55,7 +55,7 @@ export class FleetMonitor {
     });
     this.watches = instances.map(() => ({
       readiness: byPhase<ReadinessTally>(() => ({ polls: 0, failed: 0, degraded: 0 })),
-      maxEventLoopStallMs: byPhase(() => 0),
+      maxEventLoopStallMs: byPhase(() => Number.NaN),
       maxScrapeMs: 0,
       scrapes: 0,
     }));
@@ -150,10 +150,11 @@ export class FleetMonitor {
       watch.scrapes++;
       const lag = samples.find((sample) => sample.name === 'nodejs_eventloop_lag_max_seconds');
       if (lag && Number.isFinite(lag.value)) {
-        watch.maxEventLoopStallMs[phase] = Math.max(
-          watch.maxEventLoopStallMs[phase],
-          lag.value * 1000,
-        );
+        const seen = watch.maxEventLoopStallMs[phase];
+        // NaN until a scrape had the gauge: a missing metric is not a stall of 0.
+        watch.maxEventLoopStallMs[phase] = Number.isNaN(seen)
+          ? lag.value * 1000
+          : Math.max(seen, lag.value * 1000);
       }
     } catch {
       // A scrape that fails is seen in readiness too; nothing to add here.
