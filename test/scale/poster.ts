@@ -130,6 +130,11 @@ export class Poster {
     return { ...this.tally, unanswered: this.pending.size };
   }
 
+  /** Posts of `phase` still waiting for their answer. */
+  unansweredIn(phase: PostPhase): number {
+    return [...this.pending.values()].filter((post) => post.phase === phase).length;
+  }
+
   close(): void {
     this.stop();
     this.sockets.forEach(({ socket }) => socket.terminate());

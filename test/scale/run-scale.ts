@@ -251,7 +251,7 @@ async function measure(
   figures.steady = {
     seconds: wall,
     posts: posts.ackedByPhase.steady.flat().reduce((sum, count) => sum + count, 0),
-    postsUnanswered: posts.unanswered,
+    postsUnanswered: poster.unansweredIn('steady'),
     postRefusals: posts.refused,
     firstPostRefusal: posts.firstRefusal,
     expected,
