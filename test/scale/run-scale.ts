@@ -183,6 +183,8 @@ async function measure(
   figures.openFilesLimit = Math.min(figures.openFilesLimit, ...pids.map(openFilesLimitOf));
 
   // Open: every socket upgrades and joins its rooms.
+  // Room for the steady state, the kill and the cleanup after it within the deadline.
+  const openSeconds = options.deadlineSeconds * 0.4;
   const rssBefore = pids.map(residentBytes);
   const openStarted = performance.now();
   const opened = await Promise.all(
@@ -194,9 +196,9 @@ async function measure(
           localAddress: plan.processes[index].localAddress,
           sockets: fleet.heldSockets[index],
           concurrency: options.openConcurrency,
-          seconds: options.deadlineSeconds / 3,
+          seconds: openSeconds,
         },
-        (options.deadlineSeconds / 3 + 60) * 1000,
+        (openSeconds + 60) * 1000,
       ),
     ),
   );
