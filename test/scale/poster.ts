@@ -117,13 +117,14 @@ export class Poster {
     }
   }
 
-  /** Waits (bounded) until every live instance answered every post. */
-  async waitForAnswers(timeoutMs: number): Promise<boolean> {
+  /** Waits (bounded) until every live instance answered every post (of `phase`). */
+  async waitForAnswers(timeoutMs: number, phase?: PostPhase): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.pending.size > 0 && Date.now() < deadline) {
+    const waiting = () => (phase ? this.unansweredIn(phase) : this.pending.size);
+    while (waiting() > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    return this.pending.size === 0;
+    return waiting() === 0;
   }
 
   result(): PostTally {

@@ -231,6 +231,8 @@ async function measure(
   await sleep(options.steadySeconds * 1000);
   poster.post('kill');
   const steadyEnd = cpuSnapshot(pids, await holderCounts(fleet));
+  // Every steady post stored (or refused) before deliveries are owed for it.
+  await poster.waitForAnswers(ANSWERS_TIMEOUT_MS, 'steady');
   await sleep(SETTLE_MS);
   const steadyCounts = await holderCounts(fleet);
   const posts = poster.result();
@@ -283,7 +285,10 @@ async function measure(
     'switchboard_ws_upgrades_refused_total',
     { status: '503' },
   );
-  const clientRefusalsBefore = refusals(steadyCounts, '503');
+  const beforeKill = await holderCounts(fleet);
+  const clientRefusalsBefore = refusals(beforeKill, '503');
+  const stormStart = performance.now();
+  const survivorCpuBefore = processTreeCpuSeconds(pids[SURVIVOR]);
   monitor.forget(KILLED);
   monitor.enter('kill');
   const killedAt = Date.now();
@@ -306,6 +311,12 @@ async function measure(
     progress = await resumeProgress(fleet);
     backTimeline.push(progress.back);
   }
+  const stormSeconds = (performance.now() - stormStart) / 1000;
+  const survivorCpu = processTreeCpuSeconds(pids[SURVIVOR]) - survivorCpuBefore;
+  const afterStorm = await holderCounts(fleet);
+  const busiestClient = Math.max(
+    ...afterStorm.map((counts, index) => counts.cpuSeconds - beforeKill[index].cpuSeconds),
+  );
   const backSeconds = progress.backMs.map((ms) => ms / 1000).sort((a, b) => a - b);
   const allBack = progress.back === progress.resuming ? (backSeconds.at(-1) ?? 0) : undefined;
   log(
@@ -344,8 +355,7 @@ async function measure(
     stormPeakAcceptPerSecond: peak,
     refused503: refusals(finalCounts, '503') - clientRefusalsBefore,
     refused503WithRetryAfter:
-      refusals(finalCounts, '503 with Retry-After') -
-      refusals(steadyCounts, '503 with Retry-After'),
+      refusals(finalCounts, '503 with Retry-After') - refusals(beforeKill, '503 with Retry-After'),
     refused503ByServer: refusedAfter - refusedBefore,
     reconnectAttempts: progress.reconnectAttempts,
     gaveUp: progress.gaveUp,
@@ -356,6 +366,8 @@ async function measure(
     clientsWithMissing: check.clientsWithMissing,
     clientsWithDuplicates: check.clientsWithDuplicates,
     survivorMaxEventLoopStallMs: 0,
+    survivorCpuPercent: (100 * survivorCpu) / stormSeconds,
+    busiestClientCpuPercent: (100 * busiestClient) / stormSeconds,
     postsLostWithInstance: poster.result().lostWithInstance,
   };
 }

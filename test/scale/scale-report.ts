@@ -59,6 +59,9 @@ export interface ScaleFigures {
     clientsWithMissing: number;
     clientsWithDuplicates: number;
     survivorMaxEventLoopStallMs: number;
+    /** CPU while the clients came back: the survivor's, and the busiest client process's. */
+    survivorCpuPercent: number;
+    busiestClientCpuPercent: number;
     postsLostWithInstance: number;
   };
   /** A step that threw: the run stopped there. */
@@ -275,6 +278,11 @@ export function markdownReport(
         '0 / 0',
       ],
       ['… survivor event-loop stall, max', `${fixed(kill.survivorMaxEventLoopStallMs)} ms`, '—'],
+      [
+        '… CPU meanwhile: survivor / busiest client process',
+        `${fixed(kill.survivorCpuPercent)} % / ${fixed(kill.busiestClientCpuPercent)} % of a core`,
+        '—',
+      ],
     );
   }
   const passed = checks.every((check) => check.passed);
