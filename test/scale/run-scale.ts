@@ -265,7 +265,10 @@ async function measure(
       p99: latency.percentile(99),
       max: latency.percentile(100),
     },
-    socketsDropped: steadyCounts.reduce((sum, counts) => sum + counts.rawClosed, 0),
+    socketsDropped: steadyCounts.reduce(
+      (sum, counts) => sum + counts.rawClosed + counts.resumingDropped,
+      0,
+    ),
     machineCpuPercent:
       (100 * (steadyEnd.machine.busy - steadyStart.machine.busy)) /
       Math.max(1, steadyEnd.machine.total - steadyStart.machine.total),

@@ -42,6 +42,8 @@ export interface HolderCounts {
   steadyLatency: [number, number][];
   /** Raw sockets the server closed (or lost) since they opened. */
   rawClosed: number;
+  /** RealtimeClient connections lost since they opened (they come back by themselves). */
+  resumingDropped: number;
   refusals: Refusals;
   cpuSeconds: number;
 }
@@ -80,6 +82,8 @@ const rawSockets: WebSocket[] = [];
 let rawClosed = 0;
 let killedAt = 0;
 let reconnectAttempts = 0;
+/** Connections of RealtimeClients that were lost (each then reconnects). */
+let resumingDropped = 0;
 
 interface Resuming {
   client: RealtimeClient;
@@ -196,7 +200,10 @@ async function openResuming(request: OpenRequest, held: HeldSocket): Promise<voi
     client.close();
     throw error;
   }
-  client.on('reconnecting', () => reconnectAttempts++);
+  client.on('reconnecting', ({ attempt }) => {
+    reconnectAttempts++;
+    resumingDropped += attempt === 1 ? 1 : 0;
+  });
   client.on('reconnected', () => (resuming.backAt = Date.now()));
   void client.closed.then(({ code, reason }) => (resuming.gaveUp ??= `${code} ${reason}`));
   resumingClients.push(resuming);
@@ -207,6 +214,7 @@ function counts(): HolderCounts {
   return {
     ...tally.counts(),
     rawClosed,
+    resumingDropped,
     refusals: { ...refusals },
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
