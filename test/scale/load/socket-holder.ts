@@ -107,6 +107,11 @@ async function open(request: OpenRequest): Promise<OpenResult> {
   const lane = async () => {
     while (next < request.sockets.length) {
       const socket = request.sockets[next++];
+      if (Date.now() > deadline) {
+        failed.push(socket.index);
+        firstError ??= `not tried within ${request.seconds} s`;
+        continue;
+      }
       for (let attempt = 1; ; attempt++) {
         try {
           await (socket.resuming ? openResuming(request, socket) : openRaw(request, socket));
