@@ -1,10 +1,5 @@
 import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
-import {
-  HealthCheckResult,
-  HealthCheckService,
-  HealthIndicatorFunction,
-  TypeOrmHealthIndicator,
-} from '@nestjs/terminus';
+import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
@@ -12,10 +7,10 @@ import { APP_CONFIG, AppConfig } from '@config';
 import { Public } from '@app/auth/authenticated.decorator';
 import { BusHealthIndicator } from './bus-health.indicator';
 import { CacheHealthIndicator } from './cache-health.indicator';
+import { DatabaseHealthIndicator } from './database-health.indicator';
 import { DrainState } from './drain-state';
 import { liveness } from './liveness';
 
-const DEPENDENCY_TIMEOUT_MS = 1000;
 const DEPENDENCIES = ['database', 'bus', 'cache'];
 
 const LIVENESS_SCHEMA = {
@@ -57,7 +52,7 @@ const READINESS_SCHEMA = {
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly database: TypeOrmHealthIndicator,
+    private readonly database: DatabaseHealthIndicator,
     private readonly bus: BusHealthIndicator,
     private readonly cache: CacheHealthIndicator,
     private readonly drain: DrainState,
@@ -74,8 +69,9 @@ export class HealthController {
 
   /**
    * Readiness: the database answers (503 naming it otherwise, so that a load balancer steers
-   * away). With Redis, the bus and the cache are reported too, and listed in `degraded` while
-   * Redis is away: the instance still serves every request from the database, so it stays ready.
+   * away; a pool busy with application queries is up, `busy: true`). With Redis, the bus and the
+   * cache are reported too, and listed in `degraded` while Redis is away: the instance still
+   * serves every request from the database, so it stays ready.
    * From SIGTERM on: 503 `shutting_down`, while the other routes still serve (the drain delay).
    */
   @Get('ready')
@@ -92,9 +88,7 @@ export class HealthController {
       reply.status(503);
       return withDegradedList({ status: 'shutting_down', details: {} });
     }
-    const checks: HealthIndicatorFunction[] = [
-      () => this.database.pingCheck('database', { timeout: DEPENDENCY_TIMEOUT_MS }),
-    ];
+    const checks: HealthIndicatorFunction[] = [() => this.database.check('database')];
     if (this.config.redis.url) {
       checks.push(() => this.bus.check('bus'));
       checks.push(() => this.cache.check('cache'));

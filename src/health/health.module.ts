@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { BusHealthIndicator } from './bus-health.indicator';
 import { CacheHealthIndicator } from './cache-health.indicator';
+import { DatabaseHealthIndicator } from './database-health.indicator';
 import { DrainState } from './drain-state';
 import { HealthController } from './health.controller';
 import { LivenessBeforeRouting } from './liveness-before-routing';
@@ -9,7 +10,13 @@ import { LivenessBeforeRouting } from './liveness-before-routing';
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
-  providers: [BusHealthIndicator, CacheHealthIndicator, DrainState, LivenessBeforeRouting],
+  providers: [
+    BusHealthIndicator,
+    CacheHealthIndicator,
+    DatabaseHealthIndicator,
+    DrainState,
+    LivenessBeforeRouting,
+  ],
   exports: [DrainState],
 })
 export class HealthModule {}

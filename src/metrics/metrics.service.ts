@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import {
-  collectDefaultMetrics,
   Counter,
   CounterConfiguration,
   Gauge,
@@ -9,6 +8,7 @@ import {
   HistogramConfiguration,
   Registry,
 } from 'prom-client';
+import { registerProcessMetrics } from './process-metrics';
 
 const PREFIX = 'switchboard_';
 
@@ -22,7 +22,7 @@ export class MetricsService {
 
   constructor() {
     // Process metrics: CPU, memory, heap, GC and event-loop delay (nodejs_eventloop_lag_*).
-    collectDefaultMetrics({ register: this.registry });
+    registerProcessMetrics(this.registry);
   }
 
   counter<T extends string>(configuration: CounterConfiguration<T>): Counter<T> {

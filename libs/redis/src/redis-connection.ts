@@ -6,14 +6,19 @@ import {
   ConsecutiveBreaker,
   handleWhen,
 } from 'cockatiel';
-import Redis, { RedisOptions, ReplyError } from 'ioredis';
+import Redis, { Command, RedisOptions, ReplyError } from 'ioredis';
+import { LoopTimeDeadlines } from './loop-time-deadlines';
+import { commandDeadlines, WatchedRedis } from './watched-redis';
 import { RedisUnavailableError } from './redis-unavailable.error';
 
 export interface RedisConnectionOptions {
   url: string;
   /** Starts every key and channel of the application, so that apps (and test suites) stay apart. */
   keyPrefix: string;
-  /** A command that gets no answer within this fails (a hung server, a lost network). */
+  /**
+   * A command that gets no answer within this fails (a hung server, a lost network). Counted in
+   * time the event loop was free to read the reply: a stall of this process is not a timeout.
+   */
   commandTimeoutMs?: number;
   /** How long start-up waits for Redis before the application carries on without it. */
   connectTimeoutMs?: number;
@@ -39,8 +44,9 @@ const QUIT_TIMEOUT_MS = 1_000;
  * bus publishing, rate limits, presence), subscriber connections for pub/sub, and one circuit
  * breaker in front of them all.
  *
- * Everything fails fast: no offline queue, no retried commands, a short command timeout. Once
- * `failureThreshold` commands in a row fail (or time out: a hung Redis), the circuit opens and
+ * Everything fails fast: no offline queue, no retried commands, a short command timeout that
+ * measures Redis, not our event loop (`LoopTimeDeadlines`). Once `failureThreshold` commands in
+ * a row fail (or time out: a hung Redis), the circuit opens and
  * every `run` rejects at once with a `RedisUnavailableError` (callers fall back: in-process
  * counts, cache misses, a refused publish) until a background PING gets an answer again.
  */
@@ -51,6 +57,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   /** host:port only: the URL may carry a password, which must not reach a log or an error. */
   readonly endpoint: string;
   private readonly breaker: CircuitBreakerPolicy;
+  private readonly deadlines: LoopTimeDeadlines<Command>;
   private readonly logger: LoggerService;
   private readonly subscribers = new Set<Redis>();
   private readonly listeners = new Set<() => void>();
@@ -65,10 +72,12 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     this.keyPrefix = options.keyPrefix;
     this.endpoint = describeEndpoint(options.url);
     this.logger = options.logger ?? new Logger('Redis');
-    this.client = new Redis(options.url, {
-      ...this.connectionOptions(),
-      connectionName: 'switchboard',
-    });
+    this.deadlines = commandDeadlines(options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS);
+    this.client = new WatchedRedis(
+      options.url,
+      { ...this.connectionOptions(), connectionName: 'switchboard' },
+      this.deadlines,
+    );
     this.breaker = circuitBreaker(
       // A reply error (a bad script, a wrong type) is an answer: Redis is there.
       handleWhen((error) => !(error instanceof ReplyError)),
@@ -141,11 +150,11 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
    * fail-fast options; `overrides` for what pub/sub needs differently. Closed with this one.
    */
   createSubscriber(name: string, overrides: RedisOptions = {}): Redis {
-    const subscriber = new Redis(this.options.url, {
-      ...this.connectionOptions(),
-      connectionName: name,
-      ...overrides,
-    });
+    const subscriber = new WatchedRedis(
+      this.options.url,
+      { ...this.connectionOptions(), connectionName: name, ...overrides },
+      this.deadlines,
+    );
     this.subscribers.add(subscriber);
     subscriber.once('end', () => this.subscribers.delete(subscriber));
     return subscriber;
@@ -173,6 +182,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     this.closed = true;
     this.stopProbing();
     await Promise.all([this.client, ...this.subscribers].map((connection) => quit(connection)));
+    this.deadlines.stop();
     this.changed();
   }
 
@@ -225,7 +235,6 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
       // A command in flight when the connection drops is rejected, not resent later.
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
-      commandTimeout: this.options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
       connectTimeout: Math.max(
         this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         this.options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,

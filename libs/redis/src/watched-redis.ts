@@ -1,0 +1,34 @@
+import Redis, { Command, RedisOptions } from 'ioredis';
+import { LoopTimeDeadlines } from './loop-time-deadlines';
+
+/** The error of a command Redis did not answer in time, worded as ioredis's own timeout. */
+export const COMMAND_TIMED_OUT = 'Command timed out';
+
+/** One command timeout for every connection of a `RedisConnection`, in loop time. */
+export function commandDeadlines(timeoutMs: number): LoopTimeDeadlines<Command> {
+  return new LoopTimeDeadlines<Command>(timeoutMs, {
+    // ioredis marks answered commands; a rejected one is rejected again harmlessly.
+    pending: (command) => !command.isResolved,
+    expire: (command) => command.reject(new Error(COMMAND_TIMED_OUT)),
+  });
+}
+
+/**
+ * An ioredis client whose commands are timed by shared `LoopTimeDeadlines` instead of ioredis's
+ * `commandTimeout`, a timer per command that counts the stalls of our own event loop.
+ */
+export class WatchedRedis extends Redis {
+  constructor(
+    url: string,
+    options: RedisOptions,
+    private readonly deadlines: LoopTimeDeadlines<Command>,
+  ) {
+    super(url, { ...options, commandTimeout: undefined });
+  }
+
+  override sendCommand(...args: Parameters<Redis['sendCommand']>): unknown {
+    const sent = super.sendCommand(...args);
+    this.deadlines.watch(args[0]);
+    return sent;
+  }
+}
