@@ -63,19 +63,12 @@ interface Fleet {
   databaseUrl: string;
 }
 
-async function runScale(options: ScaleOptions, scope: ResourceScope): Promise<ScaleFigures> {
-  const openFilesLimit = openFilesHardLimit();
-  const perInstance = Math.floor(options.sockets / INSTANCE_COUNT);
-  // After the kill the survivor holds its own sockets and the returning ones, within its limit.
-  const resuming = Math.min(
-    perInstance,
-    options.resuming ?? Math.max(1, openFilesLimit - perInstance - SERVER_FILE_RESERVE),
-  );
-  const plan = planScale(options, resuming);
-  const figures: ScaleFigures = {
+/** Before anything ran: what the report shows if the run stops early. */
+function emptyFigures(options: ScaleOptions): ScaleFigures {
+  return {
     commit: gitCommit(),
     startedAt: new Date().toISOString(),
-    openFilesLimit,
+    openFilesLimit: openFilesHardLimit(),
     sockets: { planned: options.sockets, opened: 0, perInstance: [] },
     open: { seconds: 0, perSecond: 0, refused503: 0 },
     memoryPerSocketKb: [],
@@ -84,8 +77,23 @@ async function runScale(options: ScaleOptions, scope: ResourceScope): Promise<Sc
     breakerOpeningsByPhase: [],
     maxScrapeMs: [],
   };
+}
+
+/** Runs the whole suite, filling `figures` as it goes. */
+async function runScale(
+  options: ScaleOptions,
+  scope: ResourceScope,
+  figures: ScaleFigures,
+): Promise<void> {
+  const perInstance = Math.floor(options.sockets / INSTANCE_COUNT);
+  // After the kill the survivor holds its own sockets and the returning ones, within its limit.
+  const resuming = Math.min(
+    perInstance,
+    options.resuming ?? Math.max(1, figures.openFilesLimit - perInstance - SERVER_FILE_RESERVE),
+  );
+  const plan = planScale(options, resuming);
   log(
-    `${options.sockets} sockets (${plan.processes.length} client processes), ${plan.resuming} of the killed instance's come back with RealtimeClient; open-file limit ${openFilesLimit}`,
+    `${options.sockets} sockets (${plan.processes.length} client processes), ${plan.resuming} of the killed instance's come back with RealtimeClient; open-file limit ${figures.openFilesLimit}`,
   );
   const fleet = await startFleet(options, plan, scope);
   try {
@@ -95,7 +103,6 @@ async function runScale(options: ScaleOptions, scope: ResourceScope): Promise<Sc
   }
   const watches = await fleet.monitor.stop();
   collectHealth(fleet, watches, figures);
-  return figures;
 }
 
 async function startFleet(
@@ -198,7 +205,7 @@ async function measure(
           concurrency: options.openConcurrency,
           seconds: openSeconds,
         },
-        (openSeconds + 60) * 1000,
+        (openSeconds + 40) * 1000,
       ),
     ),
   );
@@ -507,25 +514,29 @@ async function main(): Promise<void> {
   }
   const options = parseScaleOptions(process.argv.slice(2), DEFAULT_OUTPUT);
   const scope = new ResourceScope();
+  const figures = emptyFigures(options);
   const deadline = setTimeout(() => {
     log(`over the ${options.deadlineSeconds} s deadline: stopping everything`);
+    figures.error ??= `stopped at the ${options.deadlineSeconds} s deadline`;
+    writeReport(options, figures);
     void closeAllScopes().finally(() => process.exit(1));
   }, options.deadlineSeconds * 1000);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void closeAllScopes().finally(() => process.exit(1)));
   }
-  let figures: ScaleFigures | undefined;
   try {
-    figures = await runScale(options, scope);
+    await runScale(options, scope, figures);
   } catch (error) {
-    log(`failed: ${(error as Error).stack ?? String(error)}`);
+    figures.error ??= (error as Error).stack ?? String(error);
   } finally {
     await scope.close();
     clearTimeout(deadline);
   }
-  if (!figures) {
-    process.exit(1);
-  }
+  process.exit(writeReport(options, figures) ? 0 : 1);
+}
+
+/** Prints the figures and the checks, writes them to `options.output`; whether the run passed. */
+function writeReport(options: ScaleOptions, figures: ScaleFigures): boolean {
   const checks: ScaleCheck[] = scaleChecks(figures, options);
   const report = markdownReport(figures, checks, options);
   mkdirSync(dirname(options.output), { recursive: true });
@@ -536,7 +547,7 @@ async function main(): Promise<void> {
   );
   process.stdout.write(`\n${report}\n`);
   log(`written to ${relative(process.cwd(), options.output)}`);
-  process.exit(checks.every((check) => check.passed) && !figures.error ? 0 : 1);
+  return checks.every((check) => check.passed) && !figures.error;
 }
 
 void main();

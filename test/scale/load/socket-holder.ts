@@ -69,7 +69,7 @@ export interface ResumeCheck {
 }
 
 /** Per attempt of an upgrade and its joins; then the next attempt, after a jittered pause. */
-const STEP_TIMEOUT_MS = 30_000;
+const STEP_TIMEOUT_MS = 15_000;
 const RETRY_PAUSE_MS = 500;
 /** RealtimeClient's per-request wait: joins and syncs queue behind a storm on the survivor. */
 const REQUEST_TIMEOUT_MS = 20_000;
