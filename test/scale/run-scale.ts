@@ -99,7 +99,7 @@ async function runScale(
   try {
     await measure(options, plan, fleet, figures);
   } catch (error) {
-    figures.error = (error as Error).stack ?? String(error);
+    figures.error ??= (error as Error).stack ?? String(error);
   }
   const watches = await fleet.monitor.stop();
   collectHealth(fleet, watches, figures);
@@ -515,7 +515,9 @@ async function main(): Promise<void> {
   const options = parseScaleOptions(process.argv.slice(2), DEFAULT_OUTPUT);
   const scope = new ResourceScope();
   const figures = emptyFigures(options);
+  let stopped = false;
   const deadline = setTimeout(() => {
+    stopped = true;
     log(`over the ${options.deadlineSeconds} s deadline: stopping everything`);
     figures.error ??= `stopped at the ${options.deadlineSeconds} s deadline`;
     writeReport(options, figures);
@@ -532,7 +534,9 @@ async function main(): Promise<void> {
     await scope.close();
     clearTimeout(deadline);
   }
-  process.exit(writeReport(options, figures) ? 0 : 1);
+  if (!stopped) {
+    process.exit(writeReport(options, figures) ? 0 : 1);
+  }
 }
 
 /** Prints the figures and the checks, writes them to `options.output`; whether the run passed. */
