@@ -70,7 +70,14 @@ function emptyFigures(options: ScaleOptions): ScaleFigures {
     startedAt: new Date().toISOString(),
     openFilesLimit: openFilesHardLimit(),
     sockets: { planned: options.sockets, opened: 0, perInstance: [] },
-    open: { seconds: 0, perSecond: 0, refused503: 0 },
+    open: {
+      seconds: 0,
+      perSecond: 0,
+      refused503: 0,
+      serverCpuPercent: [],
+      clientCpuPercent: 0,
+      machineCpuPercent: 0,
+    },
     memoryPerSocketKb: [],
     readiness: [],
     breakerOpenings: [],
@@ -193,6 +200,7 @@ async function measure(
   // Room for the steady state, the kill and the cleanup after it within the deadline.
   const openSeconds = options.deadlineSeconds * 0.4;
   const rssBefore = pids.map(residentBytes);
+  const openCpuBefore = cpuSnapshot(pids, await holderCounts(fleet));
   const openStarted = performance.now();
   const opened = await Promise.all(
     holders.map(({ worker }, index) =>
@@ -226,6 +234,13 @@ async function measure(
       Math.max(1, figures.sockets.perInstance[instance]),
   );
   const afterOpen = await holderCounts(fleet);
+  const openCpu = cpuSnapshot(pids, afterOpen);
+  const openWall = (openCpu.at - openCpuBefore.at) / 1000;
+  figures.open.serverCpuPercent = openCpu.servers.map(
+    (seconds, index) => (100 * (seconds - openCpuBefore.servers[index])) / openWall,
+  );
+  figures.open.clientCpuPercent = (100 * (openCpu.clients - openCpuBefore.clients)) / openWall;
+  figures.open.machineCpuPercent = machinePercent(openCpuBefore, openCpu);
   figures.open.refused503 = refusals(afterOpen, '503');
   log(
     `opened ${figures.sockets.opened} of ${options.sockets} in ${figures.open.seconds.toFixed(1)} s`,
@@ -276,9 +291,7 @@ async function measure(
       (sum, counts) => sum + counts.rawClosed + counts.resumingDropped,
       0,
     ),
-    machineCpuPercent:
-      (100 * (steadyEnd.machine.busy - steadyStart.machine.busy)) /
-      Math.max(1, steadyEnd.machine.total - steadyStart.machine.total),
+    machineCpuPercent: machinePercent(steadyStart, steadyEnd),
     serverCpuPercent: serverCpu.map((seconds) => (100 * seconds) / wall),
     clientCpuPercent: (100 * (steadyEnd.clients - steadyStart.clients)) / wall,
     serverCpuMicrosPerDelivery:
@@ -432,6 +445,14 @@ function cpuSnapshot(pids: number[], counts: HolderCounts[]): CpuSnapshot {
     servers: pids.map(processTreeCpuSeconds),
     clients: counts.reduce((sum, holder) => sum + holder.cpuSeconds, 0),
   };
+}
+
+/** How busy both cores were between two snapshots, whoever kept them busy. */
+function machinePercent(before: CpuSnapshot, after: CpuSnapshot): number {
+  return (
+    (100 * (after.machine.busy - before.machine.busy)) /
+    Math.max(1, after.machine.total - before.machine.total)
+  );
 }
 
 function holderCounts(fleet: Fleet): Promise<HolderCounts[]> {

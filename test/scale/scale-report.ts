@@ -6,7 +6,15 @@ export interface ScaleFigures {
   startedAt: string;
   openFilesLimit: number;
   sockets: { planned: number; opened: number; perInstance: number[]; firstError?: string };
-  open: { seconds: number; perSecond: number; refused503: number };
+  open: {
+    seconds: number;
+    perSecond: number;
+    refused503: number;
+    /** CPU while the sockets opened: who was the limit. */
+    serverCpuPercent: number[];
+    clientCpuPercent: number;
+    machineCpuPercent: number;
+  };
   memoryPerSocketKb: number[];
   steady?: {
     seconds: number;
@@ -187,6 +195,11 @@ export function markdownReport(
     [
       'accept rate while they open and join',
       `${fixed(figures.open.perSecond)} /s (${fixed(figures.open.seconds, 1)} s, ${figures.open.refused503} upgrades refused with 503)`,
+      '—',
+    ],
+    [
+      '… CPU meanwhile: machine; servers / client processes',
+      `${fixed(figures.open.machineCpuPercent)} % of 2 cores; ${figures.open.serverCpuPercent.map((value) => `${fixed(value)} %`).join(' / ')} / ${fixed(figures.open.clientCpuPercent)} % of a core`,
       '—',
     ],
     [
