@@ -33,7 +33,9 @@ describe(loadConfig.name, () => {
       messageRate: 20,
       connectLimit: 60,
       heartbeatMs: 30_000,
+      accept: { ratePerSecond: 1000, burst: 500, concurrency: 256 },
     });
+    expect(config.http.listenBacklog).toBe(4096);
   });
 
   it('selects PostgreSQL for a postgres:// DATABASE_URL', () => {

@@ -13,6 +13,8 @@ export interface AppConfig {
     corsOrigins: string[];
     /** Read client addresses from X-Forwarded-For: from any proxy (true) or from these only. */
     trustProxy: boolean | string[];
+    /** Connections the kernel queues for accept(): a reconnect storm arrives all at once. */
+    listenBacklog: number;
     shutdownTimeoutMs: number;
     /**
      * After SIGTERM, how long the server keeps accepting and serving while readiness answers 503,
@@ -50,6 +52,11 @@ export interface AppConfig {
     messageRate: number;
     /** Interval of the server's pings; a peer that misses one is dropped. */
     heartbeatMs: number;
+    /**
+     * Admission of upgrades on this instance, whoever sends them: a token bucket (`ratePerSecond`,
+     * `burst`) and a bound on upgrades being verified at once. Past either: 503 with Retry-After.
+     */
+    accept: { ratePerSecond: number; burst: number; concurrency: number };
   };
   /** Load shedding thresholds (0 = that check is off): past one, new work gets 503. */
   shedding: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; maxRssBytes: number };
@@ -95,6 +102,7 @@ export function loadConfig(
       jsonMaxDepth: environment.JSON_MAX_DEPTH,
       corsOrigins: environment.CORS_ORIGINS,
       trustProxy: environment.TRUST_PROXY,
+      listenBacklog: environment.LISTEN_BACKLOG,
       shutdownTimeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
       shutdownDrainDelayMs: environment.SHUTDOWN_DRAIN_DELAY_MS,
       docs: environment.DOCS ?? environment.NODE_ENV !== 'production',
@@ -127,6 +135,11 @@ export function loadConfig(
       messageRate: environment.WS_MESSAGE_RATE,
       connectLimit: environment.WS_CONNECT_LIMIT,
       heartbeatMs: environment.WS_HEARTBEAT_MS,
+      accept: {
+        ratePerSecond: environment.WS_ACCEPT_RATE,
+        burst: environment.WS_ACCEPT_BURST,
+        concurrency: environment.WS_ACCEPT_CONCURRENCY,
+      },
     },
     metricsToken: environment.METRICS_TOKEN,
     clusterWorkers: environment.CLUSTER_WORKERS,

@@ -8,6 +8,12 @@ const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .min(min, { error: `must be at least ${min}` })
     .max(max, { error: `must be at most ${max}` });
 
+const positiveNumber = () =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .positive({ error: 'must be more than 0' })
+    .refine(Number.isFinite, { error: 'must be a finite number' });
+
 /** The shortest lifetime a token may have: below it, tokens are born expired or nearly. */
 export const MIN_DURATION_MS = 1000;
 
@@ -77,6 +83,10 @@ export const environmentSchema = z
     WS_MESSAGE_RATE: integer(1).default(20),
     WS_CONNECT_LIMIT: integer(1).default(60),
     WS_HEARTBEAT_MS: integer(100).default(30_000),
+    WS_ACCEPT_RATE: positiveNumber().default(1000),
+    WS_ACCEPT_BURST: integer(1).default(500),
+    WS_ACCEPT_CONCURRENCY: integer(1).default(256),
+    LISTEN_BACKLOG: integer(1, 65535).default(4096),
     CORS_ORIGINS: commaSeparatedList.default([]),
     // false | true | the proxies' addresses or CIDR ranges, comma-separated.
     TRUST_PROXY: z

@@ -24,7 +24,8 @@ import { UsersModule } from '@app/users/users.module';
 
 /**
  * Every HTTP route's guards, in this order: rate limits first, so that floods of unauthenticated
- * requests are counted too. Cache hits answered early run the same list (`EarlyCacheHits`).
+ * requests are counted too. Cache hits answered early run the same list, read from Nest's own
+ * registry (`EarlyCacheHits`).
  */
 const GLOBAL_GUARDS = [AppThrottlerGuard, AccessTokenGuard];
 
@@ -47,7 +48,8 @@ export class AppModule {
         CacheModule.forRoot({
           ...cacheOptionsFrom(config),
           invalidationChannel: BusCacheInvalidationChannel,
-          earlyHits: { globalGuards: GLOBAL_GUARDS, exceptionFilter: GlobalExceptionFilter },
+          // Hits answered early run the guards Nest runs, taken from Nest's registry.
+          earlyHits: { exceptionFilter: GlobalExceptionFilter },
           // Cached routes validate their query before the cache answers, as the handler would.
           queryPipe: createValidationPipe(),
         }),

@@ -13,7 +13,11 @@ async function bootstrap(): Promise<void> {
     drainDelayMs: config.http.shutdownDrainDelayMs,
   });
   try {
-    await app.listen(config.http.port, config.http.host);
+    await app.listen({
+      port: config.http.port,
+      host: config.http.host,
+      backlog: config.http.listenBacklog,
+    });
     // The first line says where everything is; Nest's start-up lines follow it.
     app.get(Logger).log(startupSummary(config, await app.getUrl()), 'Startup');
   } finally {

@@ -27,6 +27,8 @@ export class AuthSession {
   @Column({ type: 'varchar', length: 64 })
   refreshTokenHash: string;
 
+  // The pruner looks expired logins up by it.
+  @Index()
   @Column({ type: Date })
   expiresAt: Date;
 

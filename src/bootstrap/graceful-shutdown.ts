@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { CloseCode } from '@libs/protocol';
 import { DrainState } from '@app/health/drain-state';
 import { ConnectionRegistry } from '@app/realtime/connection-registry';
+import { UpgradeAuthenticator } from '@app/realtime/upgrade-authenticator';
 import { HttpDrain } from './http-drain';
 import { drainThenClose, ShutdownSteps } from './shutdown-sequence';
 
@@ -67,17 +68,30 @@ export function exitGracefullyOnSignals(
 function applicationSteps(app: NestFastifyApplication): ShutdownSteps {
   const http = app.get(HttpDrain);
   const sockets = app.get(ConnectionRegistry);
+  const upgrades = app.get(UpgradeAuthenticator);
+  // Each socket leaves the registry once its closing handshake is done (or it is cut off).
+  const socketsGone = async (deadline: number) => {
+    while (sockets.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, SOCKET_POLL_MS));
+    }
+    return sockets.size;
+  };
   return {
     beginDrain: () => app.get(DrainState).begin(),
-    stopAccepting: () => http.stopAccepting(),
+    stopAccepting: () => {
+      // An upgrade may still come on an open keep-alive connection, or finish its verification
+      // now: it gets 503, not a socket that the next step would have to close again.
+      upgrades.stopAccepting();
+      http.stopAccepting();
+    },
     finishHttp: (deadline) => http.finish(IDLE_KEEP_ALIVE_GRACE_MS, deadline),
-    closeWebSockets: async (deadline) => {
+    closeWebSockets: (deadline) => {
       sockets.closeAll(CloseCode.GoingAway, 'Server shutting down');
-      // Each one leaves the registry once its closing handshake is done (or it is cut off).
-      while (sockets.size > 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, SOCKET_POLL_MS));
-      }
-      return sockets.size;
+      return socketsGone(deadline);
+    },
+    terminateWebSockets: (deadline) => {
+      sockets.terminateAll();
+      return socketsGone(deadline);
     },
     closeModules: () => app.close(),
   };

@@ -1,7 +1,19 @@
 import { drainThenClose, ShutdownSteps } from './shutdown-sequence';
 
+interface Left {
+  http: number;
+  /** WebSockets that did not answer the 1001 in their grace… */
+  unanswered?: number;
+  /** …and those still open after they were cut off. */
+  sockets?: number;
+}
+
 /** Steps that write what they did, in order, into one list, as do the log lines and the delay. */
-function recordingSteps(record: string[], left = { http: 0, sockets: 0 }): ShutdownSteps {
+function recordingSteps(
+  record: string[],
+  left: Left = { http: 0 },
+  deadlines: Record<string, number> = {},
+): ShutdownSteps {
   return {
     beginDrain: () => record.push('readiness 503'),
     stopAccepting: () => record.push('stop accepting'),
@@ -9,9 +21,15 @@ function recordingSteps(record: string[], left = { http: 0, sockets: 0 }): Shutd
       record.push('finish HTTP');
       return Promise.resolve(left.http);
     },
-    closeWebSockets: () => {
+    closeWebSockets: (deadline) => {
       record.push('close WebSockets');
-      return Promise.resolve(left.sockets);
+      deadlines.close = deadline;
+      return Promise.resolve(left.unanswered ?? 0);
+    },
+    terminateWebSockets: (deadline) => {
+      record.push('cut off WebSockets');
+      deadlines.terminate = deadline;
+      return Promise.resolve(left.sockets ?? 0);
     },
     closeModules: () => {
       record.push('close Redis and database');
@@ -55,7 +73,7 @@ describe(drainThenClose.name, () => {
     const record: string[] = [];
 
     await drainThenClose(
-      recordingSteps(record, { http: 2, sockets: 1 }),
+      recordingSteps(record, { http: 2, unanswered: 3, sockets: 1 }),
       { drainDelayMs: 0, deadline: Date.now() + 10_000 },
       (line) => record.push(`log: ${line}`),
       () => Promise.resolve(),
@@ -64,5 +82,44 @@ describe(drainThenClose.name, () => {
     expect(record).toContain('log: drain: 2 HTTP connections still open: going on');
     expect(record).toContain('log: drain: 1 WebSockets still closing: going on');
     expect(record.at(-2)).toBe('close Redis and database');
+  });
+
+  it('cuts off WebSockets that do not answer the 1001, in time to close the modules', async () => {
+    const record: string[] = [];
+    const deadlines: Record<string, number> = {};
+    const deadline = Date.now() + 3_000;
+
+    await drainThenClose(
+      recordingSteps(record, { http: 0, unanswered: 2 }, deadlines),
+      { drainDelayMs: 0, deadline },
+      (line) => record.push(`log: ${line}`),
+      () => Promise.resolve(),
+    );
+
+    expect(record.filter((entry) => !entry.startsWith('log: ')).slice(-3)).toEqual([
+      'close WebSockets',
+      'cut off WebSockets',
+      'close Redis and database',
+    ]);
+    expect(record).toContain('log: drain: WebSockets closed (1001), 2 cut off without an answer');
+    // The grace is half of what the WebSockets may take; a second is left for the modules.
+    expect(deadlines.terminate).toBeLessThanOrEqual(deadline - 1_000);
+    expect(deadlines.close).toBeLessThan(deadlines.terminate);
+    expect(deadlines.terminate - deadlines.close).toBeGreaterThanOrEqual(900);
+  });
+
+  it('gives a WebSocket at most 2 s to answer the 1001 when the deadline is far', async () => {
+    const deadlines: Record<string, number> = {};
+    const startedAt = Date.now();
+
+    await drainThenClose(
+      recordingSteps([], { http: 0, unanswered: 1 }, deadlines),
+      { drainDelayMs: 0, deadline: startedAt + 60_000 },
+      () => undefined,
+      () => Promise.resolve(),
+    );
+
+    expect(deadlines.close - startedAt).toBeGreaterThanOrEqual(2_000);
+    expect(deadlines.close - startedAt).toBeLessThan(2_100);
   });
 });

@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Database } from 'better-sqlite3';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { SqliteStatements, SqliteWriter } from './sqlite-writer';
+import { retryTransient } from './transient-retry';
 
 /**
  * Where every write of the process goes. On SQLite it is the one serialized writer (see
- * SqliteWriter); on PostgreSQL each write has a pooled connection of its own and runs as is.
+ * SqliteWriter); on PostgreSQL each write has a pooled connection of its own and runs again
+ * after a deadlock or serialization failure (see retryTransient).
  */
 @Injectable()
 export class DatabaseWriter {
@@ -25,9 +27,19 @@ export class DatabaseWriter {
   /**
    * A write made of TypeORM statements. They must not open a transaction (`save()` needs
    * `{ transaction: false }`): on SQLite it would be on the connection every request shares.
+   * On PostgreSQL each statement commits by itself and `work` may run again after a transient
+   * failure: statements before the failing one must be harmless to repeat.
    */
   run<T>(work: () => Promise<T>): Promise<T> {
-    return this.sqlite ? this.sqlite.exclusive(work) : work();
+    return this.sqlite ? this.sqlite.exclusive(work) : retryTransient(work);
+  }
+
+  /** PostgreSQL only: `work` in one transaction, all of it run again after a transient failure. */
+  postgresTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (this.sqlite) {
+      throw new Error('postgresTransaction on SQLite: use sqliteTransaction');
+    }
+    return retryTransient(() => this.dataSource.transaction(work));
   }
 
   /**

@@ -7,6 +7,7 @@ import { User } from '@app/users/user.entity';
 import { CreateUsersAndAuthSessions1764100000000 } from './migrations/1764100000000-create-users-and-auth-sessions';
 import { CreateRoomsAndMessages1764200000000 } from './migrations/1764200000000-create-rooms-and-messages';
 import { CreateAuthSessionSpentSecrets1764310000000 } from './migrations/1764310000000-create-auth-session-spent-secrets';
+import { IndexAuthSessionsExpiresAt1765100000000 } from './migrations/1765100000000-index-auth-sessions-expires-at';
 
 /** Every entity, listed by class so that the same list works under ts-jest and in `dist/`. */
 export const ENTITIES = [User, AuthSession, AuthSessionSpentSecret, Room, RoomMember, Message];
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   CreateUsersAndAuthSessions1764100000000,
   CreateRoomsAndMessages1764200000000,
   CreateAuthSessionSpentSecrets1764310000000,
+  IndexAuthSessionsExpiresAt1765100000000,
 ];

@@ -74,13 +74,21 @@ export class SqliteWriter {
     return results;
   }
 
-  /** One BEGIN IMMEDIATE … COMMIT; better-sqlite3 nests each job's transaction as a savepoint. */
+  /**
+   * One BEGIN IMMEDIATE … COMMIT; better-sqlite3 nests each job's transaction as a savepoint.
+   * On some errors (SQLITE_FULL, I/O errors, RAISE(ROLLBACK)) SQLite rolls the whole transaction
+   * back by itself: then nothing of the group is stored, so every job of it fails, and none after
+   * that one runs (it would autocommit on its own).
+   */
   private commitGroup(works: ((statements: SqliteStatements) => unknown)[]): Settled<unknown>[] {
     const group = this.database.transaction(() =>
       works.map((work): Settled<unknown> => {
         try {
           return { ok: true, value: this.database.transaction(work)(this.prepared) };
         } catch (error) {
+          if (!this.database.inTransaction) {
+            throw new GroupRolledBack('SQLite rolled the group transaction back', { cause: error });
+          }
           return { ok: false, error };
         }
       }),
@@ -88,11 +96,16 @@ export class SqliteWriter {
     try {
       return group.immediate();
     } catch (error) {
-      // The commit itself failed (or the write lock never came): nothing of the group is stored.
-      return works.map(() => ({ ok: false, error }));
+      // The group was rolled back, its commit failed or the write lock never came: nothing of
+      // the group is stored.
+      const cause = error instanceof GroupRolledBack ? error.cause : error;
+      return works.map(() => ({ ok: false, error: cause }));
     }
   }
 }
+
+/** SQLite ended the group's transaction by itself: `cause` is the error that made it. */
+class GroupRolledBack extends Error {}
 
 /** A Date as TypeORM stores it in a SQLite `datetime` column: UTC `YYYY-MM-DD HH:MM:SS.SSS`. */
 export function toSqliteDatetime(date: Date): string {

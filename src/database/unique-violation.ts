@@ -1,7 +1,7 @@
 import { QueryFailedError } from 'typeorm';
 
 /** The driver's error code of a failed statement (TypeORM wraps it, raw drivers do not). */
-function driverErrorCode(error: unknown): unknown {
+export function driverErrorCode(error: unknown): unknown {
   const driverError = (error instanceof QueryFailedError ? error.driverError : error) as {
     code?: unknown;
   } | null;

@@ -1,5 +1,11 @@
 import { DataSource } from 'typeorm';
 import { GroupCommit, settle, Settled } from '@app/database/group-commit';
+import {
+  isCommitOutcomeUnknown,
+  isDataError,
+  postgresErrorOf,
+} from '@app/database/postgres-errors';
+import { retryTransient } from '@app/database/transient-retry';
 import { audienceOf, ClaimedRoomRow, RoomSequence } from '@app/rooms/room-sequence';
 import { MessageRow, toMessage } from './message-row';
 import type { AppendResult, NewMessage } from './messages.repository';
@@ -8,23 +14,19 @@ import type { AppendResult, NewMessage } from './messages.repository';
 const MAX_BATCH = 500;
 /** Statements in flight at once (each holds a pooled connection for one round trip). */
 const MAX_IN_FLIGHT = 4;
-/** Attempts of a batch that lost a race (see RETRYABLE) before its rows are tried one by one. */
-const MAX_ATTEMPTS = 5;
+/** Times a batch whose outcome was unknown (connection lost) is looked up and run again. */
+const MAX_UNKNOWN_OUTCOMES = 3;
 /** Raised by the statement itself when it would leave a gap in seq: see APPEND_BATCH. */
 const SEQ_GAP_MARKER = 'switchboard_seq_gap';
 
 /**
- * Lost races the next attempt, with a fresh snapshot, gets right: the statement's own seq-gap
- * check (22P02), a deadlock, a serialization failure, a sender deleted meanwhile (23503).
+ * Lost races the next attempt of the whole batch, with a fresh snapshot, gets right (besides
+ * deadlocks and serialization failures): the statement's own seq-gap check (22P02), a sender
+ * deleted meanwhile (23503).
  */
-function isRetryable(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: string; message?: string };
-  return (
-    (code === '22P02' && message?.includes(SEQ_GAP_MARKER) === true) ||
-    code === '40P01' ||
-    code === '40001' ||
-    code === '23503'
-  );
+function isLostRace(error: unknown): boolean {
+  const { code, message } = postgresErrorOf(error) ?? {};
+  return (code === '22P02' && message?.includes(SEQ_GAP_MARKER) === true) || code === '23503';
 }
 
 interface BatchRow extends Partial<ClaimedRoomRow> {
@@ -131,41 +133,96 @@ export class PostgresMessageAppender {
     });
   }
 
-  /** The batch, or when it fails for good, each message alone: a bad row fails only its caller. */
+  /**
+   * The batch; when it fails on a data error (SQLSTATE class 22 or 23), each message alone, so
+   * that a bad row fails only its caller. Any other failure is every caller's.
+   */
   private async storeIsolated(messages: NewMessage[]): Promise<Settled<AppendResult>[]> {
-    const together = await settle(() => this.store(messages));
+    const together = await settle(() => this.storeResolved(messages));
     if (together.ok) {
       return together.value.map((value) => ({ ok: true, value }));
     }
-    if (messages.length === 1) {
-      return [together];
+    if (messages.length === 1 || !isDataError(together.error)) {
+      return messages.map(() => together);
     }
     return Promise.all(
-      messages.map((message) => settle(async () => (await this.store([message]))[0])),
+      messages.map((message) => settle(async () => (await this.storeResolved([message]))[0])),
     );
   }
 
-  private async store(messages: NewMessage[]): Promise<AppendResult[]> {
-    for (let attempt = 1; ; attempt++) {
+  /**
+   * The batch, run again after a lost race. When the connection broke before the answer came
+   * (the statement may or may not have committed), the messages stored are found by their ids,
+   * which are made before the insert: those were created by this batch; the others run again.
+   */
+  private async storeResolved(messages: NewMessage[]): Promise<AppendResult[]> {
+    const results = new Map<NewMessage, AppendResult>();
+    let pending = messages;
+    let unknownOutcomes = 0;
+    while (pending.length > 0) {
       try {
-        const rows = await this.dataSource.query<BatchRow[]>(this.sql, [
-          messages.map((message) => message.id),
-          messages.map((message) => message.roomId),
-          messages.map((message) => message.senderId),
-          messages.map((message) => message.body),
-          messages.map((message) => message.clientMsgId),
-          // Text with a Z: cast to a timestamp without zone, that keeps the UTC wall time.
-          messages.map((message) => message.createdAt.toISOString()),
-        ]);
-        const byOrdinal = new Map(rows.map((row) => [Number(row.ord), row]));
-        return messages.map((message, index) => resultOf(message, byOrdinal.get(index + 1)));
+        const stored = await retryTransient(() => this.store(pending), { alsoRetry: isLostRace });
+        pending.forEach((message, index) => results.set(message, stored[index]));
+        pending = [];
       } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) {
+        if (!isCommitOutcomeUnknown(error) || ++unknownOutcomes > MAX_UNKNOWN_OUTCOMES) {
           throw error;
         }
+        const created = await this.findCreated(pending);
+        created.forEach((result, message) => results.set(message, result));
+        pending = pending.filter((message) => !created.has(message));
       }
     }
+    return messages.map((message) => results.get(message)!);
   }
+
+  /** Which of `messages` are stored, by id (on another pooled connection: the broken one left). */
+  private async findCreated(messages: NewMessage[]): Promise<Map<NewMessage, AppendResult>> {
+    const rows = await retryTransient(
+      () =>
+        this.dataSource.query<StoredRow[]>(
+          `SELECT m."id", m."seq", r."visibility", r."directKey"
+           FROM "messages" m JOIN "rooms" r ON r."id" = m."roomId"
+           WHERE m."id" = ANY($1::uuid[])`,
+          [messages.map((message) => message.id)],
+        ),
+      // A read: safe to repeat while connections are being replaced.
+      { alsoRetry: isCommitOutcomeUnknown },
+    );
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const created = new Map<NewMessage, AppendResult>();
+    for (const message of messages) {
+      const row = byId.get(message.id);
+      if (row) {
+        created.set(message, {
+          outcome: 'created',
+          message: { ...message, seq: Number(row.seq) },
+          audience: audienceOf(row),
+        });
+      }
+    }
+    return created;
+  }
+
+  private async store(messages: NewMessage[]): Promise<AppendResult[]> {
+    const rows = await this.dataSource.query<BatchRow[]>(this.sql, [
+      messages.map((message) => message.id),
+      messages.map((message) => message.roomId),
+      messages.map((message) => message.senderId),
+      messages.map((message) => message.body),
+      messages.map((message) => message.clientMsgId),
+      // Text with a Z: cast to a timestamp without zone, that keeps the UTC wall time.
+      messages.map((message) => message.createdAt.toISOString()),
+    ]);
+    const byOrdinal = new Map(rows.map((row) => [Number(row.ord), row]));
+    return messages.map((message, index) => resultOf(message, byOrdinal.get(index + 1)));
+  }
+}
+
+/** A stored message found by id, with what delivery needs of its room. */
+interface StoredRow extends Pick<ClaimedRoomRow, 'visibility' | 'directKey'> {
+  id: string;
+  seq: string | number;
 }
 
 function resultOf(message: NewMessage, row: BatchRow | undefined): AppendResult {

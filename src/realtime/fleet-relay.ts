@@ -1,16 +1,22 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { BusMessage, MessageBus, Unsubscribe } from '@libs/bus';
-import { PresenceStatus } from '@libs/protocol';
 import { Signal } from '@app/common/signal';
 import { ConnectionRegistry } from './connection-registry';
+import { RealtimeMetrics } from './realtime-metrics';
+import {
+  Audience,
+  ControlMessage,
+  decodePreviousReleaseMessage,
+  decodeRelayMessage,
+  previousReleaseChannel,
+  previousReleaseControl,
+  previousReleaseFrame,
+  relayChannel,
+  RelayEncoder,
+  UnreadableReason,
+} from './relay-wire-format';
 
-/** Whose live frames a channel carries: a room's members, or one user's connections. */
-export type Audience = 'room' | 'user';
-
-/** What instances tell each other beside the frames themselves (never sent to a client as is). */
-export type ControlMessage =
-  | { type: 'revoked'; roomId: string; userId: string | null }
-  | { type: 'presence'; roomId: string; userId: string; status: PresenceStatus };
+export type { Audience, ControlMessage } from './relay-wire-format';
 
 /** A frame stored on another instance, for this instance's connections of `audience` `id`. */
 export interface RemoteFrame {
@@ -20,24 +26,25 @@ export interface RemoteFrame {
   payload: Buffer;
 }
 
-/** The origin tag: an instance id (a UUID) is 36 ASCII bytes. */
-const ORIGIN_LENGTH = 36;
-
-const dataChannel = (audience: Audience, id: string) => `${audience}:${id}`;
-const controlChannel = (audience: Audience, id: string) => `${audience}-control:${id}`;
+/** At most one log line per reason this often about messages that could not be read. */
+const UNREADABLE_LOG_INTERVAL_MS = 60_000;
 
 /**
  * The way between instances. Live delivery is local first (LocalFanout): the relay only carries
  * a frame to the OTHER instances, tagged with its origin so that no instance delivers twice, and
- * brings theirs here. Data (frames for clients) and control (revocation, presence: typed
- * messages the receiving instance acts on) travel on separate channels, `room:<id>` and
- * `room-control:<id>` (likewise `user:…`). An instance subscribes a room's or a user's channels
- * once, while it has a connection there, however many connections that is.
+ * brings theirs here. Frames (for clients) and control messages (revocation, presence: typed
+ * messages the receiving instance acts on) travel on `relay:room:<id>` (likewise `relay:user:…`)
+ * in the versioned format of `relay-wire-format.ts`, told apart by their kind byte, never by
+ * looking into a frame. Until the previous release is gone, a plain copy also goes to its channel,
+ * `room:<id>`, and what it publishes there is read. An instance subscribes a room's or a user's
+ * channels once, while it has a connection there, however many connections that is. What it
+ * cannot read is dropped, counted and logged, never forwarded to a client.
  */
 @Injectable()
 export class FleetRelay {
   private readonly logger = new Logger(FleetRelay.name);
-  private readonly origin: Buffer;
+  private readonly encoder: RelayEncoder;
+  private readonly unreadableLogged = new Map<UnreadableReason, { at: number; since: number }>();
   private readonly watched = new Map<string, Promise<Unsubscribe[]>>();
   readonly remoteFrames = new Signal<RemoteFrame>(this.logger);
   readonly control = new Signal<ControlMessage>(this.logger);
@@ -45,20 +52,20 @@ export class FleetRelay {
   constructor(
     private readonly bus: MessageBus,
     registry: ConnectionRegistry,
+    private readonly metrics: RealtimeMetrics,
   ) {
-    this.origin = Buffer.from(registry.instanceId, 'ascii');
-    if (this.origin.length !== ORIGIN_LENGTH) {
-      throw new Error(`An instance id is ${ORIGIN_LENGTH} ASCII characters`);
-    }
+    this.encoder = new RelayEncoder(registry.instanceId);
   }
 
   /** The frame (its JSON text) to the connections of `audience` `id` on the other instances. */
   publishFrame(audience: Audience, id: string, payload: Buffer): void {
-    this.publish(dataChannel(audience, id), payload);
+    this.publish(relayChannel(audience, id), this.encoder.frame(payload));
+    this.publish(previousReleaseChannel(audience, id), previousReleaseFrame(payload));
   }
 
   publishControl(audience: Audience, id: string, message: ControlMessage): void {
-    this.publish(controlChannel(audience, id), Buffer.from(JSON.stringify(message)));
+    this.publish(relayChannel(audience, id), this.encoder.control(message));
+    this.publish(previousReleaseChannel(audience, id), previousReleaseControl(message));
   }
 
   /**
@@ -66,12 +73,14 @@ export class FleetRelay {
    * has the channels (while Redis is down: once it will subscribe them on reconnect).
    */
   async watch(audience: Audience, id: string): Promise<void> {
-    const key = dataChannel(audience, id);
+    const key = relayChannel(audience, id);
     let subscriptions = this.watched.get(key);
     if (!subscriptions) {
       subscriptions = Promise.all([
-        this.bus.subscribe(key, (message) => this.receiveFrame(audience, id, message)),
-        this.bus.subscribe(controlChannel(audience, id), (message) => this.receiveControl(message)),
+        this.bus.subscribe(key, (message) => this.receive(audience, id, message)),
+        this.bus.subscribe(previousReleaseChannel(audience, id), (message) =>
+          this.receiveFromPreviousRelease(audience, id, message),
+        ),
       ]);
       this.watched.set(key, subscriptions);
       subscriptions.catch(() => {
@@ -85,7 +94,7 @@ export class FleetRelay {
 
   /** No connection here needs `audience` `id` any more. */
   unwatch(audience: Audience, id: string): void {
-    const key = dataChannel(audience, id);
+    const key = relayChannel(audience, id);
     const subscriptions = this.watched.get(key);
     this.watched.delete(key);
     subscriptions?.then(
@@ -94,35 +103,57 @@ export class FleetRelay {
     );
   }
 
-  private publish(channel: string, payload: Buffer): void {
-    this.bus.publish(channel, Buffer.concat([this.origin, payload])).catch((error: Error) => {
+  private publish(channel: string, data: Buffer): void {
+    this.bus.publish(channel, data).catch((error: Error) => {
       // Best-effort (guarantee 4): local members already have it; the others catch up by `sync`.
       this.logger.debug(`Not relayed to other instances: ${error.message}`);
     });
   }
 
-  /** The payload of a message from another instance; undefined for this instance's own. */
-  private foreignPayload({ data }: BusMessage): Buffer | undefined {
-    if (
-      data.length < ORIGIN_LENGTH ||
-      data.compare(this.origin, 0, ORIGIN_LENGTH, 0, ORIGIN_LENGTH) === 0
-    ) {
-      return undefined;
-    }
-    return data.subarray(ORIGIN_LENGTH);
-  }
-
-  private receiveFrame(audience: Audience, id: string, message: BusMessage): void {
-    const payload = this.foreignPayload(message);
-    if (payload) {
-      this.remoteFrames.emit({ audience, id, payload });
+  private receive(audience: Audience, id: string, message: BusMessage): void {
+    const decoded = decodeRelayMessage(message.data);
+    if (decoded.kind === 'unreadable') {
+      this.ignore(decoded.reason, message.channel);
+    } else if (!decoded.origin.equals(this.encoder.origin)) {
+      this.deliver(audience, id, decoded);
     }
   }
 
-  private receiveControl(message: BusMessage): void {
-    const payload = this.foreignPayload(message);
-    if (payload) {
-      this.control.emit(JSON.parse(payload.toString('utf8')) as ControlMessage);
+  private receiveFromPreviousRelease(audience: Audience, id: string, message: BusMessage): void {
+    const decoded = decodePreviousReleaseMessage(audience, id, message.data);
+    if (decoded.kind === 'unreadable') {
+      this.ignore(decoded.reason, message.channel);
+    } else if (decoded.kind !== 'copy') {
+      this.deliver(audience, id, decoded);
     }
+  }
+
+  private deliver(
+    audience: Audience,
+    id: string,
+    decoded: { kind: 'frame'; payload: Buffer } | { kind: 'control'; message: ControlMessage },
+  ): void {
+    if (decoded.kind === 'control') {
+      this.control.emit(decoded.message);
+    } else {
+      this.remoteFrames.emit({ audience, id, payload: decoded.payload });
+    }
+  }
+
+  /** Counted always; logged at most once per reason per interval, with how many since. */
+  private ignore(reason: UnreadableReason, channel: string): void {
+    this.metrics.relayUnreadable.inc({ reason });
+    const now = Date.now();
+    const logged = this.unreadableLogged.get(reason);
+    if (logged && now - logged.at < UNREADABLE_LOG_INTERVAL_MS) {
+      logged.since += 1;
+      return;
+    }
+    this.unreadableLogged.set(reason, { at: now, since: 0 });
+    this.logger.warn(
+      `Ignored a message from another instance that this release cannot read (${reason}) on "${channel}"` +
+        (logged?.since ? `, and ${logged.since} more since the last such line` : '') +
+        ': an instance of another release? Counted in switchboard_relay_unreadable_total',
+    );
   }
 }

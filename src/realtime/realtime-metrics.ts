@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { MessageBus } from '@libs/bus';
 import { MetricsService } from '@app/metrics/metrics.service';
 
@@ -11,7 +11,9 @@ export class RealtimeMetrics {
   readonly fanoutDeliveries: Counter;
   readonly slowConsumersDropped: Counter;
   readonly closed: Counter<'code'>;
-  readonly upgradesRefused: Counter<'status'>;
+  readonly upgradesRefused: Counter<'status' | 'reason'>;
+  readonly relayUnreadable: Counter<'reason'>;
+  readonly wsFastPathEnabled: Gauge;
 
   constructor(metrics: MetricsService, bus: MessageBus) {
     this.framesReceived = metrics.counter({
@@ -38,8 +40,17 @@ export class RealtimeMetrics {
     });
     this.upgradesRefused = metrics.counter({
       name: 'ws_upgrades_refused_total',
-      help: 'WebSocket upgrades refused before the 101, by HTTP status',
-      labelNames: ['status'],
+      help: 'WebSocket upgrades refused before the 101, by HTTP status and reason',
+      labelNames: ['status', 'reason'],
+    });
+    this.relayUnreadable = metrics.counter({
+      name: 'relay_unreadable_total',
+      help: 'Messages from other instances ignored because this release cannot read them (another release during a rolling upgrade), by reason',
+      labelNames: ['reason'],
+    });
+    this.wsFastPathEnabled = metrics.gauge({
+      name: 'ws_fast_path_enabled',
+      help: '1 when frames are written to sockets pre-framed (the start-up check found the ws internals it needs), 0 when every frame goes through socket.send',
     });
     metrics.gauge({
       name: 'bus_reconnects',

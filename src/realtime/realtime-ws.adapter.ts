@@ -203,30 +203,51 @@ export class RealtimeWsAdapter extends WsAdapter {
     handler: FrameHandler,
   ): Promise<void> {
     return new Promise((resolve) => {
-      frameContext.run({ connection, ref: frame.ref }, () => {
-        this.transform(handler(frame.data ?? {}, frame.event)).subscribe({
-          next: (result) => {
-            const answer = result as HandlerResult | undefined;
-            if (answer?.event) {
-              connection.send(answer.event as never, answer.data as never, frame.ref);
-            }
-          },
-          complete: () => resolve(),
-          error: (error: unknown) => {
-            resolve();
-            // As before: an error the exception filter did not take is reported, not swallowed.
-            throw error;
-          },
+      // Whatever escapes the exception filter ends here: thrown out of an RxJS callback (or out
+      // of the socket's listener), it would be an uncaught exception and end the process.
+      const fail = (error: unknown) => {
+        this.handlerFailed(connection, frame, error);
+        resolve();
+      };
+      try {
+        frameContext.run({ connection, ref: frame.ref }, () => {
+          this.transform(handler(frame.data ?? {}, frame.event)).subscribe({
+            next: (result) => {
+              const answer = result as HandlerResult | undefined;
+              if (answer?.event) {
+                connection.send(answer.event as never, answer.data as never, frame.ref);
+              }
+            },
+            complete: () => resolve(),
+            error: fail,
+          });
         });
-      });
+      } catch (error) {
+        fail(error);
+      }
     });
+  }
+
+  /** Logged, and answered `error internal` (the server's fault: it never counts as abuse). */
+  private handlerFailed(
+    connection: RealtimeConnection,
+    frame: { event: string; ref: string | undefined },
+    error: unknown,
+  ): void {
+    try {
+      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      this.socketLogger.error(`Handler of "${frame.event}" failed: ${detail}`);
+      connection.refuse('internal', 'Internal server error', frame.ref, false);
+    } catch (failure) {
+      this.socketLogger.error(`Answering a failed "${frame.event}" failed too: ${String(failure)}`);
+    }
   }
 
   private refuseUpgrade(
     verdict: Extract<UpgradeVerdict, { accepted: false }>,
     accept: Parameters<VerifyClientCallbackAsync>[1],
   ): void {
-    this.metrics.upgradesRefused.inc({ status: String(verdict.status) });
+    this.metrics.upgradesRefused.inc({ status: String(verdict.status), reason: verdict.reason });
     accept(false, verdict.status, verdict.message, verdict.headers);
   }
 

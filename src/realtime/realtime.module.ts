@@ -15,6 +15,7 @@ import { RealtimeSessions } from './realtime-sessions';
 import { RealtimeGateway } from './realtime.gateway';
 import { RoomAccessRevocation } from './room-access-revocation';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
+import { WsFastPath } from './ws-fast-path';
 
 @Module({
   imports: [AuthModule, RoomsModule, MessagesModule],
@@ -30,6 +31,7 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
     EndedLoginCloser,
     UpgradeAuthenticator,
     RealtimeMetrics,
+    WsFastPath,
     {
       provide: PresenceStore,
       inject: [REDIS_CONNECTION, ConnectionRegistry],

@@ -10,24 +10,52 @@ import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { SHED_RETRY_AFTER_SECONDS } from '@app/bootstrap/load-shedding';
 import { clientAddressResolver } from '@app/common/client-address';
 import { ConnectionRegistry } from './connection-registry';
+import { AdmissionRefusal, UpgradeAdmission } from './upgrade-admission';
+
+/** Why an upgrade was refused: the `reason` label of `ws_upgrades_refused_total`. */
+export type UpgradeRefusalReason =
+  | 'shutting_down'
+  | 'overloaded'
+  | 'connection_limit'
+  | AdmissionRefusal
+  | 'connect_limit'
+  | 'origin'
+  | 'unauthenticated';
 
 export type UpgradeVerdict =
   | { accepted: true; user: AuthenticatedUser }
-  | { accepted: false; status: number; message: string; headers?: Record<string, string> };
+  | {
+      accepted: false;
+      status: number;
+      reason: UpgradeRefusalReason;
+      message: string;
+      headers?: Record<string, string>;
+    };
 
 const RETRY_LATER = { 'Retry-After': String(SHED_RETRY_AFTER_SECONDS) };
+/** A storm's clients come back soon, spread by their own jitter: the bucket refills each second. */
+export const ADMISSION_RETRY_AFTER_SECONDS = 1;
+
+const SHUTTING_DOWN: UpgradeVerdict = {
+  accepted: false,
+  status: 503,
+  reason: 'shutting_down',
+  message: 'Shutting down',
+  headers: RETRY_LATER,
+};
 
 /**
  * Decides an upgrade to `/ws` before the 101, so a refused client never gets a socket: 503 while
- * the instance is shutting down, saturated or full; 429 past the per-address connection rate;
- * 403 for a page of a foreign origin; 401 without a valid access token (header, or `?token=`
- * for browsers).
+ * the instance is shutting down, saturated, full, or past its accept rate (UpgradeAdmission);
+ * 429 past the per-address connection rate; 403 for a page of a foreign origin; 401 without a
+ * valid access token (header, or `?token=` for browsers).
  */
 @Injectable()
 export class UpgradeAuthenticator {
   private readonly usersByRequest = new WeakMap<IncomingMessage, AuthenticatedUser>();
   private accepting = true;
   private readonly clientAddressOf: (request: IncomingMessage) => string;
+  private readonly admission: UpgradeAdmission;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -37,44 +65,53 @@ export class UpgradeAuthenticator {
     @InjectThrottlerStorage() private readonly throttlerStorage: ThrottlerStorage,
   ) {
     this.clientAddressOf = clientAddressResolver(config.http.trustProxy);
+    this.admission = new UpgradeAdmission(config.websocket.accept);
   }
 
-  /** From now on every upgrade gets 503 (the server is draining). */
+  /** From now on every upgrade gets 503 (the server is draining), also one being verified. */
   stopAccepting(): void {
     this.accepting = false;
   }
 
   async verify(request: IncomingMessage): Promise<UpgradeVerdict> {
     if (!this.accepting) {
-      return { accepted: false, status: 503, message: 'Shutting down', headers: RETRY_LATER };
+      return SHUTTING_DOWN;
     }
     if (this.isUnderPressure()) {
-      return { accepted: false, status: 503, message: 'Overloaded', headers: RETRY_LATER };
+      return refusal(503, 'overloaded', 'Overloaded', RETRY_LATER);
     }
     if (this.connections.size >= this.config.websocket.maxConnections) {
-      return {
-        accepted: false,
-        status: 503,
-        message: 'Connection limit reached',
-        headers: RETRY_LATER,
-      };
+      return refusal(503, 'connection_limit', 'Connection limit reached', RETRY_LATER);
     }
+    const notAdmitted = this.admission.tryAdmit();
+    if (notAdmitted) {
+      return refusal(503, notAdmitted, 'Too many connections at once; retry later', {
+        'Retry-After': String(ADMISSION_RETRY_AFTER_SECONDS),
+      });
+    }
+    try {
+      const verdict = await this.verifyAdmitted(request);
+      // The drain may have closed the sockets while this one was verified: it must not open now.
+      return verdict.accepted && !this.accepting ? SHUTTING_DOWN : verdict;
+    } finally {
+      this.admission.release();
+    }
+  }
+
+  private async verifyAdmitted(request: IncomingMessage): Promise<UpgradeVerdict> {
     const retryAfterSeconds = await this.connectAttemptBlockedFor(request);
     if (retryAfterSeconds > 0) {
-      return {
-        accepted: false,
-        status: 429,
-        message: 'Too many connection attempts',
-        headers: { 'Retry-After': String(retryAfterSeconds) },
-      };
+      return refusal(429, 'connect_limit', 'Too many connection attempts', {
+        'Retry-After': String(retryAfterSeconds),
+      });
     }
     if (!this.originAllowed(request)) {
-      return { accepted: false, status: 403, message: 'Origin not allowed' };
+      return refusal(403, 'origin', 'Origin not allowed');
     }
     const token = bearerToken(request.headers.authorization) ?? tokenFromQuery(request.url);
     const user = token && (await this.accessTokens.authenticate(token));
     if (!user) {
-      return { accepted: false, status: 401, message: 'A valid access token is required' };
+      return refusal(401, 'unauthenticated', 'A valid access token is required');
     }
     this.usersByRequest.set(request, user);
     return { accepted: true, user };
@@ -123,6 +160,17 @@ export class UpgradeAuthenticator {
     >();
     return fastify.isUnderPressure?.() ?? false;
   }
+}
+
+function refusal(
+  status: number,
+  reason: UpgradeRefusalReason,
+  message: string,
+  headers?: Record<string, string>,
+): UpgradeVerdict {
+  return headers
+    ? { accepted: false, status, reason, message, headers }
+    : { accepted: false, status, reason, message };
 }
 
 function tokenFromQuery(url: string | undefined): string | undefined {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { Brackets, DataSource, In, Repository } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Brackets, In, Repository } from 'typeorm';
 import { DatabaseWriter } from '@app/database/database-writer';
 import { toSqliteDatetime } from '@app/database/sqlite-writer';
 import { isForeignKeyViolation } from '@app/database/unique-violation';
@@ -33,7 +33,6 @@ export interface MemberListPosition {
 @Injectable()
 export class RoomsRepository {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(Room) private readonly rooms: Repository<Room>,
     @InjectRepository(RoomMember) private readonly members: Repository<RoomMember>,
     private readonly writer: DatabaseWriter,
@@ -64,7 +63,7 @@ export class RoomsRepository {
     }
     // Copies: TypeORM writes values the database returned (raw, untransformed) into what it inserts.
     return unlessReferenceMissing(
-      this.dataSource.transaction(async (manager) => {
+      this.writer.postgresTransaction(async (manager) => {
         await manager.insert(Room, { ...room });
         await manager.insert(RoomMember, { ...owner });
       }),

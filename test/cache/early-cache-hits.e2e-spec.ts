@@ -1,8 +1,9 @@
+import { CanActivate, ExecutionContext, UnauthorizedException } from '@nestjs/common';
 import request from 'supertest';
 import { HttpCacheInterceptor } from '@libs/cache';
 import { bearer, registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import { createRoom, postMessage, readRoom } from '@test/support/room-helpers';
-import { startTestApp, TestApp } from '@test/support/test-app';
+import { startTestApp, TestApp, useTestApp } from '@test/support/test-app';
 
 /**
  * Cache hits are answered before Nest's routing (`EarlyCacheHits`); what a client sees must not
@@ -130,5 +131,50 @@ describe('cache hits answered before routing (e2e)', () => {
     const strangers = await readRoom(testApp, stranger, room.id, '/messages');
     expect(strangers).toMatchObject({ status: 404, cache: undefined });
     expect(strangers.body).toMatchObject({ statusCode: 404 });
+  });
+
+  describe('with a global guard registered outside the app module', () => {
+    /** Refuses a request that asks for it: a stand-in for any guard the app adds elsewhere. */
+    class RefusingGuard implements CanActivate {
+      calls = 0;
+      canActivate(context: ExecutionContext): boolean {
+        this.calls += 1;
+        const headers = context
+          .switchToHttp()
+          .getRequest<{ headers: Record<string, string> }>().headers;
+        if (headers['x-refuse'] === 'yes') {
+          throw new UnauthorizedException('Refused by the extra guard');
+        }
+        return true;
+      }
+    }
+    const refusing = new RefusingGuard();
+    const withGuard = useTestApp({ beforeListen: (app) => app.useGlobalGuards(refusing) });
+
+    it('runs it before a cached answer too: it refuses what would otherwise be a HIT', async () => {
+      const reader = await registerUser(withGuard);
+      const room = await createRoom(withGuard, reader);
+      const path = `/api/rooms/${room.id}/messages`;
+      const read = (refuse: boolean) =>
+        request(withGuard.server)
+          .get(path)
+          .set(bearer(reader.accessToken))
+          .set('x-refuse', refuse ? 'yes' : 'no');
+
+      expect((await read(false)).headers['x-cache']).toBe('MISS');
+      // Positive control: the page is cached, and the guard ran for the hit.
+      const callsBeforeHit = refusing.calls;
+      const hit = await read(false);
+      expect([hit.status, hit.headers['x-cache']]).toEqual([200, 'HIT']);
+      expect(refusing.calls).toBe(callsBeforeHit + 1);
+
+      const refused = await read(true);
+      expect(refused.status).toBe(401);
+      expect(refused.headers['x-cache']).toBeUndefined();
+      expect(refused.body).toMatchObject({
+        statusCode: 401,
+        requestId: refused.headers['x-request-id'],
+      });
+    });
   });
 });

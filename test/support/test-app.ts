@@ -23,6 +23,8 @@ export interface TestAppOptions {
   environment?: Record<string, string>;
   /** A database to use instead of a new one of its own (a fleet's apps share one). */
   database?: TestDatabase;
+  /** Called between creating the app and starting it (e.g. `app.useGlobalGuards(…)`). */
+  beforeListen?: (app: NestFastifyApplication) => void;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.environment,
   });
   const app = await createApp(config);
+  options.beforeListen?.(app);
   // Always on a port of its own: the generated client and WebSocket clients need a URL.
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();

@@ -13,6 +13,7 @@ import { CacheService } from './cache.service';
 import { CachedRouteQueries } from './cached-route-query';
 import { EARLY_CACHE_HITS_OPTIONS, EarlyCacheHits } from './early-cache-hits';
 import { HttpCacheInterceptor } from './http-cache.interceptor';
+import { createMemoryKeyv } from './lru-keyv.store';
 import { MemoryCacheTier } from './memory-cache.tier';
 import { RedisCacheTier } from './redis-cache.tier';
 
@@ -21,8 +22,9 @@ import { RedisCacheTier } from './redis-cache.tier';
  * connection (`RedisModule`), tag invalidation across instances, and `@CacheResponse()` routes.
  * Global, so that any feature module can mark routes and call `CacheService.invalidateTags()`.
  *
- * `CACHE_MANAGER` (cache-manager over the same two Keyv tiers) is there for plain values that
- * may live out their TTL; it knows nothing of tags, so it is not for answers a write changes.
+ * `CACHE_MANAGER` (cache-manager over stores of its own, in process and on the same Redis
+ * connection) is there for plain values that may live out their TTL; it knows nothing of tags, so
+ * it is not for answers a write changes, and it cannot reach the tagged entries.
  */
 @Global()
 @Module({})
@@ -62,17 +64,16 @@ export class CacheModule {
         },
         {
           provide: CACHE_MANAGER,
-          // The memory tier and, with Redis, a Keyv store on the application's one connection.
-          inject: [CACHE_OPTIONS, MemoryCacheTier, SHARED_CACHE_TIER],
-          useFactory: (
-            resolved: CacheOptions,
-            memory: MemoryCacheTier,
-            shared: RedisCacheTier | null,
-          ) =>
-            createCache({
-              stores: shared ? [memory.keyv, shared.keyv] : [memory.keyv],
+          // Stores of its own: an LRU and, with Redis, keys under `cache:kv:` on the one
+          // connection, apart from the tagged tiers (a plain `set` must not reach those).
+          inject: [CACHE_OPTIONS, SHARED_CACHE_TIER],
+          useFactory: (resolved: CacheOptions, shared: RedisCacheTier | null) => {
+            const memory = createMemoryKeyv(resolved.memory);
+            return createCache({
+              stores: shared ? [memory, shared.keyv] : [memory],
               ttl: resolved.defaultTtlMs,
-            }),
+            });
+          },
         },
         CacheService,
         CachedRouteQueries,

@@ -7,25 +7,36 @@ import {
   OnModuleInit,
   Type,
 } from '@nestjs/common';
-import { GUARDS_METADATA } from '@nestjs/common/constants';
-import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
+import { EXCEPTION_FILTERS_METADATA, GUARDS_METADATA } from '@nestjs/common/constants';
+import {
+  ApplicationConfig,
+  HttpAdapterHost,
+  MetadataScanner,
+  ModulesContainer,
+} from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { cacheTargetOf, cachingOn, routeTemplateOf } from './cache-entry';
 import { buildCacheKey } from './cache-key';
 import type { CacheableRequest, CachedRoute } from './cache-response.decorator';
-import { CACHE_OPTIONS, CACHE_STATUS_HEADER, CACHED_ROUTE_CONFIG } from './cache.constants';
+import {
+  CACHE_OPTIONS,
+  CACHE_RESPONSE_METADATA,
+  CACHE_STATUS_HEADER,
+  CACHED_ROUTE_CONFIG,
+} from './cache.constants';
 import { CacheOptions } from './cache-options';
 import { CacheService } from './cache.service';
 import { CachedRouteQueries } from './cached-route-query';
+import { HttpExecutionContext } from './http-execution-context';
 import { JSON_CONTENT_TYPE } from './http-cache.interceptor';
 
 /** What the application runs on every request before a cached answer may be sent. */
 export interface EarlyCacheHitsOptions {
-  /** The global guards, in the order the application registers them (`APP_GUARD`). */
-  globalGuards: Type<CanActivate>[];
-  /** The global exception filter (`APP_FILTER`): a refusal is answered exactly as Nest would. */
+  /**
+   * The global exception filter (`APP_FILTER`): a refusal is answered exactly as Nest would. The
+   * start fails unless it is Nest's one global filter.
+   */
   exceptionFilter: Type<ExceptionFilter>;
 }
 
@@ -35,19 +46,26 @@ export const EARLY_CACHE_HITS_OPTIONS = Symbol('EARLY_CACHE_HITS_OPTIONS');
  * Answers in-process cache hits of `@CacheResponse()` routes from a Fastify `onRequest` hook,
  * before Nest's router, pipes and interceptors: on a hit they would only add cost (a bare Nest
  * route runs at about half the speed of a bare Fastify one). Everything that decides whether the
- * caller may have the answer still runs, and is the same code: the global guards and the route's
- * own `@UseGuards()`, in Nest's order, on the same request and reply, with refusals answered by
- * the global exception filter. A miss carries on into Nest's route as if this hook were not
- * there (the guards run again there; they are cheap on a second call).
+ * caller may have the answer still runs, and is the same code: the guards Nest runs for the route
+ * — the global ones from Nest's own registry (`APP_GUARD` and `useGlobalGuards()` alike), then
+ * the route's `@UseGuards()` as its module holds them — in Nest's order, on the same request and
+ * reply, with refusals answered by the global exception filter. A miss carries on into Nest's
+ * route as if this hook were not there (the guards run again there; they are cheap on a second
+ * call).
+ *
+ * At start-up each cached route's guards are resolved once, and the start fails when they could
+ * differ from Nest's: a request-scoped guard (global or the route's), a request-scoped
+ * controller, or a guard class its module does not hold.
  */
 @Injectable()
 export class EarlyCacheHits implements OnModuleInit {
-  private readonly guardsByRoute = new Map<CachedRoute, CanActivate[]>();
-  private filter: ExceptionFilter | undefined;
+  private readonly guardsByHandler = new Map<CachedRoute['handler'], CanActivate[]>();
+  private filter!: ExceptionFilter;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly moduleRef: ModuleRef,
+    private readonly applicationConfig: ApplicationConfig,
+    private readonly modules: ModulesContainer,
     private readonly cache: CacheService,
     private readonly queries: CachedRouteQueries,
     @Inject(CACHE_OPTIONS)
@@ -56,6 +74,9 @@ export class EarlyCacheHits implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    // Nest has applied the global enhancers and registered the routes by now (before init hooks).
+    this.filter = this.resolveFilter();
+    this.resolveGuards();
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     // Callback style: the requests of other routes go on without a promise of their own.
     fastify.addHook('onRequest', (request, reply, done) => {
@@ -79,16 +100,21 @@ export class EarlyCacheHits implements OnModuleInit {
     reply: FastifyReply,
   ): Promise<boolean> {
     // What Nest hands its guards and filters for this route: (request, reply) of the handler.
-    const context = new ExecutionContextHost([request, reply], route.controller, route.handler);
+    const guards = this.guardsByHandler.get(route.handler);
+    if (!guards) {
+      // Not seen at start-up: Nest's route answers it.
+      return false;
+    }
+    const context = new HttpExecutionContext([request, reply], route.controller, route.handler);
     try {
-      for (const guard of this.guardsOf(route)) {
+      for (const guard of guards) {
         if (!(await allows(guard, context))) {
           // What Nest's guard consumer throws for a guard that says no.
           throw new ForbiddenException('Forbidden resource');
         }
       }
     } catch (error) {
-      this.exceptionFilter().catch(error, context);
+      this.filter.catch(error, context);
       return true;
     }
     const target = cacheTargetOf(
@@ -120,25 +146,81 @@ export class EarlyCacheHits implements OnModuleInit {
     return true;
   }
 
-  private guardsOf(route: CachedRoute): CanActivate[] {
-    let guards = this.guardsByRoute.get(route);
-    if (!guards) {
-      const routeGuards = [...guardMetadata(route.controller), ...guardMetadata(route.handler)];
-      guards = [...this.hitsOptions.globalGuards, ...routeGuards].map((guard) =>
-        typeof guard === 'function'
-          ? this.moduleRef.get<CanActivate>(guard, { strict: false })
-          : guard,
+  /**
+   * Every cached route's guards, as Nest's router resolves them (`GuardsContextCreator`): the
+   * global guards, then the controller's, then the handler's; a guard class is the instance the
+   * controller's module holds. Throws where Nest would run anything else.
+   */
+  private resolveGuards(): void {
+    if (this.applicationConfig.getGlobalRequestGuards().length > 0) {
+      throw new Error(
+        'EarlyCacheHits cannot run a request-scoped global guard before a cached answer: make it static, or turn early hits off',
       );
-      this.guardsByRoute.set(route, guards);
     }
-    return guards;
+    const globalGuards = this.applicationConfig.getGlobalGuards();
+    const scanner = new MetadataScanner();
+    for (const module of this.modules.values()) {
+      for (const controller of module.controllers.values()) {
+        const type = controller.metatype as Type | null;
+        if (!type) {
+          continue;
+        }
+        const prototype = type.prototype as Record<string, CachedRoute['handler']>;
+        for (const name of scanner.getAllMethodNames(prototype)) {
+          const handler = prototype[name];
+          if (!Reflect.getMetadata(CACHE_RESPONSE_METADATA, handler)) {
+            continue;
+          }
+          const where = `${type.name}.${name}`;
+          if (
+            Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, type) ??
+            Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, handler)
+          ) {
+            throw new Error(
+              `EarlyCacheHits: ${where} is cached but has exception filters of its own, which a refusal answered early would skip`,
+            );
+          }
+          if (!controller.isDependencyTreeStatic()) {
+            throw new Error(
+              `EarlyCacheHits: ${where} is cached but its controller is request-scoped; Nest would run its guards per request`,
+            );
+          }
+          const routeGuards = [...guardMetadata(type), ...guardMetadata(handler)].map((guard) => {
+            if (typeof guard !== 'function') {
+              return guard;
+            }
+            const wrapper = module.injectables.get(guard);
+            const instance = wrapper?.instance as CanActivate | undefined;
+            if (!wrapper?.isDependencyTreeStatic() || typeof instance?.canActivate !== 'function') {
+              throw new Error(
+                `EarlyCacheHits: guard ${guard.name} of ${where} is not a static instance of its module; Nest would run another one`,
+              );
+            }
+            return instance;
+          });
+          this.guardsByHandler.set(handler, [...globalGuards, ...routeGuards]);
+        }
+      }
+    }
   }
 
-  private exceptionFilter(): ExceptionFilter {
-    this.filter ??= this.moduleRef.get<ExceptionFilter>(this.hitsOptions.exceptionFilter, {
-      strict: false,
-    });
-    return this.filter;
+  /**
+   * The filter Nest answers a cached route's refusals with: the one global filter, which must be
+   * the configured one (checked here, so the two cannot drift apart).
+   */
+  private resolveFilter(): ExceptionFilter {
+    const filters = this.applicationConfig.getGlobalFilters();
+    const [filter] = filters;
+    if (
+      filters.length !== 1 ||
+      !(filter instanceof this.hitsOptions.exceptionFilter) ||
+      this.applicationConfig.getGlobalRequestFilters().length > 0
+    ) {
+      throw new Error(
+        `EarlyCacheHits: Nest's global exception filters are not exactly ${this.hitsOptions.exceptionFilter.name}; a refusal answered early could differ from Nest's`,
+      );
+    }
+    return filter;
   }
 }
 
@@ -153,7 +235,7 @@ function guardMetadata(target: object): (Type<CanActivate> | CanActivate)[] {
   );
 }
 
-async function allows(guard: CanActivate, context: ExecutionContextHost): Promise<boolean> {
+async function allows(guard: CanActivate, context: HttpExecutionContext): Promise<boolean> {
   const result = guard.canActivate(context);
   return isObservable(result) ? lastValueFrom(result) : result;
 }

@@ -1,6 +1,26 @@
 import { EventEmitter } from 'node:events';
-import type { KeyvStoreAdapter, StoredData } from 'keyv';
-import type { LRUCache } from 'lru-cache';
+import Keyv, { type KeyvStoreAdapter, type StoredData } from 'keyv';
+import { LRUCache } from 'lru-cache';
+import type { CacheOptions } from './cache-options';
+
+/**
+ * The in-process store of cache-manager's `CACHE_MANAGER`: an LRU of its own, bounded like the
+ * memory tier. Never the tier's LRU: a `set` there could forge a cached answer or access decision
+ * under its key, and `clear()` would wipe them all.
+ */
+export function createMemoryKeyv(options: Pick<CacheOptions['memory'], 'maxEntries'>): Keyv {
+  const keyv = new Keyv({
+    store: new LruKeyvStore(
+      new LRUCache<string, NonNullable<unknown>>({ max: options.maxEntries, ttlAutopurge: false }),
+    ),
+    namespace: undefined,
+    useKeyPrefix: false,
+  });
+  // Values stay as they are: no serialization on the way in or out.
+  keyv.serialize = undefined;
+  keyv.deserialize = undefined;
+  return keyv;
+}
 
 /**
  * Keyv's store interface over an `lru-cache` (Keyv does not take one as it is), for

@@ -1,8 +1,6 @@
-import Keyv from 'keyv';
 import { LRUCache } from 'lru-cache';
 import { CacheMetrics } from './cache-metrics';
 import { CacheOptions } from './cache-options';
-import { LruKeyvStore } from './lru-keyv.store';
 
 /**
  * The in-process tier: a bounded LRU (`lru-cache`, by count and by body size, with per-entry
@@ -11,8 +9,6 @@ import { LruKeyvStore } from './lru-keyv.store';
  * write that follows it.
  */
 export class MemoryCacheTier {
-  /** The same LRU under Keyv, for cache-manager's `CACHE_MANAGER`. */
-  readonly keyv: Keyv;
   private readonly lru: LRUCache<string, NonNullable<unknown>>;
   private readonly keysByTag = new Map<string, Set<string>>();
   private readonly tagsByKey = new Map<string, readonly string[]>();
@@ -26,7 +22,7 @@ export class MemoryCacheTier {
     this.lru = new LRUCache<string, NonNullable<unknown>>({
       max: options.maxEntries,
       maxSize: options.maxSize,
-      // Bodies are counted by their length; anything else (a Keyv record) as one.
+      // Bodies are counted by their length; anything else (an access decision) as one.
       sizeCalculation: (value) => (typeof value === 'string' ? Math.max(1, value.length) : 1),
       // Entries past their TTL are dropped when looked at; no timer per entry.
       ttlAutopurge: false,
@@ -34,14 +30,6 @@ export class MemoryCacheTier {
       ttlResolution: 0,
       dispose: (_value, key) => this.unindex(key),
     });
-    // Values stay as they are: no serialization on the way in or out.
-    this.keyv = new Keyv({
-      store: new LruKeyvStore(this.lru),
-      namespace: undefined,
-      useKeyPrefix: false,
-    });
-    this.keyv.serialize = undefined;
-    this.keyv.deserialize = undefined;
   }
 
   get size(): number {

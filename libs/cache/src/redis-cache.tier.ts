@@ -34,6 +34,24 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `;
 
+/**
+ * The previous release (commit 56ee10c) recorded each entry's key in a set per tag,
+ * `<prefix>cache:tag:<tag>`, and read entries without looking at generations: while instances of
+ * it share the Redis (a rolling upgrade), an invalidation here also deletes what those sets name,
+ * or they would serve what this write changed until its TTL. KEYS: the tag sets. Nothing to do,
+ * one SMEMBERS of a missing key per tag, once no instance of it is left; goes in the next release.
+ */
+const DELETE_PREVIOUS_RELEASE_ENTRIES_SCRIPT = `
+for i = 1, #KEYS do
+  local members = redis.call('SMEMBERS', KEYS[i])
+  for first = 1, #members, 500 do
+    redis.call('DEL', unpack(members, first, math.min(first + 499, #members)))
+  end
+  redis.call('DEL', KEYS[i])
+end
+return 0
+`;
+
 /** What an entry holds in Redis. */
 interface StoredEntry<T> {
   value: T;
@@ -64,6 +82,7 @@ export class RedisCacheTier implements SharedCacheTier {
   private readonly epochKey: string;
   private readonly generationPrefix: string;
   private readonly entryPrefix: string;
+  private readonly previousReleaseTagPrefix: string;
   /** An invalidation was missed: the epoch must move before the tier is used again. */
   private missedInvalidation = false;
   /** Counts missed invalidations, so that a retirement only covers those before it began. */
@@ -78,6 +97,7 @@ export class RedisCacheTier implements SharedCacheTier {
     this.epochKey = `${prefix}cache:epoch`;
     this.generationPrefix = `${prefix}cache:gen:`;
     this.entryPrefix = `${prefix}cache:entry:`;
+    this.previousReleaseTagPrefix = `${prefix}cache:tag:`;
     this.keyv = new Keyv({
       store: new RedisKeyvStore(connection, `${prefix}cache:kv:`),
       useKeyPrefix: false,
@@ -181,6 +201,11 @@ export class RedisCacheTier implements SharedCacheTier {
             .incr(this.generationPrefix + tag)
             .pexpire(this.generationPrefix + tag, GENERATION_TTL_MS);
         }
+        transaction.eval(
+          DELETE_PREVIOUS_RELEASE_ENTRIES_SCRIPT,
+          tags.length,
+          ...tags.map((tag) => this.previousReleaseTagPrefix + tag),
+        );
         if (publication) {
           transaction.publish(publication.channel, publication.message);
         }

@@ -8,4 +8,4 @@ export { createClient, createConfig } from './generated/client';
 // The protocol lives in libs/protocol (the server uses it too); re-exported so users see one package.
 export * from '@libs/protocol';
 export * from './realtime/realtime-client';
-export { reconnectDelay, DEFAULT_RECONNECT } from './realtime/reconnect-backoff';
+export { reconnectDelay, retryAfterDelay, DEFAULT_RECONNECT } from './realtime/reconnect-backoff';

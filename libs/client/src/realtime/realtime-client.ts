@@ -9,7 +9,12 @@ import {
   ServerEventMap,
   ServerFrame,
 } from '@libs/protocol';
-import { ReconnectOptions, reconnectDelay } from './reconnect-backoff';
+import {
+  parseRetryAfter,
+  ReconnectOptions,
+  reconnectDelay,
+  retryAfterDelay,
+} from './reconnect-backoff';
 import { RoomSequencer } from './room-sequencer';
 
 export type { ReconnectOptions } from './reconnect-backoff';
@@ -26,6 +31,20 @@ export interface WebSocketLike {
     listener: (event: { code: number; reason: string }) => void,
   ): void;
   addEventListener(type: 'error', listener: (event: unknown) => void): void;
+  /**
+   * Node's `ws` only: the HTTP answer of a refused upgrade, which tells its status and Retry-After
+   * (a browser's WebSocket tells neither).
+   */
+  on?(
+    event: 'unexpected-response',
+    listener: (request: unknown, response: UpgradeResponse) => void,
+  ): unknown;
+}
+
+/** The parts of a refused upgrade's HTTP answer the client reads. */
+export interface UpgradeResponse {
+  statusCode?: number;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /**
@@ -83,6 +102,32 @@ export class RealtimeRequestError extends Error {
     super(message);
     this.name = 'RealtimeRequestError';
   }
+}
+
+/** The server answered the upgrade with an HTTP status instead of a WebSocket. */
+export class UpgradeRefusedError extends Error {
+  constructor(
+    readonly status: number,
+    /** From Retry-After: the server is busy and asks to try again after this many seconds. */
+    readonly retryAfterSeconds: number | undefined,
+  ) {
+    super(`WebSocket connection refused or failed: HTTP ${status}`);
+    this.name = 'UpgradeRefusedError';
+  }
+}
+
+/**
+ * Seconds to wait when `error` says "later" (503 with Retry-After: a storm being let in at the
+ * server's pace); undefined for every other failure.
+ */
+function busyFor(error: unknown): number | undefined {
+  return error instanceof UpgradeRefusedError && error.status === 503
+    ? error.retryAfterSeconds
+    : undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** `send`/`dm` while `maxQueuedSends` sends still wait for their acknowledgement. */
@@ -152,6 +197,9 @@ function newClientMessageId(): string {
  * - A lost connection is reopened with jittered exponential backoff (a fresh token from the
  *   `accessToken` function each time); joined rooms are joined again and `sync`ed from the last
  *   `seq` delivered, paging through `hasMore`. `reconnecting` / `reconnected` tell the app.
+ * - An upgrade refused with 503 and Retry-After (the server lets a storm in at its pace) is not a
+ *   failure: the client waits that long with jitter and tries again, also in `connect()`; it
+ *   counts against neither `maxAttempts` nor the backoff.
  * - `send`/`dm` are kept until acknowledged (up to `maxQueuedSends`) and sent again with the same
  *   `clientMsgId` (one is generated when the app gives none), so a retry never stores twice.
  * - 1008 (abuse), 4401 with no fresh token, `close()` and `maxAttempts` stop it for good:
@@ -188,13 +236,25 @@ export class RealtimeClient {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 
-  /** Opens a connection; rejects when the server refuses the upgrade (401, 403, 429, 503). */
+  /**
+   * Opens a connection; rejects with `UpgradeRefusedError` when the server refuses the upgrade
+   * (401, 403, 429, a 503 without Retry-After, or any 503 with `reconnect: false`).
+   */
   static async connect(options: RealtimeClientOptions): Promise<RealtimeClient> {
     const client = new RealtimeClient(options);
-    const socket = await client.openSocket(await client.token());
-    client.socket = socket;
-    client.resumed = true;
-    return client;
+    for (;;) {
+      try {
+        client.socket = await client.openSocket(await client.token());
+        client.resumed = true;
+        return client;
+      } catch (error) {
+        const retryAfterSeconds = options.reconnect === false ? undefined : busyFor(error);
+        if (retryAfterSeconds === undefined) {
+          throw error;
+        }
+        await sleep(retryAfterDelay(retryAfterSeconds));
+      }
+    }
   }
 
   on<E extends RealtimeClientEvent>(event: E, listener: Listener<E>): () => void {
@@ -355,13 +415,22 @@ export class RealtimeClient {
     }
     return new Promise((resolve, reject) => {
       let opened = false;
+      let refused: UpgradeRefusedError | undefined;
+      socket.on?.('unexpected-response', (_request, response) => {
+        refused = new UpgradeRefusedError(
+          response.statusCode ?? 0,
+          parseRetryAfter(response.headers['retry-after']),
+        );
+        // Ends the attempt: `error`, then `close`, as for any refused upgrade.
+        socket.close();
+      });
       socket.addEventListener('open', () => {
         opened = true;
         resolve(socket);
       });
       socket.addEventListener('error', () => {
         if (!opened) {
-          reject(new Error('WebSocket connection refused or failed'));
+          reject(refused ?? new Error('WebSocket connection refused or failed'));
         }
       });
       socket.addEventListener('message', (event) => {
@@ -422,12 +491,18 @@ export class RealtimeClient {
         return;
       }
       const options = this.options.reconnect || {};
-      for (let attempt = 1; ; attempt++) {
+      // `attempt` counts failures only: a server that said "later" (503) did not fail.
+      let attempt = 1;
+      let busyForSeconds: number | undefined;
+      for (;;) {
         if (this.stopped || (options.maxAttempts !== undefined && attempt > options.maxAttempts)) {
           this.finish(code, reason);
           return;
         }
-        const delayMs = reconnectDelay(attempt, options);
+        const delayMs =
+          busyForSeconds === undefined
+            ? reconnectDelay(attempt, options)
+            : retryAfterDelay(busyForSeconds);
         this.emit('reconnecting', { attempt, delayMs, code, reason });
         await new Promise<void>((resolve) => {
           this.wakeReconnect = resolve;
@@ -442,6 +517,9 @@ export class RealtimeClient {
           this.socket = socket;
           await this.resume();
           if (this.socket !== socket) {
+            // Lost again while resuming: a failure.
+            attempt += 1;
+            busyForSeconds = undefined;
             continue;
           }
           if (this.stopped) {
@@ -459,8 +537,12 @@ export class RealtimeClient {
           }
           this.emit('reconnected', { attempt });
           return;
-        } catch {
+        } catch (error) {
           // Refused, or lost again while resuming: the next attempt, later.
+          busyForSeconds = busyFor(error);
+          if (busyForSeconds === undefined) {
+            attempt += 1;
+          }
           this.socket?.close(1000, 'Resume failed');
           this.socket = undefined;
         }
