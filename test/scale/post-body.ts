@@ -13,16 +13,21 @@ export interface PostStamp {
   sentAt: number;
 }
 
+/** A stamp as read back, with the post's number. */
+export interface ReadStamp extends PostStamp {
+  index: number;
+}
+
 export function postBody(stamp: PostStamp, index: number): string {
   return `${PHASE_CODES[stamp.phase]}:${stamp.origin}:${stamp.sentAt}:${index}`;
 }
 
 /** The stamp of a body written by `postBody`; undefined for any other text. */
-export function readPostBody(body: string): PostStamp | undefined {
-  const [code, origin, sentAt] = body.split(':');
+export function readPostBody(body: string): ReadStamp | undefined {
+  const [code, origin, sentAt, index] = body.split(':');
   const phase = PHASES_BY_CODE[code];
-  if (!phase || origin === undefined || sentAt === undefined) {
+  if (!phase || index === undefined) {
     return undefined;
   }
-  return { phase, origin: Number(origin), sentAt: Number(sentAt) };
+  return { phase, origin: Number(origin), sentAt: Number(sentAt), index: Number(index) };
 }

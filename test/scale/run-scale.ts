@@ -22,6 +22,7 @@ import type {
   ResumeCheck,
   ResumeProgress,
 } from './load/socket-holder';
+import { readPostBody } from './post-body';
 import { Poster } from './poster';
 import { parseScaleOptions, SCALE_USAGE, ScaleOptions } from './scale-options';
 import {
@@ -197,8 +198,8 @@ async function measure(
   figures.openFilesLimit = Math.min(figures.openFilesLimit, ...pids.map(openFilesLimitOf));
 
   // Open: every socket upgrades and joins its rooms.
-  // Room for the steady state, the kill and the cleanup after it within the deadline.
-  const openSeconds = options.deadlineSeconds * 0.4;
+  // What is left is room for the steady state, the kill and the cleanup within the deadline.
+  const openSeconds = options.deadlineSeconds * 0.45;
   const rssBefore = pids.map(residentBytes);
   const openCpuBefore = cpuSnapshot(pids, await holderCounts(fleet));
   const openStarted = performance.now();
@@ -253,21 +254,30 @@ async function measure(
   await sleep(options.steadySeconds * 1000);
   poster.post('kill');
   const steadyEnd = cpuSnapshot(pids, await holderCounts(fleet));
-  // Every steady post stored (or refused) before deliveries are owed for it.
+  // Posts still waiting for their ack may be stored all the same: the database says which are.
   await poster.waitForAnswers(ANSWERS_TIMEOUT_MS, 'steady');
+  const stored = await storedSteadyPosts(fleet.databaseUrl, fleet.roomIds);
+  // Their deliveries still on the way get a moment more.
   await sleep(SETTLE_MS);
   const steadyCounts = await holderCounts(fleet);
   const posts = poster.result();
   const members = membersByRoom(plan, options.rooms, (socket) => !failed.has(socket.index));
-  const expected = expectedDeliveries(members, posts.ackedByPhase.steady);
+  const storedByRoom = Array.from({ length: INSTANCE_COUNT }, () =>
+    new Array<number>(options.rooms).fill(0),
+  );
+  stored.forEach(({ origin, room }) => storedByRoom[origin][room]++);
+  const expected = expectedDeliveries(members, storedByRoom);
   const received = { sameInstance: 0, crossInstance: 0 };
+  let receivedUnstored = 0;
   const latency = new LatencyHistogram();
   for (const counts of steadyCounts) {
     latency.addPairs(counts.steadyLatency);
-    for (const [key, count] of Object.entries(counts.received)) {
-      const [phase, receiver, origin] = key.split(':');
-      if (phase === 'steady') {
-        received[receiver === origin ? 'sameInstance' : 'crossInstance'] += count;
+    for (const [receiver, index, count] of counts.steadyByPost) {
+      const post = stored.get(index);
+      if (!post) {
+        receivedUnstored += count;
+      } else {
+        received[receiver === post.origin ? 'sameInstance' : 'crossInstance'] += count;
       }
     }
   }
@@ -276,7 +286,9 @@ async function measure(
   const deliveries = received.sameInstance + received.crossInstance;
   figures.steady = {
     seconds: wall,
-    posts: posts.ackedByPhase.steady.flat().reduce((sum, count) => sum + count, 0),
+    posts: stored.size,
+    postsAcked: posts.ackedByPhase.steady.flat().reduce((sum, count) => sum + count, 0),
+    receivedUnstored,
     postsUnanswered: poster.unansweredIn('steady'),
     postRefusals: posts.refused,
     firstPostRefusal: posts.firstRefusal,
@@ -490,6 +502,32 @@ async function resumeCheck(fleet: Fleet, lastSeq: Record<string, number>): Promi
     clientsWithMissing: sum('clientsWithMissing'),
     clientsWithDuplicates: sum('clientsWithDuplicates'),
   };
+}
+
+/** The steady posts the database stored, by post number: where each was sent, and its room. */
+async function storedSteadyPosts(
+  databaseUrl: string,
+  roomIds: string[],
+): Promise<Map<number, { origin: number; room: number }>> {
+  const roomIndex = new Map(roomIds.map((id, index) => [id, index]));
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ roomId: string; body: string }>(
+      `SELECT "roomId", body FROM messages WHERE body LIKE 's:%'`,
+    );
+    const stored = new Map<number, { origin: number; room: number }>();
+    for (const row of rows) {
+      const stamp = readPostBody(row.body);
+      const room = roomIndex.get(row.roomId);
+      if (stamp && room !== undefined) {
+        stored.set(stamp.index, { origin: stamp.origin, room });
+      }
+    }
+    return stored;
+  } finally {
+    await client.end();
+  }
 }
 
 /** What the database stored: the rooms' last seq, the truth the clients are checked against. */

@@ -81,6 +81,7 @@ describe(DeliveryTally.name, () => {
     tally.count(Buffer.from(JSON.stringify(history)), 0);
     tally.count(Buffer.from(JSON.stringify({ event: 'message', data: { body: 'hello' } })), 0);
     expect(tally.counts().received).toEqual({ 'steady:0:1': 1 });
+    expect(tally.counts().steadyByPost).toEqual([[0, 7, 1]]);
     expect(tally.counts().steadyLatency).toHaveLength(1);
   });
 });

@@ -18,7 +18,11 @@ export interface ScaleFigures {
   memoryPerSocketKb: number[];
   steady?: {
     seconds: number;
+    /** Steady posts the database stored (the deliveries owed are computed from these). */
     posts: number;
+    postsAcked: number;
+    /** Deliveries of posts not found in the database (none: a post is delivered once stored). */
+    receivedUnstored: number;
     postsUnanswered: number;
     postRefusals: number;
     firstPostRefusal?: string;
@@ -221,9 +225,9 @@ export function markdownReport(
         '—',
       ],
       [
-        'posts stored / refused / unanswered',
-        `${steady.posts} / ${steady.postRefusals} / ${steady.postsUnanswered}${steady.firstPostRefusal ? ` (${steady.firstPostRefusal})` : ''}`,
-        '— / 0 / 0',
+        'posts stored / acked / refused / unanswered',
+        `${steady.posts} / ${steady.postsAcked} / ${steady.postRefusals} / ${steady.postsUnanswered}${steady.firstPostRefusal ? ` (${steady.firstPostRefusal})` : ''}`,
+        '— / all / 0 / 0',
       ],
       [
         'post to receipt, p50 / p99 (max)',

@@ -9,6 +9,8 @@ export const QUOTE = 0x22;
 /** What a client process counted: deliveries by `phase:receiver:origin`, and steady latencies. */
 export interface DeliveryCounts {
   received: Record<string, number>;
+  /** Steady deliveries by post: [receiver instance, post number, count]. */
+  steadyByPost: [number, number, number][];
   steadyLatency: [number, number][];
 }
 
@@ -19,6 +21,8 @@ export interface DeliveryCounts {
  */
 export class DeliveryTally {
   private readonly received = new Map<string, number>();
+  /** Per receiving instance: post number → deliveries. */
+  private readonly steadyByPost = new Map<number, Map<number, number>>();
   private readonly steadyLatency = new LatencyHistogram();
 
   /** One frame received by a socket on instance `receiver`. */
@@ -46,12 +50,18 @@ export class DeliveryTally {
     this.received.set(key, (this.received.get(key) ?? 0) + 1);
     if (stamp.phase === 'steady') {
       this.steadyLatency.add(Date.now() - stamp.sentAt);
+      const byPost = this.steadyByPost.get(receiver) ?? new Map<number, number>();
+      byPost.set(stamp.index, (byPost.get(stamp.index) ?? 0) + 1);
+      this.steadyByPost.set(receiver, byPost);
     }
   }
 
   counts(): DeliveryCounts {
     return {
       received: Object.fromEntries(this.received),
+      steadyByPost: [...this.steadyByPost].flatMap(([receiver, byPost]) =>
+        [...byPost].map(([index, count]): [number, number, number] => [receiver, index, count]),
+      ),
       steadyLatency: this.steadyLatency.toPairs(),
     };
   }

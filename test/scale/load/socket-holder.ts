@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { RealtimeClient } from '@libs/client';
 import { serveRunner } from '@bench/support/worker-protocol';
 import { countFromBytes } from './byte-counter';
-import { DeliveryTally } from './delivery-tally';
+import { DeliveryCounts, DeliveryTally } from './delivery-tally';
 import { ResumeTracker } from './resume-tracker';
 import { FleetRoutes, Refusals, RoutedWebSocket, routedWebSocketClass } from './routed-websocket';
 
@@ -37,9 +37,7 @@ export interface OpenResult {
   firstError?: string;
 }
 
-export interface HolderCounts {
-  received: Record<string, number>;
-  steadyLatency: [number, number][];
+export interface HolderCounts extends DeliveryCounts {
   /** Raw sockets the server closed (or lost) since they opened. */
   rawClosed: number;
   /** RealtimeClient connections lost since they opened (they come back by themselves). */
