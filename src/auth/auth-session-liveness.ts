@@ -15,10 +15,13 @@ export const SESSION_STATE_TTL_MS = 5_000;
 const ENDED_STATE_TTL_MS = 15 * 60_000;
 const MAX_SESSION_STATES = 100_000;
 
-export interface EndedLogin {
+/** A login: one auth session of one user. */
+export interface Login {
   sessionId: string;
   userId: string;
 }
+
+export type EndedLogin = Login;
 
 interface SessionState {
   userId: string;
@@ -86,6 +89,31 @@ export class AuthSessionLiveness implements OnModuleInit, OnModuleDestroy {
       this.logger.warn(
         `Ended login not broadcast: ${error instanceof Error ? error.message : String(error)}`,
       );
+    }
+  }
+
+  /**
+   * Asks the database about these logins again, in one query and past the cache: what the bus may
+   * have failed to carry while it was away. An ended one is ended here (its listeners close what
+   * it holds open); a live one is cached afresh.
+   */
+  async recheck(logins: readonly Login[]): Promise<void> {
+    const found = await this.sessions.findByIds([
+      ...new Set(logins.map((login) => login.sessionId)),
+    ]);
+    const sessions = new Map(found.map((session) => [session.id, session]));
+    for (const login of logins) {
+      const session = sessions.get(login.sessionId);
+      const state: SessionState = {
+        userId: session?.userId ?? '',
+        liveUntil: session && !session.revokedAt ? session.expiresAt.getTime() : 0,
+      };
+      if (!isLiveState(state, login.userId)) {
+        this.forget(login);
+      } else if (this.states.get(login.sessionId)?.liveUntil !== 0) {
+        // A revocation heard while the query ran wins over what the query read.
+        this.states.set(login.sessionId, state, { ttl: SESSION_STATE_TTL_MS });
+      }
     }
   }
 

@@ -23,6 +23,11 @@ export class AuthSessionsRepository {
     return this.sessions.findOneBy({ id });
   }
 
+  /** The sessions among `ids` that still exist, in one query. */
+  findByIds(ids: readonly string[]): Promise<AuthSession[]> {
+    return ids.length === 0 ? Promise.resolve([]) : this.sessions.findBy({ id: In([...ids]) });
+  }
+
   /**
    * Swaps the stored hash, but only if it is still `expectedHash` and the session is live: of two
    * refreshes racing with one token, exactly one wins. `expectedHash` is recorded as spent first,

@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import { APP_CONFIG, AppConfig } from '@config';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { MetricsService } from '@app/metrics/metrics.service';
+import { PacedSweep } from './paced-sweep';
 import { RealtimeConnection } from './realtime-connection';
 import { RealtimeMetrics } from './realtime-metrics';
 import { TokenExpirySchedule } from './token-expiry';
@@ -17,13 +18,14 @@ const NO_CONNECTIONS: ReadonlySet<RealtimeConnection> = new Set();
  */
 @Injectable()
 export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
-  /** This process among the fleet: tags what it publishes, and its connections' fleet-wide ids. */
+  /** This process among the fleet: tags what it publishes, and names its presence in Redis. */
   readonly instanceId = randomUUID();
   private readonly bySocket = new Map<WebSocket, RealtimeConnection>();
   private readonly byUser = new Map<string, Set<RealtimeConnection>>();
   private readonly byRoom = new Map<string, Set<RealtimeConnection>>();
   private readonly expiry = new TokenExpirySchedule();
-  private heartbeat: NodeJS.Timeout | undefined;
+  /** Pings each connection once per interval, a slice at a time: never all of them in one turn. */
+  private readonly heartbeat: PacedSweep<RealtimeConnection>;
   private serials = 0;
 
   constructor(
@@ -31,6 +33,9 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
     private readonly metrics: RealtimeMetrics,
     metricsService: MetricsService,
   ) {
+    this.heartbeat = new PacedSweep(this.bySocket, config.websocket.heartbeatMs, (connection) =>
+      connection.heartbeat(),
+    );
     const bySocket = this.bySocket;
     metricsService.gauge({
       name: 'ws_connections',
@@ -42,17 +47,12 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleInit(): void {
-    this.heartbeat = setInterval(() => {
-      for (const connection of this.bySocket.values()) {
-        connection.heartbeat();
-      }
-    }, this.config.websocket.heartbeatMs);
-    this.heartbeat.unref();
+    this.heartbeat.start();
     this.expiry.start();
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.heartbeat);
+    this.heartbeat.stop();
     this.expiry.stop();
   }
 
@@ -119,11 +119,6 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
 
   connectionsOf(userId: string): ReadonlySet<RealtimeConnection> {
     return this.byUser.get(userId) ?? NO_CONNECTIONS;
-  }
-
-  /** The fleet-wide id of a connection (presence counts connections across instances). */
-  fleetIdOf(connection: RealtimeConnection): string {
-    return `${this.instanceId}:${connection.serial}`;
   }
 
   /** The server is closing: every socket is cut at once. */

@@ -7,9 +7,33 @@ import { RealtimeMetrics } from './realtime-metrics';
 
 const ROOM = '8b027f08-0000-4000-8000-000000000001';
 
+/** The in-process bus with faults: subscribing a channel that `refuses` fails. */
+class FlakyTransport extends InProcessTransport {
+  refuses: (channel: string) => boolean = () => false;
+  readonly subscribed: string[] = [];
+  private readonly reconnectedListeners = new Set<() => void>();
+
+  override subscribe(channel?: string): Promise<void> {
+    if (channel && this.refuses(channel)) {
+      return Promise.reject(new Error(`refused ${channel}`));
+    }
+    this.subscribed.push(channel ?? '');
+    return Promise.resolve();
+  }
+
+  onReconnected(listener: () => void): () => void {
+    this.reconnectedListeners.add(listener);
+    return () => this.reconnectedListeners.delete(listener);
+  }
+
+  reconnect(): void {
+    this.reconnectedListeners.forEach((listener) => listener());
+  }
+}
+
 /** Two instances' relays on one bus: what one publishes, the other hears, and it never itself. */
-function twoInstances() {
-  const bus = new MessageBus(new InProcessTransport());
+function twoInstances(transport: InProcessTransport = new InProcessTransport()) {
+  const bus = new MessageBus(transport);
   const metrics = new RealtimeMetrics(new MetricsService(), bus);
   const relays = [0, 1].map(
     () => new FleetRelay(bus, { instanceId: crypto.randomUUID() } as ConnectionRegistry, metrics),
@@ -83,5 +107,38 @@ describe('FleetRelay', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+
+  it('tries a failed watch again when the bus is back, until unwatched, with one handler each', async () => {
+    const transport = new FlakyTransport();
+    const { relays, heard } = twoInstances(transport);
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    // One of the user's two channels subscribes, the other fails: the attempt fails as a whole.
+    let channelsOfSomeone = 0;
+    transport.refuses = (channel) => channel.includes('someone') && ++channelsOfSomeone === 2;
+    await expect(relays[1].watch('user', 'someone')).rejects.toThrow('refused');
+    relays[0].publishFrame('user', 'someone', Buffer.from('{}'));
+    await settle();
+    expect(heard[1].frames).toEqual([]);
+
+    transport.refuses = () => false;
+    transport.reconnect();
+    await settle();
+    relays[0].publishFrame('user', 'someone', Buffer.from('{}'));
+    relays[0].publishControl('user', 'someone', { type: 'revoked', roomId: ROOM, userId: 'x' });
+    await settle();
+    // Once each: the first attempt's data subscription was dropped, not kept beside the retry's.
+    expect(heard[1].frames).toHaveLength(1);
+    expect(heard[1].control).toHaveLength(1);
+
+    transport.refuses = (channel) => channel.includes(ROOM);
+    await expect(relays[1].watch('room', ROOM)).rejects.toThrow('refused');
+    relays[1].unwatch('room', ROOM);
+    transport.refuses = () => false;
+    const before = transport.subscribed.length;
+    transport.reconnect();
+    await settle();
+    expect(transport.subscribed.length).toBe(before);
+    relays[1].onModuleDestroy();
   });
 });

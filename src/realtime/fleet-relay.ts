@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { BusMessage, MessageBus, Unsubscribe } from '@libs/bus';
 import { Signal } from '@app/common/signal';
 import { ConnectionRegistry } from './connection-registry';
@@ -29,6 +29,22 @@ export interface RemoteFrame {
 /** At most one log line per reason this often about messages that could not be read. */
 const UNREADABLE_LOG_INTERVAL_MS = 60_000;
 
+/** A channel pair this instance listens to while it has connections there, or keeps trying to. */
+interface Watch {
+  audience: Audience;
+  id: string;
+  /** The latest attempt: resolves once the bus has both channels. */
+  attempt: Promise<Unsubscribe[]>;
+  /** Attempts that failed in a row: the next retry waits longer. */
+  failures: number;
+  /** Set while a failed watch waits for its next attempt. */
+  retry: NodeJS.Timeout | undefined;
+}
+
+/** A failed watch is tried again after this, doubling (with jitter) up to the cap. */
+const WATCH_RETRY_FIRST_MS = 500;
+const WATCH_RETRY_MAX_MS = 10_000;
+
 /**
  * The way between instances. Live delivery is local first (LocalFanout): the relay only carries
  * a frame to the OTHER instances, tagged with its origin so that no instance delivers twice, and
@@ -41,11 +57,12 @@ const UNREADABLE_LOG_INTERVAL_MS = 60_000;
  * cannot read is dropped, counted and logged, never forwarded to a client.
  */
 @Injectable()
-export class FleetRelay {
+export class FleetRelay implements OnModuleDestroy {
   private readonly logger = new Logger(FleetRelay.name);
   private readonly encoder: RelayEncoder;
   private readonly unreadableLogged = new Map<UnreadableReason, { at: number; since: number }>();
-  private readonly watched = new Map<string, Promise<Unsubscribe[]>>();
+  private readonly watched = new Map<string, Watch>();
+  private readonly stopRetryingOnReconnect: () => void;
   readonly remoteFrames = new Signal<RemoteFrame>(this.logger);
   readonly control = new Signal<ControlMessage>(this.logger);
 
@@ -55,6 +72,15 @@ export class FleetRelay {
     private readonly metrics: RealtimeMetrics,
   ) {
     this.encoder = new RelayEncoder(registry.instanceId);
+    // The bus is back: a watch that failed meanwhile need not wait for its back-off.
+    this.stopRetryingOnReconnect = bus.onReconnected(() => this.retryFailedWatches());
+  }
+
+  onModuleDestroy(): void {
+    this.stopRetryingOnReconnect();
+    for (const watch of this.watched.values()) {
+      clearTimeout(watch.retry);
+    }
   }
 
   /** The frame (its JSON text) to the connections of `audience` `id` on the other instances. */
@@ -70,37 +96,80 @@ export class FleetRelay {
 
   /**
    * Receives what other instances publish for `audience` `id` from now on. Resolves once the bus
-   * has the channels (while Redis is down: once it will subscribe them on reconnect).
+   * has the channels (while Redis is down: once it will subscribe them on reconnect); rejects
+   * when this attempt failed, and then keeps trying (with back-off, and at once when the bus is
+   * back) until `unwatch`: a connection that stays must not miss the audience's frames for good.
    */
   async watch(audience: Audience, id: string): Promise<void> {
     const key = relayChannel(audience, id);
-    let subscriptions = this.watched.get(key);
-    if (!subscriptions) {
-      subscriptions = Promise.all([
-        this.bus.subscribe(key, (message) => this.receive(audience, id, message)),
-        this.bus.subscribe(previousReleaseChannel(audience, id), (message) =>
-          this.receiveFromPreviousRelease(audience, id, message),
-        ),
-      ]);
-      this.watched.set(key, subscriptions);
-      subscriptions.catch(() => {
-        if (this.watched.get(key) === subscriptions) {
-          this.watched.delete(key);
-        }
-      });
+    let watch = this.watched.get(key);
+    if (!watch) {
+      watch = { audience, id, attempt: Promise.resolve([]), failures: 0, retry: undefined };
+      this.watched.set(key, watch);
+      this.attempt(key, watch);
+    } else if (watch.retry) {
+      // Failed before and waiting for its retry: this caller needs it now.
+      this.attempt(key, watch);
     }
-    await subscriptions;
+    await watch.attempt;
   }
 
   /** No connection here needs `audience` `id` any more. */
   unwatch(audience: Audience, id: string): void {
     const key = relayChannel(audience, id);
-    const subscriptions = this.watched.get(key);
+    const watch = this.watched.get(key);
+    if (!watch) {
+      return;
+    }
     this.watched.delete(key);
-    subscriptions?.then(
+    clearTimeout(watch.retry);
+    watch.attempt.then(
       (unsubscribes) => unsubscribes.forEach((unsubscribe) => unsubscribe()),
       () => undefined,
     );
+  }
+
+  private attempt(key: string, watch: Watch): void {
+    clearTimeout(watch.retry);
+    watch.retry = undefined;
+    const { audience, id } = watch;
+    const attempt = subscribeAll([
+      () => this.bus.subscribe(key, (message) => this.receive(audience, id, message)),
+      () =>
+        this.bus.subscribe(previousReleaseChannel(audience, id), (message) =>
+          this.receiveFromPreviousRelease(audience, id, message),
+        ),
+    ]);
+    watch.attempt = attempt;
+    attempt.then(
+      () => (watch.failures = 0),
+      (error: Error) => {
+        if (this.watched.get(key) !== watch || watch.attempt !== attempt) {
+          return;
+        }
+        watch.failures += 1;
+        const ceilingMs = Math.min(
+          WATCH_RETRY_MAX_MS,
+          WATCH_RETRY_FIRST_MS * 2 ** Math.min(watch.failures - 1, 10),
+        );
+        const delayMs = Math.round(ceilingMs / 2 + (Math.random() * ceilingMs) / 2);
+        // Warned once per failing watch; its retries only at debug level.
+        const level = watch.failures === 1 ? 'warn' : 'debug';
+        this.logger[level](
+          `Not subscribed to "${key}" (${error.message}); retrying in ${delayMs} ms`,
+        );
+        watch.retry = setTimeout(() => this.attempt(key, watch), delayMs);
+        watch.retry.unref();
+      },
+    );
+  }
+
+  private retryFailedWatches(): void {
+    for (const [key, watch] of this.watched) {
+      if (watch.retry) {
+        this.attempt(key, watch);
+      }
+    }
   }
 
   private publish(channel: string, data: Buffer): void {
@@ -156,4 +225,22 @@ export class FleetRelay {
         ': an instance of another release? Counted in switchboard_relay_unreadable_total',
     );
   }
+}
+
+/**
+ * All of the subscriptions, or none: when one fails, those that succeeded are dropped again, so
+ * that a retry does not subscribe a handler twice.
+ */
+async function subscribeAll(subscriptions: (() => Promise<Unsubscribe>)[]): Promise<Unsubscribe[]> {
+  const outcomes = await Promise.allSettled(subscriptions.map((subscribe) => subscribe()));
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (!failed) {
+    return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<Unsubscribe>).value);
+  }
+  for (const outcome of outcomes) {
+    if (outcome.status === 'fulfilled') {
+      outcome.value();
+    }
+  }
+  throw failed.reason;
 }

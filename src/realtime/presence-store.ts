@@ -1,67 +1,52 @@
+import { createHash } from 'node:crypto';
 import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { ChainableCommander } from 'ioredis';
+import type Redis from 'ioredis';
+import { ReplyError } from 'ioredis';
+import { PresenceStatus } from '@libs/protocol';
 import { RedisConnection } from '@libs/redis';
 
-/** A connection that stops refreshing its presence (its instance died) counts as gone after this. */
-export const PRESENCE_TTL_MS = 90_000;
+/**
+ * A presence change the store found by itself, not through `enter`/`exit`: a dead instance's
+ * users going offline, or this instance's users online again after it was taken for dead.
+ */
+export type PresenceChangeListener = (
+  roomId: string,
+  userId: string,
+  status: PresenceStatus,
+) => void;
 
-/** A user's last connection in a room went away with its dead instance. */
-export type PresenceExpiredListener = (roomId: string, userId: string) => void;
-
-interface PresenceEntry {
-  roomId: string;
-  userId: string;
-  connectionId: string;
+/** What this instance holds: the truth the store puts back into Redis when Redis lost it. */
+export interface LocalPresence {
+  /** Some connection of the user on this instance is in the room. */
+  holds(roomId: string, userId: string): boolean;
+  /** Every (room, user) this instance holds (a pair may come more than once). */
+  pairs(): Iterable<readonly [roomId: string, userId: string]>;
 }
 
 /**
- * Who is in which room, counted per connection across the fleet. `enter` says whether this was
- * the user's first connection in the room (→ online), `exit` whether it was the last (→ offline):
- * a user with two connections is offline only when both are gone, on whatever instances.
+ * Who is in which room across the fleet, counted per instance: this instance calls `enter` when
+ * it gains its first connection of a user in a room and `exit` when it loses the last one. `enter`
+ * says whether no other instance had the user there (→ online), `exit` whether none has any more
+ * (→ offline). So Redis is written once per (room, user) and instance, never per connection.
  */
 export abstract class PresenceStore {
-  abstract enter(roomId: string, userId: string, connectionId: string): Promise<boolean>;
-  abstract exit(roomId: string, userId: string, connectionId: string): Promise<boolean>;
-  /** Keeps the entries of live connections from expiring (called on every heartbeat). */
-  abstract refresh(entries: PresenceEntry[]): Promise<void>;
-  /**
-   * Calls `listener` once, fleet-wide, for each user whose last connection in a room was on an
-   * instance that died (its connections never said goodbye); returns the function that stops it.
-   */
-  abstract onExpired(listener: PresenceExpiredListener): () => void;
+  abstract enter(roomId: string, userId: string): Promise<boolean>;
+  abstract exit(roomId: string, userId: string): Promise<boolean>;
+  /** Calls `listener` for every change found by the store itself; returns what stops it. */
+  abstract onChange(listener: PresenceChangeListener): () => void;
 }
 
-/** One process: the counts are local, and no other instance can die under them. */
+/** One process: this instance's first and last connections are the fleet's. */
 export class InMemoryPresenceStore extends PresenceStore {
-  private readonly connections = new Map<string, Set<string>>();
-
-  enter(roomId: string, userId: string, connectionId: string): Promise<boolean> {
-    const key = `${roomId}:${userId}`;
-    const set = this.connections.get(key) ?? new Set<string>();
-    this.connections.set(key, set);
-    const first = set.size === 0;
-    set.add(connectionId);
-    return Promise.resolve(first);
+  enter(): Promise<boolean> {
+    return Promise.resolve(true);
   }
 
-  exit(roomId: string, userId: string, connectionId: string): Promise<boolean> {
-    const key = `${roomId}:${userId}`;
-    const set = this.connections.get(key);
-    if (!set?.delete(connectionId)) {
-      return Promise.resolve(false);
-    }
-    if (set.size === 0) {
-      this.connections.delete(key);
-      return Promise.resolve(true);
-    }
-    return Promise.resolve(false);
+  exit(): Promise<boolean> {
+    return Promise.resolve(true);
   }
 
-  refresh(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  onExpired(): () => void {
+  onChange(): () => void {
     return () => undefined;
   }
 }
@@ -69,7 +54,7 @@ export class InMemoryPresenceStore extends PresenceStore {
 export interface RedisPresenceStoreOptions {
   /** How often this instance says it is alive. */
   heartbeatIntervalMs: number;
-  /** An instance silent for this long is dead: a survivor takes its connections out. */
+  /** An instance silent for this long is dead: a survivor takes its entries out. */
   instanceTtlMs: number;
 }
 
@@ -78,53 +63,91 @@ export const DEFAULT_PRESENCE_HEARTBEAT: RedisPresenceStoreOptions = {
   instanceTtlMs: 4_000,
 };
 
-/** Entries a reaping script takes out of a dead instance's set per call, to keep it short. */
-const REAP_BATCH = 500;
-/** Reaping calls per tick at most (bounded work per second). */
-const REAP_CALLS_PER_TICK = 20;
+/** (Room, user) pairs one script call writes or reaps at most: a short call, a short reply. */
+export const PRESENCE_BATCH = 500;
+/** Script calls per heartbeat at most, one after the other, within half a heartbeat's time. */
+export const PRESENCE_CALLS_PER_TICK = 20;
 
 /**
- * Claims entries of one dead instance (heartbeat past due) and removes them; atomic, so that of
- * several instances reaping at once each entry is taken by exactly one, and only the one that
- * removes a user's last connection in a room reports it.
- * KEYS: the instances sorted set. ARGV: now, the presence key prefix, batch size.
- * Returns { more (0|1), roomId1, userId1, roomId2, userId2, … } for users now offline.
+ * Applies this instance's changes, unless it was taken for dead (then nothing: it registers anew).
+ * KEYS: the alive sorted set, this life's set of pairs. ARGV: the key prefix, this life's id, then
+ * (pair, mode) for each pair: '1' present / '0' gone, reported when this call changed the fleet's
+ * answer (first instance in, last out); '+' / '-' the same, reported from the state found (after
+ * a write that timed out, which Redis may have run all the same and nobody announced).
+ * Returns {1, pairs reported…}, or {0} when this life is not alive.
  */
-const REAP_SCRIPT = `
-local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1)
-if #dead == 0 then
+const APPLY_SCRIPT = `
+if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then
   return {0}
 end
-local entriesKey = ARGV[2] .. 'instance:' .. dead[1]
-local entries = redis.call('SPOP', entriesKey, tonumber(ARGV[3]))
 local result = {1}
-for _, raw in ipairs(entries) do
-  local entry = cjson.decode(raw)
-  local key = ARGV[2] .. entry[1] .. ':' .. entry[2]
-  if redis.call('ZREM', key, entry[3]) == 1 then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
-    if redis.call('ZCARD', key) == 0 then
-      table.insert(result, entry[1])
-      table.insert(result, entry[2])
+for index = 3, #ARGV, 2 do
+  local pair = ARGV[index]
+  local mode = ARGV[index + 1]
+  local key = ARGV[1] .. 'in:' .. pair
+  if mode == '1' or mode == '+' then
+    redis.call('SADD', KEYS[2], pair)
+    local added = redis.call('SADD', key, ARGV[2])
+    if (added == 1 or mode == '+') and redis.call('SCARD', key) == 1 then
+      table.insert(result, pair)
+    end
+  else
+    redis.call('SREM', KEYS[2], pair)
+    local removed = redis.call('SREM', key, ARGV[2])
+    if (removed == 1 or mode == '-') and redis.call('SCARD', key) == 0 then
+      table.insert(result, pair)
     end
   end
-end
-if redis.call('SCARD', entriesKey) == 0 then
-  redis.call('ZREM', KEYS[1], dead[1])
 end
 return result
 `;
 
 /**
- * The fleet: one sorted set per (room, user) in Redis, of connection ids scored by when they
- * expire, and per instance a heartbeat (`presence:instances`, scored by when it is due) with
- * the set of its entries (`presence:instance:<id>`). Each change is one MULTI (atomic), so two
- * instances never both announce the same transition.
+ * Takes out a batch of one dead life's pairs. The first call claims it: out of the alive set (from
+ * then on its writes are refused, so its set of pairs can only shrink) and into the reaping set,
+ * which any survivor drains. Atomic: of several survivors each pair is taken by one, and only the
+ * one that empties a (room, user) reports it.
+ * KEYS: the alive sorted set, the reaping set. ARGV: now, the key prefix, batch size, own life.
+ * Returns {0} when there is nothing to reap, else {1, pairs now offline…}.
+ */
+const REAP_SCRIPT = `
+local dead = redis.call('SRANDMEMBER', KEYS[2])
+if not dead then
+  -- Never the caller's own life: it is running, only late.
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 2)
+  dead = due[1] ~= ARGV[4] and due[1] or due[2]
+  if not dead then
+    return {0}
+  end
+  redis.call('ZREM', KEYS[1], dead)
+  redis.call('SADD', KEYS[2], dead)
+end
+local heldKey = ARGV[2] .. 'held:' .. dead
+local taken = redis.call('SPOP', heldKey, tonumber(ARGV[3]))
+local result = {1}
+for _, pair in ipairs(taken) do
+  local key = ARGV[2] .. 'in:' .. pair
+  if redis.call('SREM', key, dead) == 1 and redis.call('SCARD', key) == 0 then
+    table.insert(result, pair)
+  end
+end
+if redis.call('SCARD', heldKey) == 0 then
+  redis.call('SREM', KEYS[2], dead)
+end
+return result
+`;
+
+/**
+ * The fleet in Redis: per (room, user) the set of instance lives that hold it (`in:<room>:<user>`),
+ * per life the set of its pairs (`held:<life>`), and `alive`, each life scored by when it is due.
+ * Nothing is refreshed per connection: the pairs live as long as their instance beats (once a
+ * second, one command), and a survivor reaps the pairs of a life that stopped, in bounded batches.
  *
- * When an instance stops beating (killed, frozen), a survivor takes its entries out within
- * `instanceTtlMs` and announces `offline` through `onExpired`; PRESENCE_TTL_MS remains the
- * backstop if the whole fleet is gone. All through the application's `RedisConnection`: while
- * Redis is unavailable, presence is not announced (it is best-effort, like live delivery).
+ * A life is this instance's id and a generation. Taken for dead (frozen, or Redis lost its data)
+ * and running again, the instance starts a new life and puts what it holds back, a batch at a
+ * time, announcing `online` where it is the first again. A write that failed (Redis away) is
+ * tried again on the next beats. All through the application's `RedisConnection`: while Redis is
+ * unavailable, presence is not announced (it is best-effort, like live delivery).
  */
 export class RedisPresenceStore
   extends PresenceStore
@@ -132,28 +155,34 @@ export class RedisPresenceStore
 {
   private readonly logger = new Logger(RedisPresenceStore.name);
   private readonly prefix: string;
-  private readonly instancesKey: string;
-  private readonly entriesKey: string;
-  /** This instance's entries, to register them again if it was taken for dead. */
-  private readonly local = new Map<string, PresenceEntry>();
-  private readonly listeners = new Set<PresenceExpiredListener>();
+  private readonly aliveKey: string;
+  private readonly reapingKey: string;
+  private readonly listeners = new Set<PresenceChangeListener>();
+  private generation = 1;
+  private life: string;
+  private registered = false;
+  /** Pairs whose write failed: their Redis state may differ from what this instance holds. */
+  private readonly pending = new Set<string>();
+  /** After a new life began: what this instance holds, still to be put back. */
+  private restoring: Iterator<readonly [string, string]> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private beating = false;
-  private registered = false;
   /** Survivors wait this long after Redis returns before reaping: every instance beats first. */
   private reapNotBefore = 0;
   private readonly stopWatching: () => void;
 
   constructor(
     private readonly connection: RedisConnection,
-    /** This process among the fleet (the registry's id, which also tags its connections). */
+    /** This process among the fleet (the registry's id, which also tags what it publishes). */
     private readonly instanceId: string,
+    private readonly local: LocalPresence,
     private readonly options: RedisPresenceStoreOptions = DEFAULT_PRESENCE_HEARTBEAT,
   ) {
     super();
     this.prefix = `${connection.keyPrefix}presence:`;
-    this.instancesKey = `${this.prefix}instances`;
-    this.entriesKey = `${this.prefix}instance:${this.instanceId}`;
+    this.aliveKey = `${this.prefix}alive`;
+    this.reapingKey = `${this.prefix}reaping`;
+    this.life = `${instanceId}/${this.generation}`;
     this.stopWatching = connection.onAvailabilityChange(() => {
       if (!connection.available) {
         this.reapNotBefore = Infinity;
@@ -174,74 +203,36 @@ export class RedisPresenceStore
     this.stopWatching();
     // Due at once: a survivor takes out whatever this instance still holds.
     await this.connection
-      .run((client) => client.zadd(this.instancesKey, 0, this.instanceId))
+      .run((client) => client.zadd(this.aliveKey, 'XX', 0, this.life))
       .catch(() => undefined);
   }
 
-  onExpired(listener: PresenceExpiredListener): () => void {
+  onChange(listener: PresenceChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  async enter(roomId: string, userId: string, connectionId: string): Promise<boolean> {
-    const key = this.roomUserKey(roomId, userId);
-    const member = entryMember(roomId, userId, connectionId);
-    this.local.set(member, { roomId, userId, connectionId });
-    const now = Date.now();
-    const results = await this.run((client) =>
-      client
-        .multi()
-        .zremrangebyscore(key, '-inf', now)
-        .zadd(key, now + PRESENCE_TTL_MS, connectionId)
-        .zcard(key)
-        .pexpire(key, PRESENCE_TTL_MS)
-        .sadd(this.entriesKey, member)
-        .pexpire(this.entriesKey, PRESENCE_TTL_MS),
-    );
-    return results !== undefined && results[1] === 1 && results[2] === 1;
+  enter(roomId: string, userId: string): Promise<boolean> {
+    return this.applyOne(pairOf(roomId, userId), true);
   }
 
-  async exit(roomId: string, userId: string, connectionId: string): Promise<boolean> {
-    const key = this.roomUserKey(roomId, userId);
-    const member = entryMember(roomId, userId, connectionId);
-    this.local.delete(member);
-    const now = Date.now();
-    const results = await this.run((client) =>
-      client
-        .multi()
-        .zremrangebyscore(key, '-inf', now)
-        .zrem(key, connectionId)
-        .zcard(key)
-        .srem(this.entriesKey, member),
-    );
-    return results !== undefined && results[1] === 1 && results[2] === 0;
+  exit(roomId: string, userId: string): Promise<boolean> {
+    return this.applyOne(pairOf(roomId, userId), false);
   }
 
-  async refresh(entries: PresenceEntry[]): Promise<void> {
-    if (entries.length === 0) {
-      return;
-    }
-    await this.run((client) => this.register(client.pipeline(), entries));
-  }
-
-  /** Says this instance is alive, then takes out the entries of instances that are not. */
-  private async beat(): Promise<void> {
+  /** One heartbeat: alive (or a new life), failed writes retried, a restore and reaping moved on. */
+  async beat(): Promise<void> {
     if (this.beating || !this.connection.available) {
       return;
     }
     this.beating = true;
+    // Half a beat of work at most, so that the next one says alive on time.
+    const workUntil = Date.now() + this.options.heartbeatIntervalMs / 2;
     try {
-      const added = await this.connection.run((client) =>
-        client.zadd(this.instancesKey, Date.now() + this.options.instanceTtlMs, this.instanceId),
-      );
-      if (added === 1 && this.registered && this.local.size > 0) {
-        // Taken for dead (Redis was away longer than the TTL): put this instance's entries back.
-        this.logger.warn('This instance was taken for dead: registering its presence again');
-        await this.refresh([...this.local.values()]);
-      }
-      this.registered = true;
+      await this.sayAlive();
+      await this.catchUp(workUntil);
       if (Date.now() >= this.reapNotBefore) {
-        await this.reap();
+        await this.reap(workUntil);
       }
     } catch (error) {
       this.logger.debug(`Presence heartbeat failed: ${(error as Error).message}`);
@@ -250,13 +241,125 @@ export class RedisPresenceStore
     }
   }
 
-  private async reap(): Promise<void> {
-    for (let call = 0; call < REAP_CALLS_PER_TICK; call += 1) {
+  private async applyOne(pair: string, present: boolean): Promise<boolean> {
+    const changed = await this.apply([[pair, present ? '1' : '0']]);
+    if (changed === undefined) {
+      this.pending.add(pair);
+      return false;
+    }
+    return changed.length > 0;
+  }
+
+  /** Writes `batch` under this life (see APPLY_SCRIPT); the pairs reported, or undefined. */
+  private async apply(batch: (readonly [string, ApplyMode])[]): Promise<string[] | undefined> {
+    const args: string[] = [this.prefix, this.life];
+    for (const [pair, mode] of batch) {
+      args.push(pair, mode);
+    }
+    try {
       const result = (await this.connection.run((client) =>
-        client.eval(REAP_SCRIPT, 1, this.instancesKey, Date.now(), this.prefix, REAP_BATCH),
+        runScript(client, APPLY_SCRIPT, [this.aliveKey, this.heldKey(this.life)], args),
       )) as (number | string)[];
-      for (let index = 1; index + 1 < result.length; index += 2) {
-        this.announceExpired(String(result[index]), String(result[index + 1]));
+      // Not alive: taken for dead; the next beat starts a new life and puts everything back.
+      return result[0] === 1 ? (result.slice(1) as string[]) : undefined;
+    } catch (error) {
+      this.logger.debug(`Presence not updated: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Pushes this life's due time on; if it is gone (reaped, Redis emptied), starts a new one. */
+  private async sayAlive(): Promise<void> {
+    const dueAt = Date.now() + this.options.instanceTtlMs;
+    const replies = await this.connection.run((client) =>
+      client
+        .multi()
+        .zscore(this.aliveKey, this.life)
+        .zadd(this.aliveKey, 'XX', dueAt, this.life)
+        .exec(),
+    );
+    if (replies?.[0]?.[1] !== null) {
+      return;
+    }
+    if (this.registered) {
+      this.generation += 1;
+      this.life = `${this.instanceId}/${this.generation}`;
+      this.logger.warn('This instance was taken for dead: registering its presence again');
+    }
+    await this.connection.run((client) => client.zadd(this.aliveKey, dueAt, this.life));
+    this.registered = true;
+    // The old life's pairs are reaped (or gone): put back everything held, nothing else.
+    this.pending.clear();
+    this.restoring = this.local.pairs()[Symbol.iterator]();
+  }
+
+  /** Failed writes and a restore in progress, a bounded number of batches per beat. */
+  private async catchUp(workUntil: number): Promise<void> {
+    for (
+      let call = 0;
+      call < PRESENCE_CALLS_PER_TICK && (call === 0 || Date.now() < workUntil);
+      call += 1
+    ) {
+      const batch = this.nextBatch();
+      if (batch.length === 0) {
+        return;
+      }
+      const changed = await this.apply(batch);
+      if (changed === undefined) {
+        for (const [pair] of batch) {
+          this.pending.add(pair);
+        }
+        return;
+      }
+      const modes = new Map(batch);
+      for (const pair of changed) {
+        const mode = modes.get(pair);
+        this.announce(pair, mode === '1' || mode === '+' ? 'online' : 'offline');
+      }
+    }
+  }
+
+  /**
+   * Up to PRESENCE_BATCH pairs, each with what this instance holds now (read as it is sent):
+   * failed writes first, reported from the state found; then the restore, reported on change
+   * (a user with two connections in a room comes twice).
+   */
+  private nextBatch(): [string, ApplyMode][] {
+    const batch: [string, ApplyMode][] = [];
+    for (const pair of this.pending) {
+      if (batch.length >= PRESENCE_BATCH) {
+        break;
+      }
+      this.pending.delete(pair);
+      batch.push([pair, this.local.holds(...splitPair(pair)) ? '+' : '-']);
+    }
+    while (this.restoring && batch.length < PRESENCE_BATCH) {
+      const next = this.restoring.next();
+      if (next.done) {
+        this.restoring = undefined;
+      } else if (this.local.holds(...next.value)) {
+        batch.push([pairOf(...next.value), '1']);
+      }
+    }
+    return batch;
+  }
+
+  private async reap(workUntil: number): Promise<void> {
+    for (
+      let call = 0;
+      call < PRESENCE_CALLS_PER_TICK && (call === 0 || Date.now() < workUntil);
+      call += 1
+    ) {
+      const result = (await this.connection.run((client) =>
+        runScript(
+          client,
+          REAP_SCRIPT,
+          [this.aliveKey, this.reapingKey],
+          [String(Date.now()), this.prefix, String(PRESENCE_BATCH), this.life],
+        ),
+      )) as (number | string)[];
+      for (const pair of result.slice(1)) {
+        this.announce(String(pair), 'offline');
       }
       if (result[0] !== 1) {
         return;
@@ -264,54 +367,55 @@ export class RedisPresenceStore
     }
   }
 
-  private announceExpired(roomId: string, userId: string): void {
+  private announce(pair: string, status: PresenceStatus): void {
+    const [roomId, userId] = splitPair(pair);
     for (const listener of this.listeners) {
       try {
-        listener(roomId, userId);
+        listener(roomId, userId, status);
       } catch (error) {
         this.logger.error(`A presence listener failed: ${(error as Error).message}`);
       }
     }
   }
 
-  private register(batch: ChainableCommander, entries: PresenceEntry[]): ChainableCommander {
-    const expiresAt = Date.now() + PRESENCE_TTL_MS;
-    for (const { roomId, userId, connectionId } of entries) {
-      const key = this.roomUserKey(roomId, userId);
-      // Not XX: after a Redis restart (nothing persisted) this puts live connections back, so
-      // their later `exit` still announces offline.
-      batch.zadd(key, expiresAt, connectionId);
-      batch.pexpire(key, PRESENCE_TTL_MS);
-      batch.sadd(this.entriesKey, entryMember(roomId, userId, connectionId));
-    }
-    batch.pexpire(this.entriesKey, PRESENCE_TTL_MS);
-    return batch;
-  }
-
-  private roomUserKey(roomId: string, userId: string): string {
-    return `${this.prefix}${roomId}:${userId}`;
-  }
-
-  /** The batch's results, or undefined when Redis could not run it. */
-  private async run(
-    build: (client: RedisConnection['client']) => ChainableCommander,
-  ): Promise<unknown[] | undefined> {
-    try {
-      const replies = await this.connection.run((client) => build(client).exec());
-      return replies?.map(([error, value]) => {
-        if (error) {
-          throw error;
-        }
-        return value;
-      });
-    } catch (error) {
-      this.logger.debug(`Presence not updated: ${(error as Error).message}`);
-      return undefined;
-    }
+  private heldKey(life: string): string {
+    return `${this.prefix}held:${life}`;
   }
 }
 
-/** How an entry is recorded in its instance's set: what the reaping script decodes. */
-function entryMember(roomId: string, userId: string, connectionId: string): string {
-  return JSON.stringify([roomId, userId, connectionId]);
+/** How APPLY_SCRIPT writes a pair and when it reports it. */
+type ApplyMode = '1' | '0' | '+' | '-';
+
+/** A (room, user) pair as the scripts store it; ids are UUIDs, so ':' separates them. */
+function pairOf(roomId: string, userId: string): string {
+  return `${roomId}:${userId}`;
+}
+
+function splitPair(pair: string): [roomId: string, userId: string] {
+  const at = pair.indexOf(':');
+  return [pair.slice(0, at), pair.slice(at + 1)];
+}
+
+const scriptHashes = new Map<string, string>();
+
+/** EVALSHA, and EVAL once when Redis does not know the script (first use, restart, flush). */
+async function runScript(
+  client: Redis,
+  script: string,
+  keys: string[],
+  args: string[],
+): Promise<unknown> {
+  let sha = scriptHashes.get(script);
+  if (sha === undefined) {
+    sha = createHash('sha1').update(script).digest('hex');
+    scriptHashes.set(script, sha);
+  }
+  try {
+    return await client.evalsha(sha, keys.length, ...keys, ...args);
+  } catch (error) {
+    if (error instanceof ReplyError && (error as Error).message.startsWith('NOSCRIPT')) {
+      return client.eval(script, keys.length, ...keys, ...args);
+    }
+    throw error;
+  }
 }

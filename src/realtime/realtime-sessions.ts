@@ -25,11 +25,8 @@ export class RealtimeSessions {
     const { connection, firstOfUser } = this.registry.add(socket, user);
     if (firstOfUser) {
       // Private messages stored on other instances reach every connection of the user, unjoined.
-      this.relay
-        .watch('user', user.id)
-        .catch((error: Error) =>
-          this.logger.warn(`Private messages not subscribed: ${error.message}`),
-        );
+      // A failure is logged by the relay, which tries again for as long as the user is here.
+      this.relay.watch('user', user.id).catch(() => undefined);
     }
     return connection;
   }
@@ -46,23 +43,55 @@ export class RealtimeSessions {
   }
 
   /**
-   * From now on the connection gets the room's live frames, local and relayed; false when it is
-   * closed (or closing) and so was not entered. Resolves once the relay listens for the room, so a
-   * `lastSeq` read after it misses nothing.
+   * From now on the connection gets the room's live frames, local and relayed. `stillAllowed` is
+   * asked once the connection is registered in the room: a revocation from then on finds it, and
+   * one that came before (after the caller's own check) is in the answer. Resolves `refused` when
+   * it said no, `closed` when the connection is closed (or closing), `entered` once the relay
+   * listens for the room too, so that a `lastSeq` read after it misses nothing. When the relay
+   * cannot listen it rejects, with nothing of the connection left in the room.
    */
-  async enterRoom(connection: RealtimeConnection, roomId: string): Promise<boolean> {
+  async enterRoom(
+    connection: RealtimeConnection,
+    roomId: string,
+    stillAllowed: () => boolean | Promise<boolean>,
+  ): Promise<'entered' | 'refused' | 'closed'> {
     if (!connection.isOpen) {
-      return false;
+      return 'closed';
     }
     const { added } = this.registry.joinRoom(connection, roomId);
     if (added) {
+      // Presence counts from the registry, so it hears of the entry at once; a refusal below takes
+      // it out again (a member who left a moment ago: online and offline, nothing private shown).
       this.presence
         .entered(connection, roomId)
         .catch((error: Error) => this.logger.warn(`Presence not updated: ${error.message}`));
+      const allowed = await this.undoneOnError(connection, roomId, stillAllowed);
+      if (!connection.isOpen) {
+        // Closing: its close takes it out of every room.
+        return 'closed';
+      }
+      if (!allowed || !connection.rooms.has(roomId)) {
+        this.exitRoom(connection, roomId);
+        return 'refused';
+      }
     }
     // Awaited by every joiner, not only the first: the subscription may still be on its way.
-    await this.relay.watch('room', roomId);
-    return connection.isOpen;
+    await this.undoneOnError(connection, roomId, () => this.relay.watch('room', roomId));
+    return connection.isOpen ? 'entered' : 'closed';
+  }
+
+  /** `step`'s result; when it fails, the connection is taken out of the room before the error. */
+  private async undoneOnError<T>(
+    connection: RealtimeConnection,
+    roomId: string,
+    step: () => T | Promise<T>,
+  ): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      this.exitRoom(connection, roomId);
+      throw error;
+    }
   }
 
   /** No more live frames of the room on this connection; true when it had entered it. */

@@ -54,18 +54,26 @@ export class RealtimeGateway implements OnModuleDestroy {
   }
 
   /**
-   * Live messages of a room from now on; a public room is joined as a member first. `lastSeq`
-   * is read after the connection is in the room here and on the relay, so `sync` from it misses
-   * nothing.
+   * Live messages of a room from now on; a public room is joined as a member first. Membership
+   * is checked again once the connection is in the room: a leave that committed in between found
+   * nothing to revoke. `lastSeq` is read after the connection is in the room here and on the
+   * relay, so `sync` from it misses nothing.
    */
   @SubscribeMessage('join')
   async joinRoom(
     @MessageBody() frame: RoomFrameDto,
   ): Promise<WsResponse<ServerEventMap['joined']>> {
     const connection = this.frameConnection();
-    await this.rooms.joinRoom(connection.user.id, frame.roomId);
-    if (!(await this.sessions.enterRoom(connection, frame.roomId))) {
+    const userId = connection.user.id;
+    await this.rooms.joinRoom(userId, frame.roomId);
+    const entered = await this.sessions.enterRoom(connection, frame.roomId, () =>
+      this.rooms.isMember(userId, frame.roomId),
+    );
+    if (entered === 'closed') {
       throw closing();
+    }
+    if (entered === 'refused') {
+      throw new RealtimeError('not_found', 'Room not found');
     }
     const { roomId, lastSeq } = await this.rooms.sequencePosition(frame.roomId);
     return { event: 'joined', data: { roomId, lastSeq } };

@@ -3,6 +3,7 @@ import { REDIS_CONNECTION, RedisConnection } from '@libs/redis';
 import { AuthModule } from '@app/auth/auth.module';
 import { MessagesModule } from '@app/messages/messages.module';
 import { RoomsModule } from '@app/rooms/rooms.module';
+import { BusReturnConvergence } from './bus-return-convergence';
 import { ConnectionRegistry } from './connection-registry';
 import { EndedLoginCloser } from './ended-login-closer';
 import { FleetRelay } from './fleet-relay';
@@ -12,6 +13,7 @@ import { InMemoryPresenceStore, PresenceStore, RedisPresenceStore } from './pres
 import { PresenceService } from './presence.service';
 import { RealtimeMetrics } from './realtime-metrics';
 import { RealtimeSessions } from './realtime-sessions';
+import { RegistryPresence } from './registry-presence';
 import { RealtimeGateway } from './realtime.gateway';
 import { RoomAccessRevocation } from './room-access-revocation';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
@@ -28,15 +30,23 @@ import { WsFastPath } from './ws-fast-path';
     MessageDelivery,
     RoomAccessRevocation,
     PresenceService,
+    RegistryPresence,
     EndedLoginCloser,
+    BusReturnConvergence,
     UpgradeAuthenticator,
     RealtimeMetrics,
     WsFastPath,
     {
       provide: PresenceStore,
-      inject: [REDIS_CONNECTION, ConnectionRegistry],
-      useFactory: (redis: RedisConnection | null, registry: ConnectionRegistry) =>
-        redis ? new RedisPresenceStore(redis, registry.instanceId) : new InMemoryPresenceStore(),
+      inject: [REDIS_CONNECTION, ConnectionRegistry, RegistryPresence],
+      useFactory: (
+        redis: RedisConnection | null,
+        registry: ConnectionRegistry,
+        local: RegistryPresence,
+      ) =>
+        redis
+          ? new RedisPresenceStore(redis, registry.instanceId, local)
+          : new InMemoryPresenceStore(),
     },
   ],
 })

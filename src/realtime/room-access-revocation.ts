@@ -38,8 +38,8 @@ export class RoomAccessRevocation implements OnModuleInit {
     });
   }
 
-  /** `userId` null: every connection in the room. */
-  private revokeHere(roomId: string, userId: string | null): void {
+  /** On this instance only; `userId` null: every connection in the room. */
+  revokeHere(roomId: string, userId: string | null): void {
     const affected = [
       ...(userId ? this.registry.connectionsOf(userId) : this.registry.membersOf(roomId)),
     ].filter((connection) => this.sessions.exitRoom(connection, roomId));

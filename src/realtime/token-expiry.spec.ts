@@ -1,9 +1,10 @@
 import { Expiring, EXPIRY_RESOLUTION_MS, TokenExpirySchedule } from './token-expiry';
 
-function item(expiresAtMs: number): Expiring & { expired: number } {
+function item(expiresAtMs: number): Expiring & { expired: number; isOpen: boolean } {
   return {
     expiresAtMs,
     expiryBucket: undefined,
+    isOpen: true,
     expired: 0,
     expire() {
       this.expired += 1;
@@ -42,5 +43,21 @@ describe('TokenExpirySchedule', () => {
     schedule.expireDue(1_000_061_000);
     expect(renewed.expired).toBe(1);
     expect(cancelled.expired).toBe(0);
+  });
+
+  it('a renewal that arrives after the connection closed does not schedule it again', () => {
+    const schedule = new TokenExpirySchedule();
+    const connection = item(1_000_000_000);
+    schedule.schedule(connection);
+    // The socket closes while its `auth` frame is being verified: the registry cancels it…
+    connection.isOpen = false;
+    schedule.cancel(connection);
+    // …and then the verified token arrives.
+    (connection as { expiresAtMs: number }).expiresAtMs = 1_000_060_000;
+    schedule.schedule(connection);
+
+    schedule.expireDue(1_000_061_000);
+    expect(connection.expired).toBe(0);
+    expect(connection.expiryBucket).toBeUndefined();
   });
 });

@@ -2,6 +2,8 @@
 export interface Expiring {
   /** When the token expires (ms since the epoch). */
   readonly expiresAtMs: number;
+  /** False once it closed (or is closing): it is not scheduled again. */
+  readonly isOpen: boolean;
   /** The bucket the schedule keeps it in, or undefined; only TokenExpirySchedule writes it. */
   expiryBucket: number | undefined;
   expire(): void;
@@ -28,8 +30,14 @@ export class TokenExpirySchedule {
     clearInterval(this.timer);
   }
 
-  /** (Re)schedules `item` for its current `expiresAtMs`. */
+  /**
+   * (Re)schedules `item` for its current `expiresAtMs`. A closed item is left alone: a renewal
+   * verified after its socket closed (and was cancelled) must not put it back.
+   */
   schedule(item: Expiring): void {
+    if (!item.isOpen) {
+      return;
+    }
     this.cancel(item);
     const bucket = Math.ceil(item.expiresAtMs / EXPIRY_RESOLUTION_MS);
     let members = this.buckets.get(bucket);

@@ -93,7 +93,12 @@ export class RoomCache {
 
   private async getOrLoad<T>(key: string, tags: string[], load: () => Promise<T>): Promise<T> {
     const ttlMs = Math.max(this.options.defaultTtlMs, RoomCache.MIN_ACCESS_TTL_MS);
-    const { value } = await this.cache.getOrLoad({ key, tags, ttlMs }, load);
+    // An access decision read before a write that changed it is never handed out (a join racing
+    // a leave would act on it): the cache loads it again.
+    const { value } = await this.cache.getOrLoad(
+      { key, tags, ttlMs, reloadIfOvertaken: true },
+      load,
+    );
     return value;
   }
 }

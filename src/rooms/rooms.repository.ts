@@ -141,6 +141,28 @@ export class RoomsRepository {
   }
 
   /**
+   * The memberships among these (room, user) pairs, in one query: rooms IN and users IN (both
+   * served by the primary key), narrowed to the pairs here. Pass pairs grouped by room, so that
+   * the rows of rooms and users that only meet in the query stay few.
+   */
+  async findMemberships(
+    pairs: readonly { roomId: string; userId: string }[],
+  ): Promise<Pick<RoomMember, 'roomId' | 'userId'>[]> {
+    if (pairs.length === 0) {
+      return [];
+    }
+    const rows = await this.members.find({
+      select: { roomId: true, userId: true },
+      where: {
+        roomId: In([...new Set(pairs.map((pair) => pair.roomId))]),
+        userId: In([...new Set(pairs.map((pair) => pair.userId))]),
+      },
+    });
+    const wanted = new Set(pairs.map(({ roomId, userId }) => `${roomId} ${userId}`));
+    return rows.filter(({ roomId, userId }) => wanted.has(`${roomId} ${userId}`));
+  }
+
+  /**
    * Adds the memberships that do not exist yet; existing ones keep their `joinedAt`. False when
    * the room or one of the users no longer exists (nothing is added then).
    */

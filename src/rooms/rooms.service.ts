@@ -152,6 +152,25 @@ export class RoomsService {
   }
 
   /**
+   * The pairs among `pairs` whose user is no member of the room (any more, or the room is gone),
+   * read fresh from the database in one query: how an instance that may have missed revocations
+   * finds the connections it must take out of rooms.
+   */
+  async withoutMembership<T extends { roomId: string; userId: string }>(
+    pairs: readonly T[],
+  ): Promise<T[]> {
+    const members = new Set(
+      (await this.rooms.findMemberships(pairs)).map(({ roomId, userId }) => `${roomId} ${userId}`),
+    );
+    return pairs.filter(({ roomId, userId }) => !members.has(`${roomId} ${userId}`));
+  }
+
+  /** Whether the user is a member now, from the cache (what `joinRoom` decided on). */
+  isMember(userId: string, roomId: string): Promise<boolean> {
+    return this.cachedMembership(roomId, userId);
+  }
+
+  /**
    * The room's id as stored and its last seq, read fresh (not from a cache): what a client that
    * has just subscribed to the room's live messages syncs from. 404 when there is no such room.
    */

@@ -31,4 +31,9 @@ export interface BusTransport {
   close(): Promise<void>;
   /** The channel's name on the Redis server, for a transport on Redis pub/sub. */
   redisChannel?(channel: string): string;
+  /**
+   * Calls `listener` each time the transport is healthy again after an outage (what was published
+   * meanwhile is lost); returns the function that stops it. A transport that cannot fail has none.
+   */
+  onReconnected?(listener: () => void): () => void;
 }

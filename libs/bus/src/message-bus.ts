@@ -117,6 +117,15 @@ export class MessageBus implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
+  /**
+   * Calls `listener` each time the bus is back after an outage: messages published meanwhile
+   * were lost, so state that they would have changed should be checked again. Returns the
+   * function that stops it.
+   */
+  onReconnected(listener: () => void): () => void {
+    return this.transport.onReconnected?.(listener) ?? (() => undefined);
+  }
+
   isHealthy(): boolean {
     return !this.closed && this.transport.status().healthy;
   }

@@ -42,6 +42,7 @@ export class RedisTransport implements BusTransport {
   private reconnects = 0;
   private closing = false;
   private readonly healthyWaiters = new Set<() => void>();
+  private readonly reconnectedListeners = new Set<() => void>();
   private readonly stopWatchingConnection: () => void;
 
   constructor(private readonly options: RedisTransportOptions) {
@@ -91,6 +92,11 @@ export class RedisTransport implements BusTransport {
     } catch (error) {
       throw this.unavailable(`"${channel}" was not published (${describe(error)})`, error);
     }
+  }
+
+  onReconnected(listener: () => void): () => void {
+    this.reconnectedListeners.add(listener);
+    return () => this.reconnectedListeners.delete(listener);
   }
 
   redisChannel(channel: string): string {
@@ -225,6 +231,8 @@ export class RedisTransport implements BusTransport {
     if (!this.isHealthy()) {
       return;
     }
+    // Back from an outage (also one at start-up): whatever was published meanwhile is lost.
+    const returned = this.downSince !== undefined;
     if (!this.wasHealthy) {
       this.logger.log(`Connected to the Redis bus at ${this.endpoint}`);
     } else if (this.downSince !== undefined) {
@@ -239,6 +247,15 @@ export class RedisTransport implements BusTransport {
     this.lastError = undefined;
     for (const wake of this.healthyWaiters) {
       wake();
+    }
+    if (returned) {
+      for (const listener of [...this.reconnectedListeners]) {
+        try {
+          listener();
+        } catch (error) {
+          this.logger.error(`A reconnection listener failed: ${describe(error)}`);
+        }
+      }
     }
   }
 

@@ -12,6 +12,11 @@ export interface CacheEntryOptions {
   /** What the value depends on; `invalidateTags` with any of them removes it. */
   tags: readonly string[];
   ttlMs: number;
+  /**
+   * A load that an invalidation of its tags overtook is done again before anyone gets it: for
+   * decisions (access) that a request which began before the write must not act on.
+   */
+  reloadIfOvertaken?: boolean;
 }
 
 /** Where a value came from: a tier (a hit), this request's load, or another request's. */
@@ -32,6 +37,7 @@ interface Flight {
   key: string;
   tags: readonly string[];
   stale: boolean;
+  reloadIfOvertaken: boolean;
   result?: Promise<CacheResult<unknown>>;
 }
 
@@ -96,7 +102,12 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
       const { value, source } = (await inFlight.result) as CacheResult<T>;
       return { value, source: source === 'loader' ? 'coalesced' : source };
     }
-    const flight: Flight = { key: entry.key, tags: entry.tags, stale: false };
+    const flight: Flight = {
+      key: entry.key,
+      tags: entry.tags,
+      stale: false,
+      reloadIfOvertaken: entry.reloadIfOvertaken === true,
+    };
     this.startFlight(flight);
     const result = this.fill(flight, entry.ttlMs, loader).finally(() => this.endFlight(flight));
     flight.result = result;
@@ -186,8 +197,9 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
       if (!flight.stale) {
         const remainingMs = (sharedEntry.expiresAt ?? Infinity) - Date.now();
         this.memory.set(flight.key, sharedEntry.value, flight.tags, this.memoryTtl(remainingMs));
+        return { value: sharedEntry.value, source: 'redis' };
       }
-      return { value: sharedEntry.value, source: 'redis' };
+      return this.overtaken(flight, sharedEntry.value, 'redis', loader);
     }
     this.metrics.count('loads');
     const value = await loader();
@@ -196,17 +208,31 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     }
     if (flight.stale) {
       this.metrics.count('discardedLoads');
-      return { value, source: 'loader' };
+      return this.overtaken(flight, value, 'loader', loader);
     }
     if (this.shared && generations) {
       const written = await this.shared.set(flight.key, flight.tags, generations, value, ttlMs);
       if (written === 'stale' || flight.stale) {
         this.metrics.count('discardedLoads');
-        return { value, source: 'loader' };
+        return this.overtaken(flight, value, 'loader', loader);
       }
     }
     this.memory.set(flight.key, value, flight.tags, this.memoryTtl(ttlMs));
     return { value, source: 'loader' };
+  }
+
+  /** A value an invalidation overtook: not stored; loaded once more when the entry asks for it. */
+  private async overtaken<T>(
+    flight: Flight,
+    value: T,
+    source: CacheSource,
+    loader: () => Promise<T>,
+  ): Promise<CacheResult<T>> {
+    if (!flight.reloadIfOvertaken) {
+      return { value, source };
+    }
+    // Begun after the invalidation, so after the write that caused it had committed.
+    return { value: await loader(), source: 'loader' };
   }
 
   private memoryTtl(ttlMs: number): number {

@@ -1,0 +1,63 @@
+import { PresenceStatus } from '@libs/client';
+import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
+import { useProcessFleet } from '@test/support/process-fleet';
+import { addMember, createRoom } from '@test/support/room-helpers';
+import { sleep } from '@test/support/wait-until';
+
+/** The instance heartbeat expires after 4 s and survivors look every second: a few seconds. */
+const OFFLINE_WITHIN_MS = 8_000;
+/** A thawed instance beats within a second; its breaker may need a probe (1 s) first. */
+const ONLINE_AGAIN_WITHIN_MS = 10_000;
+/** How long a frame that must not come gets to show up. */
+const QUIET_MS = 1_500;
+
+/**
+ * Issue 20: an instance whose heartbeat stalled past the instance TTL (frozen with SIGSTOP, as a
+ * long GC or a paused VM would) is taken for dead, and a survivor announces its users offline.
+ * When it runs again, its connections are still open: it registers anew and announces them
+ * `online` again, so that the survivors do not keep showing them offline.
+ */
+describe('presence of an instance taken for dead that comes back (services)', () => {
+  // No load shedding: this machine may be busy, and the suite is not about overload.
+  const fleet = useProcessFleet(2, { SHED_MAX_EVENT_LOOP_DELAY_MS: '0' });
+  const connect = fleet.connect;
+
+  it("announces the thawed instance's users online again, and offline once when they leave", async () => {
+    const [survivor, stalled] = fleet.instances;
+    const alice = await registerUser(survivor);
+    const bob = await registerUser(survivor);
+    const room = await createRoom(survivor, alice);
+    await addMember(survivor, alice, room.id, bob.id);
+    const is = (user: RegisteredUser, status: PresenceStatus) => ({
+      roomId: room.id,
+      userId: user.id,
+      status,
+    });
+    const aliceOnSurvivor = await connect(survivor, alice);
+    await aliceOnSurvivor.request('join', { roomId: room.id }, 'joined');
+    expect((await aliceOnSurvivor.next('presence')).data).toEqual(is(alice, 'online'));
+    const bobOnStalled = await connect(stalled, bob);
+    await bobOnStalled.request('join', { roomId: room.id }, 'joined');
+    expect((await aliceOnSurvivor.next('presence')).data).toEqual(is(bob, 'online'));
+
+    stalled.signal('SIGSTOP');
+    try {
+      const offline = await aliceOnSurvivor.next('presence', OFFLINE_WITHIN_MS);
+      expect(offline.data).toEqual(is(bob, 'offline'));
+    } finally {
+      stalled.signal('SIGCONT');
+    }
+
+    // Bob's socket never closed: the instance that holds it says so again.
+    const online = await aliceOnSurvivor.next('presence', ONLINE_AGAIN_WITHIN_MS);
+    expect(online.data).toEqual(is(bob, 'online'));
+    await sleep(QUIET_MS);
+    expect(aliceOnSurvivor.received('presence')).toEqual([]);
+
+    // Registered for real, not only announced: his leaving is seen fleet-wide, once.
+    await bobOnStalled.closeAndWait();
+    expect((await aliceOnSurvivor.next('presence')).data).toEqual(is(bob, 'offline'));
+    await sleep(QUIET_MS);
+    expect(aliceOnSurvivor.received('presence')).toEqual([]);
+  });
+});
