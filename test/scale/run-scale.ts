@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Client } from 'pg';
 import { BenchWorker } from '@bench/support/bench-worker';
@@ -43,8 +44,11 @@ const DEFAULT_OUTPUT = join(REPOSITORY_ROOT, 'test', 'scale', 'results', 'latest
 const HOLDER_SCRIPT = relative(COMPILED_BENCH, join(__dirname, 'load', 'socket-holder'));
 /** Open files a server needs beside its sockets (database pool, Redis, logs, polls, refused upgrades). */
 const SERVER_FILE_RESERVE = 1000;
-/** Each poster connection stays well under WS_MESSAGE_RATE (20 frames/s). */
-const POSTS_PER_CONNECTION = 8;
+/**
+ * Posts come from many users, each posting now and then, as in a real room: one connection's frames
+ * are stored in order, so a few connections posting fast would queue behind each other.
+ */
+const POSTS_PER_CONNECTION = 0.5;
 /** Deliveries of the last steady posts still on their way when the steady counts are read. */
 const SETTLE_MS = 5000;
 const ANSWERS_TIMEOUT_MS = 15_000;
@@ -111,6 +115,12 @@ async function runScale(
   }
   const watches = await fleet.monitor.stop();
   collectHealth(fleet, watches, figures);
+  // The servers' own account (warn and up), for what the figures do not explain.
+  const logDirectory = mkdtempSync(join(tmpdir(), 'switchboard-scale-logs-'));
+  fleet.servers.forEach((server, instance) =>
+    writeFileSync(join(logDirectory, `instance-${instance}.log`), server.output),
+  );
+  log(`server logs: ${logDirectory}`);
 }
 
 async function startFleet(
@@ -349,6 +359,16 @@ async function measure(
   const stormSeconds = (performance.now() - stormStart) / 1000;
   const survivorCpu = processTreeCpuSeconds(pids[SURVIVOR]) - survivorCpuBefore;
   const afterStorm = await holderCounts(fleet);
+  const survivorOpenFiles = readdirSync(`/proc/${pids[SURVIVOR]}/fd`).length;
+  const stormErrors: Record<string, number> = {};
+  afterStorm.forEach((counts, index) => {
+    for (const [kind, count] of Object.entries(counts.errors)) {
+      const delta = count - (beforeKill[index].errors[kind] ?? 0);
+      if (delta > 0) {
+        stormErrors[kind] = (stormErrors[kind] ?? 0) + delta;
+      }
+    }
+  });
   const busiestClient = Math.max(
     ...afterStorm.map((counts, index) => counts.cpuSeconds - beforeKill[index].cpuSeconds),
   );
@@ -402,6 +422,8 @@ async function measure(
     clientsWithDuplicates: check.clientsWithDuplicates,
     survivorMaxEventLoopStallMs: 0,
     survivorCpuPercent: (100 * survivorCpu) / stormSeconds,
+    survivorOpenFiles,
+    connectErrors: stormErrors,
     busiestClientCpuPercent: (100 * busiestClient) / stormSeconds,
     postsLostWithInstance: poster.result().lostWithInstance,
   };

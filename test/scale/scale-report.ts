@@ -73,6 +73,10 @@ export interface ScaleFigures {
     survivorMaxEventLoopStallMs: number;
     /** CPU while the clients came back: the survivor's, and the busiest client process's. */
     survivorCpuPercent: number;
+    /** The survivor's open descriptors when the watch ended (its limit: openFilesLimit). */
+    survivorOpenFiles: number;
+    /** Connection errors the clients saw while coming back, by kind. */
+    connectErrors: Record<string, number>;
     busiestClientCpuPercent: number;
     postsLostWithInstance: number;
   };
@@ -295,6 +299,17 @@ export function markdownReport(
         '0 / 0',
       ],
       ['… survivor event-loop stall, max', `${fixed(kill.survivorMaxEventLoopStallMs)} ms`, '—'],
+      [
+        '… survivor open files at the end; connection errors seen',
+        `${kill.survivorOpenFiles} of ${figures.openFilesLimit}; ${
+          Object.entries(kill.connectErrors)
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 4)
+            .map(([kind, count]) => `${count} × ${kind}`)
+            .join(', ') || 'none'
+        }`,
+        '—',
+      ],
       [
         '… CPU meanwhile: survivor / busiest client process',
         `${fixed(kill.survivorCpuPercent)} % / ${fixed(kill.busiestClientCpuPercent)} % of a core`,

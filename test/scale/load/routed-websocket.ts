@@ -30,6 +30,7 @@ export function routedWebSocketClass(
   fleet: FleetRoutes,
   tally: DeliveryTally,
   refusals: Refusals,
+  errors: Record<string, number>,
   handshakeTimeoutMs: number,
 ): (new (url: string, options?: ClientOptions) => RoutedWebSocket) & WebSocketConstructor {
   return class extends WebSocket {
@@ -51,6 +52,11 @@ export function routedWebSocketClass(
       });
       this.instance = instance;
       this.on('message', (data: Buffer) => tally.count(data, instance));
+      // Why connections fail, by message without addresses and ports ("connect ECONNREFUSED").
+      this.on('error', (error: Error) => {
+        const kind = error.message.replace(/\s*\d+\.\d+\.\d+\.\d+:\d+/g, '').slice(0, 80);
+        errors[kind] = (errors[kind] ?? 0) + 1;
+      });
     }
 
     // ws calls this on every answer that is not a 101, whether or not anyone listens (and a

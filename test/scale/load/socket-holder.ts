@@ -42,6 +42,8 @@ export interface HolderCounts extends DeliveryCounts {
   rawClosed: number;
   /** RealtimeClient connections lost since they opened (they come back by themselves). */
   resumingDropped: number;
+  /** Socket errors by kind (connection refused, handshake timed out, refused upgrades …). */
+  errors: Record<string, number>;
   refusals: Refusals;
   cpuSeconds: number;
 }
@@ -74,8 +76,9 @@ const REQUEST_TIMEOUT_MS = 20_000;
 
 const tally = new DeliveryTally();
 const refusals: Refusals = {};
+const errors: Record<string, number> = {};
 let fleet: FleetRoutes = { urls: [], routes: [], localAddress: '127.0.0.1' };
-let Routed = routedWebSocketClass(fleet, tally, refusals, STEP_TIMEOUT_MS);
+let Routed = routedWebSocketClass(fleet, tally, refusals, errors, STEP_TIMEOUT_MS);
 const rawSockets: WebSocket[] = [];
 let rawClosed = 0;
 let killedAt = 0;
@@ -97,7 +100,7 @@ async function open(request: OpenRequest): Promise<OpenResult> {
     routes: request.urls.map((_, index) => index),
     localAddress: request.localAddress,
   };
-  Routed = routedWebSocketClass(fleet, tally, refusals, STEP_TIMEOUT_MS);
+  Routed = routedWebSocketClass(fleet, tally, refusals, errors, STEP_TIMEOUT_MS);
   const deadline = Date.now() + request.seconds * 1000;
   const failed: number[] = [];
   let firstError: string | undefined;
@@ -218,6 +221,7 @@ function counts(): HolderCounts {
     ...tally.counts(),
     rawClosed,
     resumingDropped,
+    errors: { ...errors },
     refusals: { ...refusals },
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
