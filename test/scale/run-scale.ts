@@ -325,11 +325,7 @@ async function measure(
   );
 
   // SIGKILL one instance; its RealtimeClients come back on the survivor and resume.
-  const refusedBefore = sumOf(
-    await monitor.metrics(SURVIVOR),
-    'switchboard_ws_upgrades_refused_total',
-    { status: '503' },
-  );
+  const refusedBefore = await refused503ByServer(monitor);
   const beforeKill = await holderCounts(fleet);
   const clientRefusalsBefore = refusals(beforeKill, '503');
   const stormStart = performance.now();
@@ -390,11 +386,7 @@ async function measure(
     check = await resumeCheck(fleet, lastSeq);
   }
   const finalCounts = await holderCounts(fleet);
-  const refusedAfter = sumOf(
-    await monitor.metrics(SURVIVOR),
-    'switchboard_ws_upgrades_refused_total',
-    { status: '503' },
-  );
+  const refusedAfter = await refused503ByServer(monitor);
   const peak = backTimeline.reduce(
     (max, back, index) => Math.max(max, back - (index > 0 ? backTimeline[index - 1] : 0)),
     0,
@@ -479,6 +471,17 @@ function cpuSnapshot(pids: number[], counts: HolderCounts[]): CpuSnapshot {
     servers: pids.map(processTreeCpuSeconds),
     clients: counts.reduce((sum, holder) => sum + holder.cpuSeconds, 0),
   };
+}
+
+/** The survivor's count of upgrades refused with 503; NaN when it does not answer the scrape. */
+async function refused503ByServer(monitor: FleetMonitor): Promise<number> {
+  try {
+    return sumOf(await monitor.metrics(SURVIVOR), 'switchboard_ws_upgrades_refused_total', {
+      status: '503',
+    });
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** How busy both cores were between two snapshots, whoever kept them busy. */
