@@ -18,6 +18,8 @@ import { RegistryPresence } from './registry-presence';
 @Injectable()
 export class PresenceService implements OnModuleInit, OnModuleDestroy {
   private stopListening: (() => void) | undefined;
+  /** Connections registered in a room whose join is still being checked: not online yet. */
+  private readonly pending = new Map<string, Set<RealtimeConnection>>();
 
   constructor(
     private readonly store: PresenceStore,
@@ -43,10 +45,27 @@ export class PresenceService implements OnModuleInit, OnModuleDestroy {
     this.stopListening?.();
   }
 
-  /** Call right after the registry put the connection in the room. */
+  /**
+   * The connection is in the registry's room but its join is still being checked: until the
+   * returned function is called it counts for neither `entered` nor `exited`, so that two joins of
+   * one user checked at once still announce (and store) the first one that is let in.
+   */
+  admitting(connection: RealtimeConnection, roomId: string): () => void {
+    const key = pairKey(roomId, connection.user.id);
+    const pending = this.pending.get(key) ?? new Set<RealtimeConnection>();
+    this.pending.set(key, pending.add(connection));
+    return () => {
+      pending.delete(connection);
+      if (pending.size === 0 && this.pending.get(key) === pending) {
+        this.pending.delete(key);
+      }
+    };
+  }
+
+  /** Call once the connection is in the registry's room and let in. */
   async entered(connection: RealtimeConnection, roomId: string): Promise<void> {
     const { id: userId } = connection.user;
-    if (this.local.connectionsIn(roomId, userId) !== 1) {
+    if (this.admittedIn(roomId, userId) !== 1) {
       return;
     }
     if (await this.store.enter(roomId, userId)) {
@@ -57,12 +76,23 @@ export class PresenceService implements OnModuleInit, OnModuleDestroy {
   /** Call right after the registry took the connection out of the room. */
   async exited(connection: RealtimeConnection, roomId: string): Promise<void> {
     const { id: userId } = connection.user;
-    if (this.local.holds(roomId, userId)) {
+    if (this.admittedIn(roomId, userId) > 0) {
       return;
     }
     if (await this.store.exit(roomId, userId)) {
       this.announce(roomId, userId, 'offline');
     }
+  }
+
+  /** The user's connections here in the room, less those whose join is still being checked. */
+  private admittedIn(roomId: string, userId: string): number {
+    let checking = 0;
+    for (const connection of this.pending.get(pairKey(roomId, userId)) ?? []) {
+      if (connection.rooms.has(roomId)) {
+        checking += 1;
+      }
+    }
+    return this.local.connectionsIn(roomId, userId) - checking;
   }
 
   private announce(roomId: string, userId: string, status: PresenceStatus): void {
@@ -76,3 +106,5 @@ export class PresenceService implements OnModuleInit, OnModuleDestroy {
     }
   }
 }
+
+const pairKey = (roomId: string, userId: string) => `${roomId}\n${userId}`;

@@ -60,20 +60,26 @@ export class RealtimeSessions {
     }
     const { added } = this.registry.joinRoom(connection, roomId);
     if (added) {
-      // Presence counts from the registry, so it hears of the entry at once; a refusal below takes
-      // it out again (a member who left a moment ago: online and offline, nothing private shown).
-      this.presence
-        .entered(connection, roomId)
-        .catch((error: Error) => this.logger.warn(`Presence not updated: ${error.message}`));
-      const allowed = await this.undoneOnError(connection, roomId, stillAllowed);
+      // Registered first, so that a revocation from now on finds it; not announced until allowed.
+      const admitted = this.presence.admitting(connection, roomId);
+      let allowed: boolean;
+      try {
+        allowed = await this.undoneOnError(connection, roomId, stillAllowed);
+      } finally {
+        admitted();
+      }
       if (!connection.isOpen) {
         // Closing: its close takes it out of every room.
         return 'closed';
       }
       if (!allowed || !connection.rooms.has(roomId)) {
+        // Not announced yet: nobody saw it online.
         this.exitRoom(connection, roomId);
         return 'refused';
       }
+      this.presence
+        .entered(connection, roomId)
+        .catch((error: Error) => this.logger.warn(`Presence not updated: ${error.message}`));
     }
     // Awaited by every joiner, not only the first: the subscription may still be on its way.
     await this.undoneOnError(connection, roomId, () => this.relay.watch('room', roomId));

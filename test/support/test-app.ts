@@ -45,6 +45,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     THROTTLE_LIMIT: '100000',
     AUTH_THROTTLE_LIMIT: '100000',
     WS_CONNECT_LIMIT: '100000',
+    // A busy shared machine delays every event loop; that is not what a suite tests (the
+    // load-shedding suite sets its own limits).
+    SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...options.environment,
   });
   const app = await createApp(config);
