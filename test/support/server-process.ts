@@ -8,7 +8,8 @@ import { createTestDatabase } from './test-database';
 import { testRedisEnvironment } from './test-redis';
 import { settlesWithin, sleep, waitUntil } from './wait-until';
 
-const ROOT = resolve(__dirname, '..', '..');
+// From source under Jest (test/support), or compiled for the scale suite (dist/test/support).
+const ROOT = resolve(__dirname, '..', '..', ...(__dirname.includes('/dist/test/') ? ['..'] : []));
 /** The compiled server, as `npm run start:prod` runs it. */
 export const SERVER_MAIN = join(ROOT, 'dist', 'src', 'main.js');
 

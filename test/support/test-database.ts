@@ -57,3 +57,14 @@ export function requireTestDatabaseUrl(): string {
 export function onTestPostgres(): boolean {
   return Boolean(process.env.TEST_DATABASE_URL);
 }
+
+/**
+ * For a runner outside `npm run test:services` (the scale suite): the PostgreSQL server that
+ * `createTestDatabase` makes its databases on, picked as run-services.js picks it (DATABASE_URL,
+ * else the local default) unless TEST_DATABASE_URL already names one.
+ */
+export function useTestPostgresServer(): string {
+  process.env.TEST_DATABASE_URL ??=
+    process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+  return process.env.TEST_DATABASE_URL;
+}
