@@ -35,7 +35,7 @@ describe(loadConfig.name, () => {
       heartbeatMs: 30_000,
       accept: { ratePerSecond: 1000, burst: 500, concurrency: 256 },
     });
-    expect(config.http.listenBacklog).toBe(4096);
+    expect(config.http.listenBacklog).toBe(511);
   });
 
   it('selects PostgreSQL for a postgres:// DATABASE_URL', () => {

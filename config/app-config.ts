@@ -6,6 +6,11 @@ export interface AppConfig {
   environment: Environment['NODE_ENV'];
   http: {
     port: number;
+    /**
+     * A second port for /health, /health/ready and /metrics only, with a listen queue of its
+     * own: probes are not queued behind a storm of connections on the main port. Unset: none.
+     */
+    healthPort: number | undefined;
     host: string;
     bodyLimit: number;
     /** Deepest nesting of objects and arrays in a JSON body or WebSocket frame. */
@@ -58,6 +63,12 @@ export interface AppConfig {
      */
     accept: { ratePerSecond: number; burst: number; concurrency: number };
   };
+  /**
+   * An instance whose presence heartbeat (once a second) stopped for this long is taken for dead:
+   * a survivor announces its users offline. Long enough that a busy instance's pauses (GC, a large
+   * fan-out, a starved core) never pass for a death, which would announce everyone again.
+   */
+  presence: { instanceTtlMs: number };
   /** Load shedding thresholds (0 = that check is off): past one, new work gets 503. */
   shedding: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; maxRssBytes: number };
   /** Workers of `npm run start:cluster`; undefined means one per core. */
@@ -97,6 +108,7 @@ export function loadConfig(
     environment: environment.NODE_ENV,
     http: {
       port: environment.PORT,
+      healthPort: environment.HEALTH_PORT,
       host: environment.HOST,
       bodyLimit: environment.BODY_LIMIT,
       jsonMaxDepth: environment.JSON_MAX_DEPTH,
@@ -141,6 +153,7 @@ export function loadConfig(
         concurrency: environment.WS_ACCEPT_CONCURRENCY,
       },
     },
+    presence: { instanceTtlMs: environment.PRESENCE_INSTANCE_TTL_MS },
     metricsToken: environment.METRICS_TOKEN,
     clusterWorkers: environment.CLUSTER_WORKERS,
     shedding: {

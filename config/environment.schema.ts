@@ -55,6 +55,7 @@ export const environmentSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: integer(0, 65535).default(3000),
+    HEALTH_PORT: z.preprocess(emptyAsUndefined, integer(1, 65535).optional()),
     HOST: z.string().min(1, { error: 'must not be empty' }).default('0.0.0.0'),
     DATA_DIR: z.string().min(1, { error: 'must not be empty' }).default('data'),
     DATABASE_URL: z.preprocess(
@@ -86,7 +87,8 @@ export const environmentSchema = z
     WS_ACCEPT_RATE: positiveNumber().default(1000),
     WS_ACCEPT_BURST: integer(1).default(500),
     WS_ACCEPT_CONCURRENCY: integer(1).default(256),
-    LISTEN_BACKLOG: integer(1, 65535).default(4096),
+    LISTEN_BACKLOG: integer(1, 65535).default(511),
+    PRESENCE_INSTANCE_TTL_MS: integer(2_000).default(15_000),
     CORS_ORIGINS: commaSeparatedList.default([]),
     // false | true | the proxies' addresses or CIDR ranges, comma-separated.
     TRUST_PROXY: z

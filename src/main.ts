@@ -3,6 +3,7 @@ import { Logger } from 'nestjs-pino';
 import { createApp } from './bootstrap/create-app';
 import { exitOnStartupFailure, loadProcessConfig } from './bootstrap/environment';
 import { exitGracefullyOnSignals } from './bootstrap/graceful-shutdown';
+import { listenForProbes } from './bootstrap/health-listener';
 import { startupSummary } from './bootstrap/startup-summary';
 
 async function bootstrap(): Promise<void> {
@@ -18,6 +19,9 @@ async function bootstrap(): Promise<void> {
       host: config.http.host,
       backlog: config.http.listenBacklog,
     });
+    if (config.http.healthPort !== undefined) {
+      await listenForProbes(app, config.http.healthPort, config.http.host);
+    }
     // The first line says where everything is; Nest's start-up lines follow it.
     app.get(Logger).log(startupSummary(config, await app.getUrl()), 'Startup');
   } finally {

@@ -13,12 +13,25 @@ class RecordingSocket {
   readyState = 1;
   bufferedAmount = 0;
   readonly received: string[] = [];
+  /** Writes that reached the TCP socket: each uncorked batch is one, as in one system call. */
+  tcpWrites = 0;
+  private corked = 0;
   readonly _sender = { _state: 0 };
   readonly _socket = {
-    write: (bytes: Buffer) => this.received.push(payloadOf(bytes)),
+    write: (bytes: Buffer) => {
+      this.received.push(payloadOf(bytes));
+      this.tcpWrites += this.corked > 0 ? 0 : 1;
+    },
+    cork: () => {
+      this.corked++;
+    },
+    uncork: () => {
+      this.corked--;
+      this.tcpWrites++;
+    },
   };
   send(data: string | Buffer) {
-    this.received.push(data.toString());
+    this._socket.write(Buffer.concat([Buffer.from([0x81, 0]), Buffer.from(data)]));
   }
   close() {
     this.readyState = 3;
@@ -36,6 +49,7 @@ function payloadOf(frame: Buffer): string {
 }
 
 const ROOM = '8b027f08-0000-4000-8000-000000000001';
+const OTHER_ROOM = '8b027f08-0000-4000-8000-000000000002';
 
 function setUp() {
   const config = loadConfig({ NODE_ENV: 'test' });
@@ -43,7 +57,7 @@ function setUp() {
   const metrics = new RealtimeMetrics(metricsService, new MessageBus(new InProcessTransport()));
   const registry = new ConnectionRegistry(config, metrics, metricsService);
   const fanout = new LocalFanout(registry, metrics);
-  const join = (count: number) =>
+  const join = (count: number, roomId = ROOM) =>
     Array.from({ length: count }, (_, index) => {
       const socket = new RecordingSocket();
       const { connection } = registry.add(socket as unknown as WebSocket, {
@@ -51,7 +65,7 @@ function setUp() {
         sessionId: 'session',
         expiresAt: new Date(Date.now() + 60_000),
       });
-      registry.joinRoom(connection, ROOM);
+      registry.joinRoom(connection, roomId);
       return { socket, connection };
     });
   return { registry, fanout, join };
@@ -71,17 +85,13 @@ describe('LocalFanout', () => {
     }
   });
 
-  it('returns before writing a large room, then reaches every member in order, slice by slice', async () => {
+  it('writes one slice of a large room at once, the rest on later turns, every member in order', async () => {
     const { fanout, join } = setUp();
     const members = join(FANOUT_SLICE * 2 + 10);
 
     fanout.toRoom(ROOM, frame('one'));
     fanout.toRoom(ROOM, frame('two'));
-    // The caller (the poster's ack) did not wait: nothing is written yet.
-    expect(members.every(({ socket }) => socket.received.length === 0)).toBe(true);
-
-    await new Promise((resolve) => setImmediate(resolve));
-    // One slice per turn: the first members have the first frame, the last ones nothing yet.
+    // The caller (the poster's ack) waited for one slice only: the last members have nothing yet.
     expect(members[0].socket.received).toHaveLength(1);
     expect(members.at(-1)!.socket.received).toHaveLength(0);
 
@@ -91,6 +101,54 @@ describe('LocalFanout', () => {
     for (const { socket } of members) {
       expect(socket.received.map((text) => JSON.parse(text).data.body)).toEqual(['one', 'two']);
     }
+  });
+
+  it('writes at most one slice per turn over all rooms, each room in order, nothing lost', async () => {
+    const { fanout, join } = setUp();
+    const size = Math.floor(FANOUT_SLICE * 0.8);
+    const first = join(size, ROOM);
+    const second = join(size, OTHER_ROOM);
+    const bodies = (members: typeof first) =>
+      members.map(({ socket }) => socket.received.map((text) => JSON.parse(text).data.body));
+    const tcpWrites = () =>
+      [...first, ...second].reduce((sum, { socket }) => sum + socket.tcpWrites, 0);
+
+    fanout.toRoom(ROOM, frame('a1'));
+    fanout.toRoom(OTHER_ROOM, frame('b1'));
+    fanout.toRoom(ROOM, frame('a2'));
+    // One slice was written in this turn, over both rooms; the rest waits.
+    expect(tcpWrites()).toBe(FANOUT_SLICE);
+    expect(bodies(first).every((received) => received.join() === 'a1')).toBe(true);
+
+    let previous = tcpWrites();
+    for (let turn = 0; turn < 5; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(tcpWrites() - previous).toBeLessThanOrEqual(FANOUT_SLICE);
+      previous = tcpWrites();
+    }
+    expect(bodies(first).every((received) => received.join() === 'a1,a2')).toBe(true);
+    expect(bodies(second).every((received) => received.join() === 'b1')).toBe(true);
+  });
+
+  it('writes the frames a connection has waiting in one go, in order', async () => {
+    const { fanout, join } = setUp();
+    const members = join(FANOUT_SLICE + 1);
+    const last = members.at(-1)!.socket;
+
+    for (const body of ['one', 'two', 'three']) {
+      fanout.toRoom(ROOM, frame(body));
+    }
+    expect(last.received).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(last.received.map((text) => JSON.parse(text).data.body)).toEqual([
+      'one',
+      'two',
+      'three',
+    ]);
+    expect(last.tcpWrites).toBe(1);
+    // A member written at once got the first frame alone, the others together after it.
+    expect(members[0].socket.received).toHaveLength(3);
   });
 
   it('skips a member that left the room while its fan-out was under way, and no other', async () => {

@@ -58,10 +58,8 @@ export interface RedisPresenceStoreOptions {
   instanceTtlMs: number;
 }
 
-export const DEFAULT_PRESENCE_HEARTBEAT: RedisPresenceStoreOptions = {
-  heartbeatIntervalMs: 1_000,
-  instanceTtlMs: 4_000,
-};
+/** How often an instance beats; how long it may stay silent comes from PRESENCE_INSTANCE_TTL_MS. */
+export const PRESENCE_HEARTBEAT_INTERVAL_MS = 1_000;
 
 /** (Room, user) pairs one script call writes or reaps at most: a short call, a short reply. */
 export const PRESENCE_BATCH = 500;
@@ -176,7 +174,7 @@ export class RedisPresenceStore
     /** This process among the fleet (the registry's id, which also tags what it publishes). */
     private readonly instanceId: string,
     private readonly local: LocalPresence,
-    private readonly options: RedisPresenceStoreOptions = DEFAULT_PRESENCE_HEARTBEAT,
+    private readonly options: RedisPresenceStoreOptions,
   ) {
     super();
     this.prefix = `${connection.keyPrefix}presence:`;

@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import { CloseCode, RealtimeErrorCode, ServerEvent, ServerEventMap } from '@libs/protocol';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
-import { PreparedFrame } from './prepared-frame';
+import { PreparedFrame, WebSocketInternals } from './prepared-frame';
 import { takeToken, TokenBucket, TokenBucketState } from './rate-limiter';
 import type { RealtimeMetrics } from './realtime-metrics';
 import type { Expiring } from './token-expiry';
@@ -88,6 +88,27 @@ export class RealtimeConnection implements Expiring, TokenBucketState {
     }
     frame.writeTo(this.socket);
     return true;
+  }
+
+  /**
+   * Frames built once that waited for this connection: written in one go (corked, so the TCP
+   * socket gets them in one system call); how many were written.
+   */
+  sendPreparedAll(frames: readonly PreparedFrame[]): number {
+    const tcp = (this.socket as unknown as WebSocketInternals)._socket;
+    tcp?.cork();
+    let written = 0;
+    try {
+      for (const frame of frames) {
+        if (!this.sendPrepared(frame)) {
+          break;
+        }
+        written++;
+      }
+    } finally {
+      tcp?.uncork();
+    }
+    return written;
   }
 
   /** Counts an incoming frame against the rate limit. */

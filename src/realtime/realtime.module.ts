@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { REDIS_CONNECTION, RedisConnection } from '@libs/redis';
+import { APP_CONFIG, AppConfig } from '@config';
 import { AuthModule } from '@app/auth/auth.module';
 import { MessagesModule } from '@app/messages/messages.module';
 import { RoomsModule } from '@app/rooms/rooms.module';
@@ -9,7 +10,12 @@ import { EndedLoginCloser } from './ended-login-closer';
 import { FleetRelay } from './fleet-relay';
 import { LocalFanout } from './local-fanout';
 import { MessageDelivery } from './message-delivery';
-import { InMemoryPresenceStore, PresenceStore, RedisPresenceStore } from './presence-store';
+import {
+  InMemoryPresenceStore,
+  PRESENCE_HEARTBEAT_INTERVAL_MS,
+  PresenceStore,
+  RedisPresenceStore,
+} from './presence-store';
 import { PresenceService } from './presence.service';
 import { RealtimeMetrics } from './realtime-metrics';
 import { RealtimeSessions } from './realtime-sessions';
@@ -38,14 +44,18 @@ import { WsFastPath } from './ws-fast-path';
     WsFastPath,
     {
       provide: PresenceStore,
-      inject: [REDIS_CONNECTION, ConnectionRegistry, RegistryPresence],
+      inject: [REDIS_CONNECTION, ConnectionRegistry, RegistryPresence, APP_CONFIG],
       useFactory: (
         redis: RedisConnection | null,
         registry: ConnectionRegistry,
         local: RegistryPresence,
+        config: AppConfig,
       ) =>
         redis
-          ? new RedisPresenceStore(redis, registry.instanceId, local)
+          ? new RedisPresenceStore(redis, registry.instanceId, local, {
+              heartbeatIntervalMs: PRESENCE_HEARTBEAT_INTERVAL_MS,
+              instanceTtlMs: config.presence.instanceTtlMs,
+            })
           : new InMemoryPresenceStore(),
     },
   ],

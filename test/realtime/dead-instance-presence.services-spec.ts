@@ -1,5 +1,9 @@
 import { registerUser } from '@test/support/auth-helpers';
-import { INSTANCE_OFFLINE_WITHIN_MS, presenceIn } from '@test/support/presence-helpers';
+import {
+  FAST_DEATH_ENVIRONMENT,
+  INSTANCE_OFFLINE_WITHIN_MS,
+  presenceIn,
+} from '@test/support/presence-helpers';
 import { useProcessFleet } from '@test/support/process-fleet';
 import { addMember, createRoom } from '@test/support/room-helpers';
 import { sleep } from '@test/support/wait-until';
@@ -13,7 +17,7 @@ const QUIET_MS = 1_500;
  * the two survivors' members hears `offline` once, for the users whose last connection it was.
  */
 describe('presence of a dead instance (services)', () => {
-  const fleet = useProcessFleet(3);
+  const fleet = useProcessFleet(3, FAST_DEATH_ENVIRONMENT);
   const connect = fleet.connect;
 
   it("announces offline once for the killed instance's users, not for those still connected elsewhere", async () => {

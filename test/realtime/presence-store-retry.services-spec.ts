@@ -37,7 +37,10 @@ describe('presence store: a timed-out write is made good on the next beat (servi
       holds: () => held,
       pairs: () => (held ? [[roomId, userId] as const] : []),
     };
-    const store = new RedisPresenceStore(connection, 'instance', local);
+    const store = new RedisPresenceStore(connection, 'instance', local, {
+      heartbeatIntervalMs: 1_000,
+      instanceTtlMs: 4_000,
+    });
     const heard: PresenceStatus[] = [];
     store.onChange((_roomId, _userId, status) => heard.push(status));
     await store.beat();

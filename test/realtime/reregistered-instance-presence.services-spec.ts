@@ -1,5 +1,9 @@
 import { registerUser } from '@test/support/auth-helpers';
-import { INSTANCE_OFFLINE_WITHIN_MS, presenceIn } from '@test/support/presence-helpers';
+import {
+  FAST_DEATH_ENVIRONMENT,
+  INSTANCE_OFFLINE_WITHIN_MS,
+  presenceIn,
+} from '@test/support/presence-helpers';
 import { useProcessFleet } from '@test/support/process-fleet';
 import { addMember, createRoom } from '@test/support/room-helpers';
 import { sleep } from '@test/support/wait-until';
@@ -16,7 +20,7 @@ const QUIET_MS = 1_500;
  * `online` again, so that the survivors do not keep showing them offline.
  */
 describe('presence of an instance taken for dead that comes back (services)', () => {
-  const fleet = useProcessFleet(2);
+  const fleet = useProcessFleet(2, FAST_DEATH_ENVIRONMENT);
   const connect = fleet.connect;
 
   it("announces the thawed instance's users online again, and offline once when they leave", async () => {

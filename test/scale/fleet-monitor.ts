@@ -33,8 +33,8 @@ const BREAKER_OPENED = /^Redis at .* unavailable \(/;
 
 /**
  * Watches each instance the way a load balancer and Prometheus would while the suite runs:
- * `/health/ready` every second (2 s timeout), `/metrics` every 10 s. Stops watching an instance
- * once the suite kills it.
+ * `/health/ready` every second (2 s timeout), `/metrics` every 10 s, on each instance's probe port
+ * (HEALTH_PORT), where a balancer would probe. Stops watching an instance once the suite kills it.
  */
 export class FleetMonitor {
   private phase: RunPhase = 'open';
@@ -47,7 +47,11 @@ export class FleetMonitor {
   private readonly stopped = new Set<number>();
   private readonly loops: Promise<void>[] = [];
 
-  constructor(private readonly instances: readonly ServerProcess[]) {
+  constructor(
+    private readonly instances: readonly ServerProcess[],
+    /** `http://127.0.0.1:<HEALTH_PORT>` of each instance. */
+    private readonly probeUrls: readonly string[],
+  ) {
     const byPhase = <T>(make: () => T): Record<RunPhase, T> => ({
       open: make(),
       steady: make(),
@@ -77,7 +81,7 @@ export class FleetMonitor {
 
   /** One scrape of an instance's metrics now (for counters read before and after a phase). */
   async metrics(index: number): Promise<PrometheusSample[]> {
-    const response = await fetch(`${this.instances[index].url}/metrics`, {
+    const response = await fetch(`${this.probeUrls[index]}/metrics`, {
       signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS),
     });
     return parsePrometheusText(await response.text());
@@ -116,7 +120,7 @@ export class FleetMonitor {
     let failure: string | undefined;
     let degraded = false;
     try {
-      const response = await fetch(`${this.instances[index].url}/health/ready`, {
+      const response = await fetch(`${this.probeUrls[index]}/health/ready`, {
         signal: AbortSignal.timeout(READY_TIMEOUT_MS),
       });
       const body = (await response.json()) as { degraded?: string[] };

@@ -10,6 +10,7 @@ import { COMPILED_BENCH } from '@bench/support/paths';
 import { coreTicks, processTreeCpuSeconds, residentBytes } from '@bench/support/process-cpu';
 import { closeAllScopes, ResourceScope } from '@bench/support/resource-scope';
 import { sumOf } from '@test/support/prometheus-text';
+import { findFreePort } from '@test/support/network';
 import { RedisServerProcess } from '@test/support/redis-server-process';
 import { createServerSetup, ServerProcess } from '@test/support/server-process';
 import { useTestPostgresServer } from '@test/support/test-database';
@@ -49,8 +50,13 @@ const SERVER_FILE_RESERVE = 1000;
  * are stored in order, so a few connections posting fast would queue behind each other.
  */
 const POSTS_PER_CONNECTION = 0.5;
-/** Deliveries of the last steady posts still on their way when the steady counts are read. */
-const SETTLE_MS = 5000;
+/**
+ * The steady counts are read once deliveries stopped arriving for SETTLE_QUIET_MS (what the
+ * servers' fan-out queues held has been written), at most SETTLE_MAX_MS after the last post: the
+ * deliveries figure counts what was lost, the latency figure what was late.
+ */
+const SETTLE_QUIET_MS = 3000;
+const SETTLE_MAX_MS = 60_000;
 const ANSWERS_TIMEOUT_MS = 15_000;
 const CATCH_UP_TIMEOUT_MS = 20_000;
 
@@ -132,15 +138,32 @@ async function startFleet(
   const redis = await RedisServerProcess.start();
   scope.add(() => redis.stop());
   // warn: the breaker's openings are read from the log.
-  const setup = await createServerSetup({ REDIS_URL: redis.url, LOG_LEVEL: 'warn' });
+  const setup = await createServerSetup({
+    REDIS_URL: redis.url,
+    LOG_LEVEL: 'warn',
+  });
   scope.add(() => setup.remove());
   const servers: ServerProcess[] = [];
   scope.add(async () => {
-    await Promise.all(servers.map((server) => server.kill()));
+    // A profiled server writes its profile on a clean exit only.
+    await Promise.all(
+      servers.map((server) => (options.profileDirectory ? server.stop() : server.kill())),
+    );
   });
+  const probePorts: number[] = [];
   for (let instance = 0; instance < INSTANCE_COUNT; instance++) {
+    probePorts.push(await findFreePort());
     // One after the other: both would run the migrations at once.
-    servers.push(await ServerProcess.start(setup.environment));
+    servers.push(
+      await ServerProcess.start(
+        { ...setup.environment, HEALTH_PORT: String(probePorts[instance]) },
+        {
+          nodeArguments: options.profileDirectory
+            ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDirectory}`]
+            : [],
+        },
+      ),
+    );
   }
   const postersPerInstance = Math.max(
     1,
@@ -157,7 +180,10 @@ async function startFleet(
     },
     plan.roomsOfUser,
   );
-  const monitor = new FleetMonitor(servers);
+  const monitor = new FleetMonitor(
+    servers,
+    probePorts.map((port) => `http://127.0.0.1:${port}`),
+  );
   scope.add(async () => {
     await monitor.stop();
   });
@@ -267,9 +293,7 @@ async function measure(
   // Posts still waiting for their ack may be stored all the same: the database says which are.
   await poster.waitForAnswers(ANSWERS_TIMEOUT_MS, 'steady');
   const stored = await storedSteadyPosts(fleet.databaseUrl, fleet.roomIds);
-  // Their deliveries still on the way get a moment more.
-  await sleep(SETTLE_MS);
-  const steadyCounts = await holderCounts(fleet);
+  const { counts: steadyCounts, seconds: settleSeconds } = await settledCounts(fleet, steadyEnd.at);
   const posts = poster.result();
   const members = membersByRoom(plan, options.rooms, (socket) => !failed.has(socket.index));
   const storedByRoom = Array.from({ length: INSTANCE_COUNT }, () =>
@@ -319,6 +343,7 @@ async function measure(
     serverCpuMicrosPerDelivery:
       (1e6 * serverCpu.reduce((sum, seconds) => sum + seconds, 0)) / Math.max(1, deliveries),
     maxEventLoopStallMs: [],
+    settleSeconds,
   };
   log(
     `steady state: ${figures.steady.posts} posts, ${deliveries} of ${expected.sameInstance + expected.crossInstance} live deliveries`,
@@ -490,6 +515,37 @@ function machinePercent(before: CpuSnapshot, after: CpuSnapshot): number {
     (100 * (after.machine.busy - before.machine.busy)) /
     Math.max(1, after.machine.total - before.machine.total)
   );
+}
+
+/**
+ * The client processes' counts once steady deliveries stopped rising for SETTLE_QUIET_MS (or
+ * SETTLE_MAX_MS after `since` passed), and how long after `since` they stopped.
+ */
+async function settledCounts(
+  fleet: Fleet,
+  since: number,
+): Promise<{ counts: HolderCounts[]; seconds: number }> {
+  const steadyDeliveries = (counts: HolderCounts[]) =>
+    counts.reduce(
+      (sum, holder) => sum + holder.steadyByPost.reduce((total, [, , count]) => total + count, 0),
+      0,
+    );
+  let counts = await holderCounts(fleet);
+  let seen = steadyDeliveries(counts);
+  let lastRiseAt = performance.now();
+  while (
+    performance.now() - lastRiseAt < SETTLE_QUIET_MS &&
+    performance.now() - since < SETTLE_MAX_MS
+  ) {
+    await sleep(500);
+    counts = await holderCounts(fleet);
+    const now = steadyDeliveries(counts);
+    if (now > seen) {
+      seen = now;
+      lastRiseAt = performance.now();
+    }
+  }
+  return { counts, seconds: Math.max(0, lastRiseAt - since) / 1000 };
 }
 
 function holderCounts(fleet: Fleet): Promise<HolderCounts[]> {

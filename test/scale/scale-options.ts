@@ -28,6 +28,8 @@ export interface ScaleOptions {
   deadlineSeconds: number;
   /** Where the figures table is written (markdown; a .json beside it). */
   output: string;
+  /** Each server writes a CPU profile here (`node --cpu-prof`) when it exits; none if unset. */
+  profileDirectory?: string;
 }
 
 export const DEFAULT_SCALE_OPTIONS: Omit<ScaleOptions, 'users' | 'output'> = {
@@ -56,6 +58,7 @@ export const SCALE_USAGE = `npm run test:scale [-- options]
   --back-within N        pass bound on the time back after the kill, seconds (60)
   --deadline N           the run fails and cleans up past this many seconds (480)
   --output PATH          figures table (test/scale/results/latest.md)
+  --cpu-prof DIR         each server writes a CPU profile there as it exits
 Development: --sockets 2000 --seconds 20`;
 
 const FLAGS: Record<string, keyof ScaleOptions> = {
@@ -72,6 +75,7 @@ const FLAGS: Record<string, keyof ScaleOptions> = {
   '--open-concurrency': 'openConcurrency',
   '--deadline': 'deadlineSeconds',
   '--output': 'output',
+  '--cpu-prof': 'profileDirectory',
 };
 
 /** `--name value` pairs over the defaults; throws on an unknown flag or a value that is not a positive number. */
@@ -112,6 +116,7 @@ export function parseScaleOptions(args: readonly string[], defaultOutput: string
     openConcurrency: number('openConcurrency', DEFAULT_SCALE_OPTIONS.openConcurrency),
     deadlineSeconds: number('deadlineSeconds', DEFAULT_SCALE_OPTIONS.deadlineSeconds),
     output: given.output ?? defaultOutput,
+    profileDirectory: given.profileDirectory,
   };
   if (options.roomsPerSocket > options.rooms) {
     throw new Error('--rooms-per-socket cannot exceed --rooms');

@@ -36,6 +36,8 @@ export interface ScaleFigures {
     clientCpuPercent: number;
     serverCpuMicrosPerDelivery: number;
     maxEventLoopStallMs: number[];
+    /** From the last steady post to the last steady delivery: how long the fan-out queues took. */
+    settleSeconds: number;
   };
   /** Per instance: readiness polls failed / made while it was healthy; `byPhase`: failed/polls. */
   readiness: {
@@ -237,6 +239,11 @@ export function markdownReport(
         'post to receipt, p50 / p99 (max)',
         `${fixed(steady.latencyMs.p50)} / ${fixed(steady.latencyMs.p99)} ms (${fixed(steady.latencyMs.max)} ms)`,
         'p99 ≤ 1 s',
+      ],
+      [
+        '… last delivery after the last post (queues drained)',
+        `${fixed(steady.settleSeconds, 1)} s`,
+        '—',
       ],
       ['sockets the servers dropped in steady state', String(steady.socketsDropped), '0'],
       [

@@ -39,6 +39,8 @@ export interface ServerProcessOptions {
   script?: string;
   /** Listen here (a restarted instance takes its predecessor's port); a free one otherwise. */
   port?: number;
+  /** Flags for node itself before the script, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  nodeArguments?: string[];
 }
 
 /** How a process ended. */
@@ -157,7 +159,7 @@ export class ServerProcess {
       throw new Error(`${script} is missing: run \`npx nest build\` first`);
     }
     const port = options.port ?? (await findFreePort());
-    const child = spawn(process.execPath, [script], {
+    const child = spawn(process.execPath, [...(options.nodeArguments ?? []), script], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       // Only what is named here: nothing leaks in from the test runner's own environment.
