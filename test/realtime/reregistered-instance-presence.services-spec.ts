@@ -1,11 +1,9 @@
-import { registerUser } from '@test/support/auth-helpers';
 import {
+  aliceWatchesBobOnTheSecondInstance,
   FAST_DEATH_ENVIRONMENT,
   INSTANCE_OFFLINE_WITHIN_MS,
-  presenceIn,
 } from '@test/support/presence-helpers';
 import { useProcessFleet } from '@test/support/process-fleet';
-import { addMember, createRoom } from '@test/support/room-helpers';
 import { sleep } from '@test/support/wait-until';
 
 /** A thawed instance beats within a second; its breaker may need a probe (1 s) first. */
@@ -21,21 +19,15 @@ const QUIET_MS = 1_500;
  */
 describe('presence of an instance taken for dead that comes back (services)', () => {
   const fleet = useProcessFleet(2, FAST_DEATH_ENVIRONMENT);
-  const connect = fleet.connect;
 
   it("announces the thawed instance's users online again, and offline once when they leave", async () => {
-    const [survivor, stalled] = fleet.instances;
-    const alice = await registerUser(survivor);
-    const bob = await registerUser(survivor);
-    const room = await createRoom(survivor, alice);
-    await addMember(survivor, alice, room.id, bob.id);
-    const is = presenceIn(room);
-    const aliceOnSurvivor = await connect(survivor, alice);
-    await aliceOnSurvivor.request('join', { roomId: room.id }, 'joined');
-    expect((await aliceOnSurvivor.next('presence')).data).toEqual(is(alice, 'online'));
-    const bobOnStalled = await connect(stalled, bob);
-    await bobOnStalled.request('join', { roomId: room.id }, 'joined');
-    expect((await aliceOnSurvivor.next('presence')).data).toEqual(is(bob, 'online'));
+    const [, stalled] = fleet.instances;
+    const {
+      bob,
+      is,
+      aliceWatching: aliceOnSurvivor,
+      ...watch
+    } = await aliceWatchesBobOnTheSecondInstance(fleet);
 
     stalled.signal('SIGSTOP');
     try {
@@ -52,9 +44,6 @@ describe('presence of an instance taken for dead that comes back (services)', ()
     expect(aliceOnSurvivor.received('presence')).toEqual([]);
 
     // Registered for real, not only announced: his leaving is seen fleet-wide, once.
-    await bobOnStalled.closeAndWait();
-    expect((await aliceOnSurvivor.next('presence')).data).toEqual(is(bob, 'offline'));
-    await sleep(QUIET_MS);
-    expect(aliceOnSurvivor.received('presence')).toEqual([]);
+    await watch.bobLeavesAndIsAnnouncedOnce(QUIET_MS);
   });
 });

@@ -1,7 +1,5 @@
-import { registerUser } from '@test/support/auth-helpers';
-import { presenceIn } from '@test/support/presence-helpers';
+import { aliceWatchesBobOnTheSecondInstance } from '@test/support/presence-helpers';
 import { useProcessFleet } from '@test/support/process-fleet';
-import { addMember, createRoom } from '@test/support/room-helpers';
 import { sleep } from '@test/support/wait-until';
 
 /**
@@ -21,21 +19,10 @@ const QUIET_MS = 2_000;
  */
 describe('presence of an instance that stalls for a few seconds (services)', () => {
   const fleet = useProcessFleet(2);
-  const connect = fleet.connect;
 
   it('announces nothing for a 6 s stall, and offline once when the user really leaves', async () => {
-    const [survivor, stalled] = fleet.instances;
-    const alice = await registerUser(survivor);
-    const bob = await registerUser(survivor);
-    const room = await createRoom(survivor, alice);
-    await addMember(survivor, alice, room.id, bob.id);
-    const is = presenceIn(room);
-    const aliceOnSurvivor = await connect(survivor, alice);
-    await aliceOnSurvivor.request('join', { roomId: room.id }, 'joined');
-    expect((await aliceOnSurvivor.next('presence')).data).toEqual(is(alice, 'online'));
-    const bobOnStalled = await connect(stalled, bob);
-    await bobOnStalled.request('join', { roomId: room.id }, 'joined');
-    expect((await aliceOnSurvivor.next('presence')).data).toEqual(is(bob, 'online'));
+    const [, stalled] = fleet.instances;
+    const watch = await aliceWatchesBobOnTheSecondInstance(fleet);
 
     stalled.signal('SIGSTOP');
     try {
@@ -44,11 +31,8 @@ describe('presence of an instance that stalls for a few seconds (services)', () 
       stalled.signal('SIGCONT');
     }
     await sleep(QUIET_MS);
-    expect(aliceOnSurvivor.received('presence')).toEqual([]);
+    expect(watch.aliceWatching.received('presence')).toEqual([]);
 
-    await bobOnStalled.closeAndWait();
-    expect((await aliceOnSurvivor.next('presence')).data).toEqual(is(bob, 'offline'));
-    await sleep(QUIET_MS);
-    expect(aliceOnSurvivor.received('presence')).toEqual([]);
+    await watch.bobLeavesAndIsAnnouncedOnce(QUIET_MS);
   });
 });
