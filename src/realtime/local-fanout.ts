@@ -21,15 +21,8 @@ export const FANOUT_SLICE = 512;
 export const FANOUT_TURN_MS = 5;
 /** Writes between two looks at the clock. */
 const CLOCK_EVERY = 32;
-
-/**
- * Frames waiting for one connection, in order; `rooms[i]` is the room `frames[i]` was sent to
- * (undefined for a frame to the user or the connection itself).
- */
-interface Outbox {
-  rooms: (string | undefined)[];
-  frames: PreparedFrame[];
-}
+/** Flushed entries at the front of the waiting list that make it worth copying the rest down. */
+const COMPACT_AFTER = 4096;
 
 /**
  * Writes frames built once to this instance's connections: a room's members or a user's
@@ -48,8 +41,9 @@ interface Outbox {
  */
 @Injectable()
 export class LocalFanout {
-  /** Connections with frames waiting, oldest first (a Map keeps insertion order). */
-  private readonly outboxes = new Map<RealtimeConnection, Outbox>();
+  /** Connections with frames in their outbox, oldest first, from `head` on. */
+  private waiting: RealtimeConnection[] = [];
+  private head = 0;
   /** Sockets written since the current turn began. */
   private writtenThisTurn = 0;
   private turnEndScheduled = false;
@@ -81,15 +75,14 @@ export class LocalFanout {
   ): void {
     let written = 0;
     for (const connection of connections) {
-      const outbox = this.outboxes.get(connection);
-      if (outbox) {
-        outbox.rooms.push(roomId);
-        outbox.frames.push(frame);
+      if (connection.outbox) {
+        connection.outbox.push(frame, roomId);
       } else if (this.writtenThisTurn < FANOUT_SLICE) {
         this.writtenThisTurn++;
         written += connection.sendPrepared(frame) ? 1 : 0;
       } else {
-        this.outboxes.set(connection, { rooms: [roomId], frames: [frame] });
+        connection.outbox = [frame, roomId];
+        this.waiting.push(connection);
       }
     }
     this.count(written);
@@ -97,7 +90,7 @@ export class LocalFanout {
   }
 
   private scheduleTurnEnd(): void {
-    if (!this.turnEndScheduled && (this.writtenThisTurn > 0 || this.outboxes.size > 0)) {
+    if (!this.turnEndScheduled && (this.writtenThisTurn > 0 || this.head < this.waiting.length)) {
       this.turnEndScheduled = true;
       setImmediate(() => this.nextTurn());
     }
@@ -109,9 +102,9 @@ export class LocalFanout {
     this.writtenThisTurn = 0;
     const turnEnds = performance.now() + FANOUT_TURN_MS;
     let written = 0;
-    for (const [connection, outbox] of this.outboxes) {
-      this.outboxes.delete(connection);
-      written += connection.sendPreparedAll(stillMeant(connection, outbox));
+    while (this.head < this.waiting.length) {
+      const connection = this.waiting[this.head++];
+      written += connection.flushOutbox();
       this.writtenThisTurn++;
       if (
         this.writtenThisTurn >= FANOUT_SLICE ||
@@ -119,6 +112,13 @@ export class LocalFanout {
       ) {
         break;
       }
+    }
+    if (this.head === this.waiting.length) {
+      this.waiting = [];
+      this.head = 0;
+    } else if (this.head >= COMPACT_AFTER) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
     }
     this.count(written);
     this.scheduleTurnEnd();
@@ -130,12 +130,4 @@ export class LocalFanout {
       this.metrics.fanoutDeliveries.inc(written);
     }
   }
-}
-
-/** The outbox's frames less those of rooms the connection has left since. */
-function stillMeant(connection: RealtimeConnection, outbox: Outbox): PreparedFrame[] {
-  return outbox.frames.filter((_, index) => {
-    const roomId = outbox.rooms[index];
-    return roomId === undefined || connection.rooms.has(roomId);
-  });
 }

@@ -91,16 +91,30 @@ export class RealtimeConnection implements Expiring, TokenBucketState {
   }
 
   /**
-   * Frames built once that waited for this connection: written in one go (corked, so the TCP
-   * socket gets them in one system call); how many were written.
+   * Frames built once that wait for this connection (LocalFanout), flat and in order: a frame,
+   * then the room it was sent to (undefined: sent to the user or the connection itself).
+   * Undefined while nothing waits, which is nearly always.
    */
-  sendPreparedAll(frames: readonly PreparedFrame[]): number {
+  outbox: (PreparedFrame | string | undefined)[] | undefined;
+
+  /**
+   * Writes what waits in the outbox in one go (corked: the TCP socket gets it in one system call),
+   * less the frames of rooms this connection has left since (it was sent `left`: nothing of the
+   * room may follow); how many frames were written.
+   */
+  flushOutbox(): number {
+    const outbox = this.outbox ?? [];
+    this.outbox = undefined;
     const tcp = (this.socket as unknown as WebSocketInternals)._socket;
     tcp?.cork();
     let written = 0;
     try {
-      for (const frame of frames) {
-        if (!this.sendPrepared(frame)) {
+      for (let index = 0; index < outbox.length; index += 2) {
+        const roomId = outbox[index + 1] as string | undefined;
+        if (roomId !== undefined && !this.rooms.has(roomId)) {
+          continue;
+        }
+        if (!this.sendPrepared(outbox[index] as PreparedFrame)) {
           break;
         }
         written++;
