@@ -214,8 +214,10 @@ describe('MessageBus on Redis: a Redis restart', () => {
     const startedAt = Date.now();
     const publishing = busA.publish('room:kept', { n: 'during' });
     await expect(publishing).rejects.toThrow(BusUnavailableError);
+    // The reason ioredis gave is added when the shared connection had not yet noticed (a race of
+    // the two health views): "(Stream isn't writeable …)". Either way it failed fast, saying why.
     await expect(publishing).rejects.toThrow(
-      /^Message bus unavailable \(Redis at 127\.0\.0\.1:\d+ is unreachable since .+, reconnecting\): "room:kept" was not published$/,
+      /^Message bus unavailable \(Redis at 127\.0\.0\.1:\d+ is unreachable since .+, reconnecting\): "room:kept" was not published( \(.+\))?$/,
     );
     expect(Date.now() - startedAt).toBeLessThan(100);
 
