@@ -30,6 +30,8 @@ class RecordingSocket {
       this.tcpWrites++;
     },
   };
+  // ws's own path (the fast path is off here): framed (a short text header; payloadOf skips it)
+  // and written to the same TCP socket, so that corked batches count as one write either way.
   send(data: string | Buffer) {
     this._socket.write(Buffer.concat([Buffer.from([0x81, 0]), Buffer.from(data)]));
   }

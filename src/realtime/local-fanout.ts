@@ -5,8 +5,8 @@ import { RealtimeConnection } from './realtime-connection';
 import { RealtimeMetrics } from './realtime-metrics';
 
 /**
- * Sockets written per turn of the event loop, all rooms together. Past it, frames wait in one
- * queue and are written on later turns, so that acks, pings, readiness probes and accepted
+ * Sockets written per turn of the event loop, all rooms together. Past it, frames wait in their
+ * connections' outboxes and are written on later turns, so that acks, pings, readiness probes and accepted
  * upgrades get their turn between slices instead of waiting behind a fan-out to ten thousand
  * sockets, or behind a hundred relayed messages that arrived in one read from Redis.
  */
@@ -15,8 +15,7 @@ export const FANOUT_SLICE = 512;
 /**
  * Time a turn spends writing queued frames at most. libuv accepts one connection per turn of the
  * loop (libuv/libuv#3696), so while a backlog drains, turns must stay short for clients and
- * readiness probes to get in at all: 5 ms a turn lets in about 150 connections a second even
- * with a fan-out queue that never empties, where 512 writes on a busy machine took 50 ms.
+ * readiness probes to get in at all: a turn that wrote for 50 ms let clients in at 20 a second.
  */
 export const FANOUT_TURN_MS = 5;
 /** Writes between two looks at the clock. */
@@ -32,8 +31,7 @@ const COMPACT_AFTER = 4096;
  * its connection's outbox, and later turns flush the outboxes, oldest first, for at most
  * FANOUT_TURN_MS each: all of a connection's waiting frames in one write. So the caller (the
  * poster's ack) never waits for a large room, a burst of frames costs many short turns instead of
- * one long stall, and the busier the instance, the more frames share a system call: under a
- * backlog a socket in three busy rooms gets its frames a dozen at a time. Each connection gets
+ * one long stall, and the busier the instance, the more frames share a system call. Each connection gets
  * its frames in the order they were handed in (once it has frames waiting, every new one waits
  * behind them). A room's frame goes to the members the room had when it was handed in (a later
  * member read `lastSeq` after it: it has the message from history), minus any that left meanwhile
