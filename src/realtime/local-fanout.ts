@@ -10,18 +10,20 @@ import { RealtimeMetrics } from './realtime-metrics';
  * upgrades get their turn between slices instead of waiting behind a fan-out to ten thousand
  * sockets, or behind a hundred relayed messages that arrived in one read from Redis.
  */
-export const FANOUT_SLICE = 128;
+export const FANOUT_SLICE = 64;
 
 /**
  * Time a turn spends writing queued frames at most. libuv accepts one connection per turn of the
  * loop (libuv/libuv#3696), so while a reconnect storm waits in the listen queue, the turns' length
  * sets the instance's accept rate. Measured in the scale suite (a survivor with 15,000 sockets and
  * 50 posts a second, taking 4,000 more): 512 sockets and 5 ms per turn gave 37 turns, so 37
- * accepts, a second, and a steady-state p99 of 3.4 to 6.4 s; 128 and 2 ms gave 70 to 95 accepts
- * and a p99 of 0.84 s. 64 and 1 ms took the storm in faster still, but cost a fifth to a third of the
- * fan-out bench's throughput to 10,000 members (too many turns per message).
+ * accepts, a second, and the storm outlasted the 90 s watched; 128 and 2 ms gave 54 to 67 accepts
+ * a second (all back in 60 to 74 s); 64 and 1 ms gave 88 to 99 (all back in 40 to 45 s). The
+ * price is paid by one very large room: the fan-out bench to 10,000 members in one room spends
+ * more turns per message (156) and reached 0.55 to 0.68 of the bare broadcast against 0.84 to
+ * 0.86 with 128 and 2 ms.
  */
-export const FANOUT_TURN_MS = 2;
+export const FANOUT_TURN_MS = 1;
 /** Writes between two looks at the clock. */
 const CLOCK_EVERY = 32;
 /** Flushed entries at the front of the waiting list that make it worth copying the rest down. */
