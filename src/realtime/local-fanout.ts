@@ -18,10 +18,10 @@ export const FANOUT_SLICE = 64;
  * sets the instance's accept rate. Measured in the scale suite (a survivor with 15,000 sockets and
  * 50 posts a second, taking 4,000 more): 512 sockets and 5 ms per turn gave 37 turns, so 37
  * accepts, a second, and the storm outlasted the 90 s watched; 128 and 2 ms gave 54 to 67 accepts
- * a second (all back in 60 to 74 s); 64 and 1 ms gave 88 to 99 (all back in 40 to 45 s). The
- * price is paid by one very large room: the fan-out bench to 10,000 members in one room spends
- * more turns per message (156) and reached 0.55 to 0.68 of the bare broadcast against 0.84 to
- * 0.86 with 128 and 2 ms.
+ * a second (all back in 60 to 74 s); 64 and 1 ms gave 88 to 99 (all back in 40 to 45 s). A
+ * message to 10,000 members in one room now takes 156 turns: two `--only ws-fanout` bench runs
+ * put it at 0.55 and 0.68 of the bare broadcast (0.84 to 0.86 with larger turns), the full run at
+ * 0.86; this VM's spread is wider than the difference, so watch that figure.
  */
 export const FANOUT_TURN_MS = 1;
 /** Writes between two looks at the clock. */
