@@ -19,9 +19,10 @@ export const FANOUT_SLICE = 64;
  * 50 posts a second, taking 4,000 more): 512 sockets and 5 ms per turn gave 37 turns, so 37
  * accepts, a second, and the storm outlasted the 90 s watched; 128 and 2 ms gave 54 to 67 accepts
  * a second (all back in 60 to 74 s); 64 and 1 ms gave 88 to 99 (all back in 40 to 45 s). A
- * message to 10,000 members in one room now takes 156 turns: two `--only ws-fanout` bench runs
- * put it at 0.55 and 0.68 of the bare broadcast (0.84 to 0.86 with larger turns), the full run at
- * 0.86; this VM's spread is wider than the difference, so watch that figure.
+ * message to 10,000 members in one room now takes 156 turns, and pays for them: in three
+ * interleaved pairs of `npm run bench -- --only ws-fanout` it reached 0.84 to 0.89 of the bare
+ * broadcast against 0.90 to 1.02 with 512 and 5 ms (CPU per delivery 1.21 to 1.27 × bare against
+ * 1.13 to 1.19 ×); at 5,000 members the two were alike.
  */
 export const FANOUT_TURN_MS = 1;
 /** Writes between two looks at the clock. */
