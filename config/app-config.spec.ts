@@ -36,6 +36,7 @@ describe(loadConfig.name, () => {
       accept: { ratePerSecond: 1000, burst: 500, concurrency: 256 },
     });
     expect(config.http.listenBacklog).toBe(511);
+    expect(config.http.acceptsPerTurn).toBe(8);
   });
 
   it('selects PostgreSQL for a postgres:// DATABASE_URL', () => {

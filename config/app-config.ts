@@ -20,6 +20,8 @@ export interface AppConfig {
     trustProxy: boolean | string[];
     /** Connections the kernel queues for accept(): a reconnect storm arrives all at once. */
     listenBacklog: number;
+    /** Connections one event-loop turn may accept (one per descriptor of the listening socket). */
+    acceptsPerTurn: number;
     shutdownTimeoutMs: number;
     /**
      * After SIGTERM, how long the server keeps accepting and serving while readiness answers 503,
@@ -115,6 +117,7 @@ export function loadConfig(
       corsOrigins: environment.CORS_ORIGINS,
       trustProxy: environment.TRUST_PROXY,
       listenBacklog: environment.LISTEN_BACKLOG,
+      acceptsPerTurn: environment.ACCEPTS_PER_TURN,
       shutdownTimeoutMs: environment.SHUTDOWN_TIMEOUT_MS,
       shutdownDrainDelayMs: environment.SHUTDOWN_DRAIN_DELAY_MS,
       docs: environment.DOCS ?? environment.NODE_ENV !== 'production',

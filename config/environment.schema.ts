@@ -88,6 +88,7 @@ export const environmentSchema = z
     WS_ACCEPT_BURST: integer(1).default(500),
     WS_ACCEPT_CONCURRENCY: integer(1).default(256),
     LISTEN_BACKLOG: integer(1, 65535).default(511),
+    ACCEPTS_PER_TURN: integer(1, 64).default(8),
     PRESENCE_INSTANCE_TTL_MS: integer(2_000).default(15_000),
     CORS_ORIGINS: commaSeparatedList.default([]),
     // false | true | the proxies' addresses or CIDR ranges, comma-separated.

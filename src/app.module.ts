@@ -6,6 +6,7 @@ import { CacheModule } from '@libs/cache';
 import { RedisModule } from '@libs/redis';
 import { AccessTokenGuard } from '@app/auth/access-token.guard';
 import { AuthModule } from '@app/auth/auth.module';
+import { AcceptDescriptors } from '@app/bootstrap/accept-descriptors';
 import { HttpDrain } from '@app/bootstrap/http-drain';
 import { cacheOptionsFrom, redisOptionsFrom } from '@app/bootstrap/library-options';
 import { BusCacheInvalidationChannel } from '@app/cache/bus-cache-invalidation.channel';
@@ -66,6 +67,7 @@ export class AppModule {
         { provide: APP_PIPE, useFactory: createValidationPipe },
         GlobalExceptionFilter,
         { provide: APP_FILTER, useExisting: GlobalExceptionFilter },
+        AcceptDescriptors,
         HttpDrain,
       ],
     };

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from 'nestjs-pino';
+import { AcceptDescriptors } from './bootstrap/accept-descriptors';
 import { createApp } from './bootstrap/create-app';
 import { exitOnStartupFailure, loadProcessConfig } from './bootstrap/environment';
 import { exitGracefullyOnSignals } from './bootstrap/graceful-shutdown';
@@ -19,6 +20,9 @@ async function bootstrap(): Promise<void> {
       host: config.http.host,
       backlog: config.http.listenBacklog,
     });
+    await app
+      .get(AcceptDescriptors)
+      .open(app.getHttpServer(), config.http.acceptsPerTurn, config.http.listenBacklog);
     if (config.http.healthPort !== undefined) {
       await listenForProbes(app, config.http.healthPort, config.http.host);
     }

@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import type { Server } from 'node:http';
 import { Server as NetServer, Socket } from 'node:net';
+import { AcceptDescriptors } from './accept-descriptors';
 
 /** While the drain waits for idle keep-alive connections, how often it closes the idle ones. */
 const IDLE_SWEEP_MS = 100;
@@ -24,7 +25,10 @@ export class HttpDrain implements OnModuleInit {
   private readonly connections = new Set<Socket>();
   private readonly emptied = new Set<() => void>();
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly acceptDescriptors: AcceptDescriptors,
+  ) {}
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
@@ -55,6 +59,7 @@ export class HttpDrain implements OnModuleInit {
     // net.Server's close, not http.Server's: that one also destroys every idle keep-alive
     // connection at once (Node 19+), racing a request a proxy may be sending on it.
     NetServer.prototype.close.call(this.server, () => undefined);
+    this.acceptDescriptors.close();
   }
 
   /**

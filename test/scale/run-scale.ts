@@ -377,6 +377,7 @@ async function measure(
     progress = await resumeProgress(fleet);
     backTimeline.push(progress.back);
   }
+  log(`clients back by second after the kill: ${backTimeline.join(' ')}`);
   const stormSeconds = (performance.now() - stormStart) / 1000;
   const survivorCpu = processTreeCpuSeconds(pids[SURVIVOR]) - survivorCpuBefore;
   const afterStorm = await holderCounts(fleet);
