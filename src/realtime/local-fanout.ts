@@ -13,10 +13,11 @@ import { RealtimeMetrics } from './realtime-metrics';
 export const FANOUT_SLICE = 64;
 
 /**
- * Time a turn spends writing queued frames at most. libuv accepts one connection per turn of the
- * loop (libuv/libuv#3696), so while a reconnect storm waits in the listen queue, the turns' length
- * sets the instance's accept rate. Measured in the scale suite (a survivor with 15,000 sockets and
- * 50 posts a second, taking 4,000 more): 512 sockets and 5 ms per turn gave 37 turns, so 37
+ * Time a turn spends writing queued frames at most. libuv accepts one connection per listening
+ * descriptor per turn of the loop (libuv/libuv#3696), so while a reconnect storm waits in the
+ * listen queue, the turns' length sets the instance's accept rate (times ACCEPTS_PER_TURN, see
+ * `AcceptDescriptors`). Measured in the scale suite with one descriptor (a survivor with 15,000
+ * sockets and 50 posts a second, taking 4,000 more): 512 sockets and 5 ms per turn gave 37 turns, so 37
  * accepts, a second, and the storm outlasted the 90 s watched; 128 and 2 ms gave 54 to 67 accepts
  * a second (all back in 60 to 74 s); 64 and 1 ms gave 88 to 99 (all back in 40 to 45 s). A
  * message to 10,000 members in one room now takes 156 turns, and pays for them: in three
