@@ -83,7 +83,10 @@ async function main(): Promise<number | null> {
     problems,
     durationSeconds: (Date.now() - startedAt) / 1000,
   };
-  const written = writeResults(report, options.only.length > 0 ? 'partial' : 'latest');
+  const written = writeResults(
+    report,
+    options.settings.quick ? 'quick' : options.only.length > 0 ? 'partial' : 'latest',
+  );
   log(`wrote ${written.join(' and ')} in ${Math.round(report.durationSeconds)} s`);
   return problems.some((problem) => problem.outcome === 'failed') ? 1 : 0;
 }

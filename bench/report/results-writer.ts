@@ -6,9 +6,10 @@ import { renderMarkdown } from './markdown-report';
 
 /**
  * Writes `<name>.json` (every figure, its rounds, baseline, ratio, machine) and `<name>.md` into
- * bench/results: `latest` for a whole run, `partial` for `--only`. Returns the paths.
+ * bench/results: `latest` for a whole full run, `partial` for `--only`, `quick` for `--quick` (one
+ * round: indicative only, so it never replaces the full run's figures). Returns the paths.
  */
-export function writeResults(report: BenchReport, name: 'latest' | 'partial'): string[] {
+export function writeResults(report: BenchReport, name: 'latest' | 'partial' | 'quick'): string[] {
   mkdirSync(RESULTS_DIRECTORY, { recursive: true });
   const json = join(RESULTS_DIRECTORY, `${name}.json`);
   const markdown = join(RESULTS_DIRECTORY, `${name}.md`);

@@ -22,6 +22,22 @@ export async function startBareFastify(
   return { url: `http://127.0.0.1:${port}`, pid: worker.pid };
 }
 
+/**
+ * Bare Fastify running Switchboard's history query on the server's own SQLite file, answering
+ * in the shape of `sample` (see baselines/bare-history-read.ts).
+ */
+export async function startBareHistoryRead(
+  scope: ResourceScope,
+  databasePath: string,
+  sample: unknown,
+  cores: string,
+): Promise<BaselineServer> {
+  const worker = BenchWorker.start(scope, 'baselines/bare-history-read', cores);
+  const port = await findFreePort();
+  await worker.request('listen', { port, databasePath, sample });
+  return { url: `http://127.0.0.1:${port}`, pid: worker.pid };
+}
+
 /** The bare `ws` server (see baselines/bare-ws.ts). */
 export async function startBareWs(
   scope: ResourceScope,

@@ -35,6 +35,7 @@ export const clusterCachedRead: Scenario = {
       workers: WORKERS,
       connections: 100,
       threads: 2,
+      answer: 'stored',
     });
     return [
       figureOf({
@@ -43,7 +44,12 @@ export const clusterCachedRead: Scenario = {
         title: '`npm run start:cluster`, 2 workers, cached read (report)',
         unit: 'req/s',
         better: 'higher',
-        ...bothSides(samples, '2-worker bare Fastify cluster', undefined, 'Switchboard cluster'),
+        ...bothSides(
+          samples,
+          '2-worker bare Fastify cluster sending the same stored bytes',
+          undefined,
+          'Switchboard cluster',
+        ),
         notes: [
           'server workers and wrk (2 threads) share both cores: a report, not a target; server CPU is the primary and its workers, up to 200 %',
           `X-Cache after warming: ${cacheStates.join(', ')}`,

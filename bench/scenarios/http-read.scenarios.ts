@@ -3,7 +3,7 @@ import { Target, TARGETS } from '@bench/report/targets';
 import { ApiClient, BenchUser } from '@bench/support/api-client';
 import { LOAD_CORE, SERVER_CORE } from '@bench/support/cores';
 import { SwitchboardServer } from '@bench/support/switchboard-server';
-import { startBareFastify } from './baseline-processes';
+import { startBareFastify, startBareHistoryRead } from './baseline-processes';
 import { interleavedRounds, Scenario, ScenarioContext } from './scenario';
 import { wrkMeasurement } from './wrk-measurement';
 
@@ -24,6 +24,8 @@ interface ReadScenarioSpec {
   describe: string;
   /** PRODUCT.md's, where it sets one. */
   target?: Target;
+  /** How the baseline answers: the stored bytes of a cache hit, or serialized each time. */
+  baseline: BaselineAnswer;
   /** Server variables for this scenario (e.g. CACHE_TTL_MS=0). */
   environment?: Record<string, string>;
   prepare(api: ApiClient): Promise<ReadRequest>;
@@ -49,6 +51,40 @@ export async function xCacheOf(api: ApiClient, request: ReadRequest): Promise<st
   return response.headers.get('x-cache');
 }
 
+/**
+ * How bare Fastify answers: `stored` sends the bytes serialized once (what a cache hit does, the
+ * fair baseline for one), `serialized` serializes on each request with a response schema,
+ * `queried` also runs Switchboard's query on the server's own SQLite file for each request.
+ */
+export type BaselineAnswer = 'stored' | 'serialized' | 'queried';
+
+const BASELINE_LABELS: Record<BaselineAnswer, string> = {
+  stored: 'bare Fastify sending the same stored bytes',
+  serialized: 'bare Fastify, response schema, same bytes',
+  queried: 'bare Fastify + better-sqlite3, same query, same bytes (response schema)',
+};
+
+/** The baseline must answer what Switchboard answered, byte for byte, or the ratio means nothing. */
+async function expectSameBytes(baseUrl: string, path: string, expected: string): Promise<void> {
+  const response = await fetch(`${baseUrl}${path}`);
+  const text = await response.text();
+  if (response.status !== 200 || text !== expected) {
+    throw new Error(
+      `the baseline answered ${path} with ${response.status} and other bytes than Switchboard: ${text.slice(0, 200)}`,
+    );
+  }
+}
+
+/** Fills the cache with the answer and checks that the next request is a hit. */
+async function verifyCacheHit(api: ApiClient, request: ReadRequest): Promise<string> {
+  await xCacheOf(api, request);
+  const answered = await xCacheOf(api, request);
+  if (answered !== 'HIT') {
+    throw new Error(`expected X-Cache: HIT before measuring, got ${answered}`);
+  }
+  return 'X-Cache: HIT checked before measuring';
+}
+
 /** Where the two sides of a read run, and how wrk loads them. */
 export interface ReadPlacement {
   cores: string;
@@ -57,6 +93,7 @@ export interface ReadPlacement {
   workers: number;
   connections: number;
   threads: number;
+  answer: BaselineAnswer;
 }
 
 /**
@@ -73,12 +110,17 @@ export async function readBesideBareFastify(
     token: request.user?.accessToken,
     expect: 200,
   });
-  const baseline = await startBareFastify(
-    context.scope,
-    [{ url: request.path, body: JSON.parse(answer.text) }],
-    placement.cores,
-    placement.workers,
-  );
+  const sample: unknown = JSON.parse(answer.text);
+  const baseline =
+    placement.answer === 'queried'
+      ? await startBareHistoryRead(context.scope, server.sqlitePath, sample, placement.cores)
+      : await startBareFastify(
+          context.scope,
+          [{ url: request.path, body: sample, stored: placement.answer === 'stored' }],
+          placement.cores,
+          placement.workers,
+        );
+  await expectSameBytes(baseline.url, request.path, answer.text);
   const load = {
     method: 'GET' as const,
     paths: [request.path],
@@ -116,6 +158,7 @@ function readScenario(spec: ReadScenarioSpec): Scenario {
         workers: 1,
         connections: READ_CONNECTIONS,
         threads: 1,
+        answer: spec.baseline,
       });
       return [
         figureOf({
@@ -124,7 +167,7 @@ function readScenario(spec: ReadScenarioSpec): Scenario {
           title: spec.title,
           unit: 'req/s',
           better: 'higher',
-          ...bothSides(samples, 'bare Fastify, response schema, same bytes'),
+          ...bothSides(samples, BASELINE_LABELS[spec.baseline]),
           target: spec.target,
           notes,
         }),
@@ -139,6 +182,7 @@ export const HTTP_READ_SCENARIOS: Scenario[] = [
     title: '`GET /health`',
     describe: 'GET /health, no authentication',
     target: TARGETS.health,
+    baseline: 'serialized',
     prepare: () => Promise.resolve({ path: '/health' }),
   }),
   readScenario({
@@ -146,21 +190,16 @@ export const HTTP_READ_SCENARIOS: Scenario[] = [
     title: 'authenticated `GET /api/rooms/:id/messages`, cache hit',
     describe: `a room's history page (${HISTORY_MESSAGES} messages) answered from the in-process cache`,
     target: TARGETS.cachedRead,
+    baseline: 'stored',
     prepare: roomHistoryRead,
-    async verify(api, request) {
-      await xCacheOf(api, request); // fills the cache
-      const answered = await xCacheOf(api, request);
-      if (answered !== 'HIT') {
-        throw new Error(`expected X-Cache: HIT before measuring, got ${answered}`);
-      }
-      return 'X-Cache: HIT checked before measuring';
-    },
+    verify: verifyCacheHit,
   }),
   readScenario({
     name: 'uncached-read',
     title: 'authenticated `GET /api/rooms/:id/messages`, uncached (`CACHE_TTL_MS=0`)',
     describe: 'the same history page with the response cache off: one indexed query each',
     target: TARGETS.uncachedRead,
+    baseline: 'queried',
     environment: { CACHE_TTL_MS: '0' },
     prepare: roomHistoryRead,
     async verify(api, request) {
@@ -173,11 +212,14 @@ export const HTTP_READ_SCENARIOS: Scenario[] = [
   }),
   readScenario({
     name: 'users-me',
-    title: '`GET /api/users/me`',
-    describe: "the caller's own profile",
+    title: '`GET /api/users/me`, cache hit',
+    describe: "the caller's own profile, cached per caller",
+    target: TARGETS.usersMe,
+    baseline: 'stored',
     prepare: async (api) => {
       const user = await api.registerUser();
       return { path: '/api/users/me', user };
     },
+    verify: verifyCacheHit,
   }),
 ];

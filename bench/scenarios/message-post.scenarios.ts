@@ -120,7 +120,6 @@ const sqlitePosts: Scenario = {
           title: `${SQLITE_ONE_PER_TRANSACTION}: p50 per transaction`,
           samples: samplesOfDetail(samples.bareOnePerTransaction, 'latencyP50Ms'),
         },
-        target: TARGETS.sqliteOneConnectionLatency,
       }),
       figureOf({
         ...common,

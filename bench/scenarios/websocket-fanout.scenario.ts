@@ -91,7 +91,6 @@ function fanoutFigures(
       unit: 'ms',
       better: 'lower',
       ...sides('lastReceiptP99Ms'),
-      target: TARGETS.fanoutP99,
     }),
     figureOf({
       ...common,

@@ -48,8 +48,8 @@ describe('AcceptDescriptors', () => {
   const servers: Server[] = [];
   const descriptors: AcceptDescriptors[] = [];
 
-  afterEach(() => {
-    descriptors.splice(0).forEach((opened) => opened.close());
+  afterEach(async () => {
+    await Promise.all(descriptors.splice(0).map((opened) => opened.close()));
     servers.splice(0).forEach((server) => server.close());
   });
 
@@ -90,8 +90,10 @@ describe('AcceptDescriptors', () => {
 
     expect(await outcome()).toBe('connected');
 
-    descriptors.forEach((opened) => opened.close());
-    server.close();
+    await Promise.all([
+      ...descriptors.map((opened) => opened.close()),
+      new Promise((resolve) => server.close(resolve)),
+    ]);
 
     expect(await outcome()).toBe('ECONNREFUSED');
   });

@@ -70,11 +70,15 @@ export class AcceptDescriptors {
     }
   }
 
-  /** Stops accepting on the extra descriptors; `server` itself is closed by its owner. */
-  close(): void {
-    for (const listener of this.listeners.splice(0)) {
-      listener.close();
-    }
+  /**
+   * Stops accepting on the extra descriptors at once; resolves when they are closed. `server`
+   * itself is closed by its owner.
+   */
+  close(): Promise<void> {
+    const closing = this.listeners
+      .splice(0)
+      .map((listener) => new Promise<void>((resolve) => listener.close(() => resolve())));
+    return Promise.all(closing).then(() => undefined);
   }
 }
 

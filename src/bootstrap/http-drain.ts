@@ -59,7 +59,7 @@ export class HttpDrain implements OnModuleInit {
     // net.Server's close, not http.Server's: that one also destroys every idle keep-alive
     // connection at once (Node 19+), racing a request a proxy may be sending on it.
     NetServer.prototype.close.call(this.server, () => undefined);
-    this.acceptDescriptors.close();
+    void this.acceptDescriptors.close();
   }
 
   /**

@@ -37,6 +37,27 @@ describe('response cache (e2e)', () => {
     });
   });
 
+  it("GET /api/users/me: cached per caller, never another caller's, and refused once logged out", async () => {
+    const alice = await registerUser(testApp);
+    const bob = await registerUser(testApp);
+    const readMe = (token: string) => http().get('/api/users/me').set(bearer(token)).expect(200);
+
+    const aliceFirst = await readMe(alice.accessToken);
+    const aliceAgain = await readMe(alice.accessToken);
+    const bobFirst = await readMe(bob.accessToken);
+
+    expect([aliceFirst, aliceAgain, bobFirst].map((answer) => answer.headers['x-cache'])).toEqual([
+      'MISS',
+      'HIT',
+      'MISS',
+    ]);
+    expect(aliceAgain.text).toBe(aliceFirst.text);
+    expect(aliceAgain.body).toMatchObject({ id: alice.id, username: alice.registration.username });
+    expect(bobFirst.body).toMatchObject({ id: bob.id, username: bob.registration.username });
+    await http().post('/api/auth/logout').send({ refreshToken: alice.refreshToken }).expect(204);
+    await http().get('/api/users/me').set(bearer(alice.accessToken)).expect(401);
+  });
+
   it('a query in another order, or spelled another way, is the same entry', async () => {
     const alice = await registerUser(testApp);
     const room = await createRoom(testApp, alice);

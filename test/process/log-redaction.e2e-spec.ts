@@ -7,6 +7,7 @@ import {
   ServerProcess,
   ServerSetup,
 } from '@test/support/server-process';
+import { waitUntil } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 const REQUEST_ID_HEADER = 'x-request-id';
@@ -94,6 +95,12 @@ describe('secrets in the log (process)', () => {
       // The signature of a JWT, the secret half of a refresh token: a logged fragment leaks too.
       secrets[`${name} (last part)`] = token.split('.').at(-1)!;
     }
+    // Lines are written in batches, at the latest 100 ms after they were logged.
+    await waitUntil(
+      () => requestLine(server.logLines(), replay) !== undefined,
+      5_000,
+      'the last request line',
+    );
     const output = server.output;
     expect(Object.keys(secrets).filter((name) => output.includes(secrets[name]))).toEqual([]);
 

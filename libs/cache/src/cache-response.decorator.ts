@@ -10,8 +10,11 @@ export interface CacheableRequest {
 }
 
 export interface CacheResponseOptions {
-  /** The tags of the answer: a write that invalidates any of them removes it, e.g. `room:<id>`. */
-  tags: (request: CacheableRequest) => readonly string[];
+  /**
+   * The tags of the answer: a write that invalidates any of them removes it, e.g. `room:<id>`.
+   * `caller` is set on a `perCaller` route.
+   */
+  tags: (request: CacheableRequest, caller: string | undefined) => readonly string[];
   /** Overrides `CACHE_TTL_MS` for this route; 0 turns caching off. */
   ttlMs?: number;
   /** The answer depends on who asks: the caller becomes part of the key. */

@@ -61,7 +61,7 @@ export class HttpCacheInterceptor implements NestInterceptor {
       );
       const entry = {
         key: buildCacheKey(routeTemplate, request.params, query, target.caller),
-        tags: route.tags(request),
+        tags: route.tags(request, target.caller),
         ttlMs: target.ttlMs,
       };
       return this.cache.getOrLoad(entry, () => serializedAnswer(next));

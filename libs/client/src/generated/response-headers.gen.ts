@@ -1140,6 +1140,8 @@ export type ResponseHeaders = {
   };
   getMyProfile: {
     200: {
+      /** Whether the response cache answered (`HIT`) or the route did (`MISS`) */
+      'X-Cache': 'HIT' | 'MISS';
       /** Requests allowed per window, by the default limit, over all routes together */
       'X-RateLimit-Limit': `${number}`;
       /** Requests left in the window, by the default limit, over all routes together */
@@ -1152,6 +1154,8 @@ export type ResponseHeaders = {
     401: {
       /** The scheme that would succeed (RFC 6750) */
       'WWW-Authenticate': 'Bearer';
+      /** Sent on an error when the cache had looked the request up */
+      'X-Cache'?: 'HIT' | 'MISS';
       /** Requests allowed per window, by the default limit, over all routes together */
       'X-RateLimit-Limit': `${number}`;
       /** Requests left in the window, by the default limit, over all routes together */
@@ -1164,6 +1168,8 @@ export type ResponseHeaders = {
     429: {
       /** Seconds to wait before trying again */
       'Retry-After': `${number}`;
+      /** Sent on an error when the cache had looked the request up */
+      'X-Cache'?: 'HIT' | 'MISS';
       /** Requests allowed per window, by the default limit, over all routes together */
       'X-RateLimit-Limit'?: `${number}`;
       /** Requests left in the window, by the default limit, over all routes together */
