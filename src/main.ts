@@ -20,9 +20,6 @@ async function bootstrap(): Promise<void> {
       host: config.http.host,
       backlog: config.http.listenBacklog,
     });
-    await app
-      .get(AcceptDescriptors)
-      .open(app.getHttpServer(), config.http.acceptsPerTurn, config.http.listenBacklog);
     if (config.http.healthPort !== undefined) {
       await listenForProbes(app, config.http.healthPort, config.http.host);
     }
@@ -31,6 +28,10 @@ async function bootstrap(): Promise<void> {
   } finally {
     app.flushLogs();
   }
+  // Serving already: the extra descriptors (a helper process, ~0.1 s) only raise the intake.
+  await app
+    .get(AcceptDescriptors)
+    .open(app.getHttpServer(), config.http.acceptsPerTurn, config.http.listenBacklog);
 }
 
 bootstrap().catch(exitOnStartupFailure);

@@ -98,6 +98,22 @@ describe('AcceptDescriptors', () => {
     expect(await outcome()).toBe('ECONNREFUSED');
   });
 
+  it('listens on no descriptor that arrives after it was closed (a drain during start-up)', async () => {
+    const server = await listening();
+    servers.push(server);
+    const opened = new AcceptDescriptors();
+
+    const opening = opened.open(server, 4, 511);
+    await opened.close();
+    await opening;
+
+    expect(opened.extra).toBe(0);
+    const control = new AcceptDescriptors();
+    descriptors.push(control);
+    await control.open(server, 4, 511);
+    expect(control.extra).toBe(3);
+  });
+
   it('leaves a server that is not listening as it was', async () => {
     const opened = new AcceptDescriptors();
 

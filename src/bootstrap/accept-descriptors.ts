@@ -39,6 +39,8 @@ process.on('message', ({ count }, handle) => {
 export class AcceptDescriptors {
   private readonly logger = new Logger(AcceptDescriptors.name);
   private readonly listeners: NetServer[] = [];
+  /** Closed (the drain began): descriptors that arrive later are closed, not listened on. */
+  private closed = false;
 
   /** The extra descriptors open now (0 when one turn accepts one connection). */
   get extra(): number {
@@ -56,6 +58,10 @@ export class AcceptDescriptors {
     }
     try {
       const handles = await duplicateHandle(listeningHandle(server), count - 1);
+      if (this.closed) {
+        handles.forEach((handle) => (handle as { close(): void }).close());
+        return;
+      }
       for (const handle of handles) {
         const listener = new NetServer();
         listener.on('connection', (socket: Socket) => server.emit('connection', socket));
@@ -75,6 +81,7 @@ export class AcceptDescriptors {
    * itself is closed by its owner.
    */
   close(): Promise<void> {
+    this.closed = true;
     const closing = this.listeners
       .splice(0)
       .map((listener) => new Promise<void>((resolve) => listener.close(() => resolve())));

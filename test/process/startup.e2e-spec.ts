@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { waitUntil } from '@test/support/wait-until';
 import {
   createServerSetup,
   runUntilExit,
@@ -58,6 +59,8 @@ describe('the first line of the log (process)', () => {
       : `SQLite ${join(DATA_DIR, 'switchboard.sqlite')}`;
     const redis = REDIS_URL ? new URL(REDIS_URL).host : 'none (embedded, in-process)';
 
+    // Log lines are written in batches, at the latest 100 ms after they were logged.
+    await waitUntil(() => server!.output.includes('\n'), 5_000, 'the first log line');
     const firstLine = server.output.split('\n')[0];
 
     expect(JSON.parse(firstLine)).toMatchObject({
