@@ -11,7 +11,9 @@ import { HttpDrain } from '@app/bootstrap/http-drain';
 import { cacheOptionsFrom, redisOptionsFrom } from '@app/bootstrap/library-options';
 import { BusCacheInvalidationChannel } from '@app/cache/bus-cache-invalidation.channel';
 import { GlobalExceptionFilter } from '@app/common/errors/global-exception.filter';
+import { CompiledRequestSchemas } from '@app/common/validation/compiled-request-schemas';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
+import { serializeLikeTheRoute } from '@app/openapi/compiled-responses';
 import { DatabaseModule } from '@app/database/database.module';
 import { HealthModule } from '@app/health/health.module';
 import { LoggingModule } from '@app/logging/logging.module';
@@ -33,6 +35,8 @@ const GLOBAL_GUARDS = [AppThrottlerGuard, AccessTokenGuard];
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
+    // Filled from the OpenAPI document by createApp; the pipes of routes and cached queries share it.
+    const requestSchemas = new CompiledRequestSchemas();
     return {
       module: AppModule,
       imports: [
@@ -52,7 +56,9 @@ export class AppModule {
           // Hits answered early run the guards Nest runs, taken from Nest's registry.
           earlyHits: { exceptionFilter: GlobalExceptionFilter },
           // Cached routes validate their query before the cache answers, as the handler would.
-          queryPipe: createValidationPipe(),
+          queryPipe: createValidationPipe(requestSchemas),
+          // A miss stores what the route sends: the route's compiled response serializer.
+          serializeAnswer: serializeLikeTheRoute,
         }),
         AuthModule,
         UsersModule,
@@ -64,7 +70,8 @@ export class AppModule {
       providers: [
         AppThrottlerGuard,
         ...GLOBAL_GUARDS.map((guard) => ({ provide: APP_GUARD, useExisting: guard })),
-        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: CompiledRequestSchemas, useValue: requestSchemas },
+        { provide: APP_PIPE, useFactory: () => createValidationPipe(requestSchemas) },
         GlobalExceptionFilter,
         { provide: APP_FILTER, useExisting: GlobalExceptionFilter },
         AcceptDescriptors,

@@ -1,10 +1,15 @@
-import { NestFactory } from '@nestjs/core';
+import { ModulesContainer, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@config';
 import { AppModule } from '@app/app.module';
 import { RealtimeWsAdapter } from '@app/realtime/realtime-ws.adapter';
 import { createOpenApiDocument, serveOpenApiDocument } from '@app/openapi/openapi-document';
+import { compileResponsesFromDocument } from '@app/openapi/compiled-responses';
+import {
+  CompiledRequestSchemas,
+  routeHandlersOf,
+} from '@app/common/validation/compiled-request-schemas';
 import { registerJsonBodyParser } from '@app/common/validation/json-body-parser';
 import { registerCanonicalPathIds } from '@app/common/validation/canonical-id';
 import { registerLoadShedding } from './load-shedding';
@@ -53,8 +58,12 @@ export async function createApp(
   registerCanonicalPathIds(app);
   await registerLoadShedding(app, config);
   registerResponseHeaders(app);
+  // The document is also what the server enforces: request DTOs and answers compiled from it.
+  const document = createOpenApiDocument(app);
+  app.get(CompiledRequestSchemas).compile(document, routeHandlersOf(app.get(ModulesContainer)));
+  compileResponsesFromDocument(app, document);
   if (config.http.docs) {
-    serveOpenApiDocument(app, createOpenApiDocument(app));
+    serveOpenApiDocument(app, document);
   }
   return app;
 }

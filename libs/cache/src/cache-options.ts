@@ -6,6 +6,12 @@ import type { EarlyCacheHitsOptions } from './early-cache-hits';
 export type CallerResolver = (request: unknown) => string | undefined;
 
 /**
+ * The JSON text of a handler's answer, as the client would receive it from the route (a
+ * platform's compiled response serializer, say). The response object is the platform's reply.
+ */
+export type AnswerSerializer = (answer: unknown, response: unknown) => string;
+
+/**
  * What `CacheModule.forRoot()` accepts: the application maps its configuration to this. Redis
  * comes from `RedisModule`: the shared tier is on when the application has a Redis connection.
  */
@@ -23,6 +29,8 @@ export interface CacheModuleOptions {
    * values only: pass the app's own validation pipe. Default: Nest's, refusing unknown names.
    */
   queryPipe?: PipeTransform;
+  /** Default: `JSON.stringify`. */
+  serializeAnswer?: AnswerSerializer;
   memory?: Partial<CacheOptions['memory']>;
   /** On Fastify: answer in-process hits before Nest's routing (see `EarlyCacheHits`). */
   earlyHits?: EarlyCacheHitsOptions;
@@ -33,6 +41,7 @@ export interface CacheOptions {
   defaultTtlMs: number;
   callerOf: CallerResolver;
   queryPipe: PipeTransform;
+  serializeAnswer: AnswerSerializer;
   memory: {
     /** The in-process tier holds at most this many entries (least recently used go first). */
     maxEntries: number;
@@ -66,6 +75,7 @@ export function resolveCacheOptions(options: CacheModuleOptions): CacheOptions {
     queryPipe:
       options.queryPipe ??
       new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+    serializeAnswer: options.serializeAnswer ?? ((answer) => JSON.stringify(answer)),
     memory: { ...DEFAULT_MEMORY_OPTIONS, ...options.memory },
   };
 }

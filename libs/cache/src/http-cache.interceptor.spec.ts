@@ -73,6 +73,7 @@ function createInterceptor() {
     {
       defaultTtlMs: 30_000,
       callerOf: callerFromRequestUser,
+      serializeAnswer: (answer) => JSON.stringify(answer),
     },
     new CachedRouteQueries({
       queryPipe: new ValidationPipe({

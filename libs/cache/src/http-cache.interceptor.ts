@@ -26,7 +26,7 @@ export class HttpCacheInterceptor implements NestInterceptor {
     private readonly adapterHost: HttpAdapterHost,
     private readonly cache: CacheService,
     @Inject(CACHE_OPTIONS)
-    private readonly options: Pick<CacheOptions, 'defaultTtlMs' | 'callerOf'>,
+    private readonly options: Pick<CacheOptions, 'defaultTtlMs' | 'callerOf' | 'serializeAnswer'>,
     private readonly queries: CachedRouteQueries,
   ) {}
 
@@ -64,7 +64,9 @@ export class HttpCacheInterceptor implements NestInterceptor {
         tags: route.tags(request, target.caller),
         ttlMs: target.ttlMs,
       };
-      return this.cache.getOrLoad(entry, () => serializedAnswer(next));
+      return this.cache.getOrLoad(entry, () =>
+        serializedAnswer(next, (answer) => this.options.serializeAnswer(answer, response)),
+      );
     }).pipe(
       map(({ value, source }) => {
         if (source === 'memory' || source === 'redis') {
@@ -80,7 +82,10 @@ export class HttpCacheInterceptor implements NestInterceptor {
 }
 
 /** The handler's answer as the JSON text the client receives. */
-async function serializedAnswer(next: CallHandler): Promise<string | undefined> {
+async function serializedAnswer(
+  next: CallHandler,
+  serialize: (answer: unknown) => string,
+): Promise<string | undefined> {
   const answer: unknown = await lastValueFrom(next.handle(), { defaultValue: undefined });
-  return answer === undefined ? undefined : JSON.stringify(answer);
+  return answer === undefined ? undefined : serialize(answer);
 }

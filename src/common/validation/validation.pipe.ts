@@ -1,4 +1,5 @@
 import { ArgumentMetadata, ValidationPipe } from '@nestjs/common';
+import { CompiledRequestSchemas } from './compiled-request-schemas';
 import { findHostileValue } from './hostile-input';
 import { RequestValidationError } from './request-validation.error';
 
@@ -6,18 +7,39 @@ import { RequestValidationError } from './request-validation.error';
  * The one validation pipe of the app: unknown fields are refused, every bad field is named.
  * Before any DTO rule (and before class-transformer copies the input), it refuses what no rule
  * should have to see: NUL, unpaired surrogates, huge lists, and a body that is not an object.
+ * Then a DTO compiled from the OpenAPI document is checked by its compiled schema; what that
+ * refuses, and every other DTO, goes to class-validator, which writes the 400.
  */
 class AppValidationPipe extends ValidationPipe {
+  constructor(
+    private readonly compiled: CompiledRequestSchemas | undefined,
+    ...options: ConstructorParameters<typeof ValidationPipe>
+  ) {
+    super(...options);
+  }
+
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type !== 'custom') {
       refuseHostileInput(value, metadata);
+    }
+    if (
+      this.compiled &&
+      metadata.data === undefined &&
+      (metadata.type === 'body' || metadata.type === 'query') &&
+      metadata.metatype
+    ) {
+      const accepted = this.compiled.accept(metadata.metatype, metadata.type, value);
+      if (accepted) {
+        return accepted;
+      }
     }
     return super.transform(value, metadata);
   }
 }
 
-export function createValidationPipe(): ValidationPipe {
-  return new AppValidationPipe({
+/** With `compiled`, the DTOs compiled from the OpenAPI document skip class-validator. */
+export function createValidationPipe(compiled?: CompiledRequestSchemas): ValidationPipe {
+  return new AppValidationPipe(compiled, {
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
@@ -25,7 +47,6 @@ export function createValidationPipe(): ValidationPipe {
     exceptionFactory: (errors) => RequestValidationError.fromValidationErrors(errors),
   });
 }
-
 function refuseHostileInput(value: unknown, metadata: ArgumentMetadata): void {
   const describesObject = metadata.data === undefined && isDtoClass(metadata.metatype);
   if (
