@@ -23,6 +23,7 @@ import { RealtimeModule } from '@app/realtime/realtime.module';
 import { MessagesModule } from '@app/messages/messages.module';
 import { RoomsModule } from '@app/rooms/rooms.module';
 import { ThrottlingModule } from '@app/throttling/throttling.module';
+import { ThrottleBeforeParsing } from '@app/throttling/throttle-before-parsing';
 import { UsersModule } from '@app/users/users.module';
 
 /**
@@ -74,6 +75,7 @@ export class AppModule {
         { provide: APP_PIPE, useFactory: () => createValidationPipe(requestSchemas) },
         GlobalExceptionFilter,
         { provide: APP_FILTER, useExisting: GlobalExceptionFilter },
+        ThrottleBeforeParsing,
         AcceptDescriptors,
         HttpDrain,
       ],

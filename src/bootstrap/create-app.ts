@@ -6,13 +6,11 @@ import { AppModule } from '@app/app.module';
 import { RealtimeWsAdapter } from '@app/realtime/realtime-ws.adapter';
 import { createOpenApiDocument, serveOpenApiDocument } from '@app/openapi/openapi-document';
 import { compileResponsesFromDocument } from '@app/openapi/compiled-responses';
-import {
-  CompiledRequestSchemas,
-  routeHandlersOf,
-} from '@app/common/validation/compiled-request-schemas';
+import { CompiledRequestSchemas } from '@app/common/validation/compiled-request-schemas';
 import { registerJsonBodyParser } from '@app/common/validation/json-body-parser';
 import { registerCanonicalPathIds } from '@app/common/validation/canonical-id';
 import { registerLoadShedding } from './load-shedding';
+import { nameRouteHandlers, routeHandlersOf } from './route-handlers';
 import { requestIdFor } from './request-id';
 import { registerResponseHeaders } from './response-headers';
 
@@ -60,7 +58,10 @@ export async function createApp(
   registerResponseHeaders(app);
   // The document is also what the server enforces: request DTOs and answers compiled from it.
   const document = createOpenApiDocument(app);
-  app.get(CompiledRequestSchemas).compile(document, routeHandlersOf(app.get(ModulesContainer)));
+  const handlers = routeHandlersOf(app.get(ModulesContainer));
+  app.get(CompiledRequestSchemas).compile(document, handlers);
+  // Rate limits count a request before its body is read (ThrottleBeforeParsing).
+  nameRouteHandlers(handlers);
   compileResponsesFromDocument(app, document);
   if (config.http.docs) {
     serveOpenApiDocument(app, document);

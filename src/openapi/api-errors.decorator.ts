@@ -1,7 +1,7 @@
 import { applyDecorators, HttpStatus } from '@nestjs/common';
 import { ApiExtension, ApiResponse } from '@nestjs/swagger';
 import { ErrorResponse } from '@app/common/errors/error-response.dto';
-import { CACHED_READ_EXTENSION } from './response-conventions';
+import { BODY_REFUSALS, CACHED_READ_EXTENSION } from './response-conventions';
 
 const DESCRIPTIONS: Partial<Record<HttpStatus, string>> = {
   [HttpStatus.BAD_REQUEST]: 'The request is malformed or a field is invalid (each one is named)',
@@ -9,8 +9,8 @@ const DESCRIPTIONS: Partial<Record<HttpStatus, string>> = {
   [HttpStatus.FORBIDDEN]: 'Only the owner may do this',
   [HttpStatus.NOT_FOUND]: 'No such resource, or not visible to the caller',
   [HttpStatus.CONFLICT]: 'Conflicts with the current state',
-  [HttpStatus.PAYLOAD_TOO_LARGE]: 'The body is over BODY_LIMIT',
-  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'The body is not JSON',
+  [HttpStatus.PAYLOAD_TOO_LARGE]: BODY_REFUSALS['413'],
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: BODY_REFUSALS['415'],
   [HttpStatus.TOO_MANY_REQUESTS]: 'Over a rate limit; retry after the Retry-After delay',
 };
 

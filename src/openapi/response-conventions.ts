@@ -18,6 +18,14 @@ export const UNKNOWN_QUERY_EXTENSION = 'x-unknown-query-parameters';
 const UNTHROTTLED_PATHS = new Set(['/health', '/health/ready', '/metrics']);
 const NEVER_SHED_PATHS = new Set(['/health', '/metrics']);
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+/** Methods whose body Fastify reads (and may refuse) whether or not the route takes one. */
+const BODY_METHODS = new Set<string>(['put', 'post', 'delete', 'patch']);
+
+/** What Fastify answers while reading a body, before any route code. */
+export const BODY_REFUSALS = {
+  '413': 'The body is over BODY_LIMIT',
+  '415': 'The body is not JSON',
+} as const;
 const ERROR = { $ref: '#/components/schemas/ErrorResponse' };
 const header = (name: string): ReferenceObject => ({ $ref: `#/components/headers/${name}` });
 
@@ -85,7 +93,7 @@ export function withResponseConventions(document: OpenAPIObject): OpenAPIObject 
     for (const method of METHODS) {
       const operation = item[method];
       if (operation) {
-        describeOperation(path, operation as ExtendedOperation);
+        describeOperation(path, method, operation as ExtendedOperation);
       }
     }
   }
@@ -95,7 +103,7 @@ export function withResponseConventions(document: OpenAPIObject): OpenAPIObject 
 
 type ExtendedOperation = OperationObject & Record<`x-${string}`, unknown>;
 
-function describeOperation(path: string, operation: ExtendedOperation): void {
+function describeOperation(path: string, method: string, operation: ExtendedOperation): void {
   const throttled = !UNTHROTTLED_PATHS.has(path);
   const cached = operation[CACHED_READ_EXTENSION] === true;
   const authLimited = operation[AUTH_LIMIT_EXTENSION] === true;
@@ -104,10 +112,16 @@ function describeOperation(path: string, operation: ExtendedOperation): void {
   if (!NEVER_SHED_PATHS.has(path)) {
     responses['503'] ??= { description: 'Overloaded (load shedding); retry after Retry-After' };
   }
+  if (BODY_METHODS.has(method)) {
+    for (const [status, description] of Object.entries(BODY_REFUSALS)) {
+      responses[status] ??= { description, content: { 'application/json': { schema: ERROR } } };
+    }
+  }
   for (const [status, response] of Object.entries(responses)) {
     const headers: Record<string, ReferenceObject> = { 'X-Request-Id': header('X-Request-Id') };
-    // Fastify answers 413 and 415 while reading the body, before the throttler counts the request.
-    if (throttled && !['413', '415', '503'].includes(status)) {
+    // The rate limits count a request before its body is read (ThrottleBeforeParsing), so 413
+    // and 415 carry them; load shedding answers before both.
+    if (throttled && status !== '503') {
       const optional = status === '429' || status === '500' ? '-Optional' : '';
       for (const name of ['Limit', 'Remaining', 'Reset']) {
         headers[`X-RateLimit-${name}`] = header(`X-RateLimit-${name}${optional}`);

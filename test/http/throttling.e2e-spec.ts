@@ -24,6 +24,12 @@ describe('throttling (e2e)', () => {
       get: (path: string) => request(testApp.server).get(path).set('X-Forwarded-For', address),
       post: (path: string, body: object) =>
         request(testApp.server).post(path).set('X-Forwarded-For', address).send(body),
+      postRaw: (path: string, body: string, contentType: string) =>
+        request(testApp.server)
+          .post(path)
+          .set('X-Forwarded-For', address)
+          .set('Content-Type', contentType)
+          .send(body),
     };
   };
   const failedLogin = { username: 'victim', password: 'guess-guess-guess' };
@@ -62,6 +68,45 @@ describe('throttling (e2e)', () => {
     }
 
     expect(statuses).toEqual([...Array<number>(20).fill(401), 429, 429]);
+  });
+
+  it('counts bodies refused before routing (malformed, not JSON): their 400s carry the limits, then 429', async () => {
+    const client = newClient();
+    const answers: request.Response[] = [];
+    for (let i = 0; i < 10; i++) {
+      answers.push(await client.postRaw('/api/rooms', '{"name": ', 'application/json'));
+      answers.push(
+        await client.postRaw('/api/rooms', 'name=x', 'application/x-www-form-urlencoded'),
+      );
+    }
+    expect(answers.map((answer) => answer.status)).toEqual(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 400 : 415)),
+    );
+    expect(answers.map((answer) => Number(answer.headers['x-ratelimit-remaining']))).toEqual(
+      Array.from({ length: 20 }, (_, i) => 19 - i),
+    );
+    expect(answers[0].headers['x-ratelimit-limit']).toBe('20');
+    expect(Number(answers[0].headers['x-ratelimit-reset'])).toBeGreaterThan(0);
+
+    const blocked = await client.postRaw('/api/rooms', '{"name": ', 'application/json');
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    // The same client's well-formed requests are past the limit too.
+    await client.get('/api/users/me').expect(429);
+  });
+
+  it('a malformed login counts against the auth limit and says so in its headers', async () => {
+    const client = newClient();
+    const statuses: number[] = [];
+    let first: request.Response | undefined;
+    for (let i = 0; i < 4; i++) {
+      const answer = await client.postRaw('/api/auth/login', '{"username"', 'application/json');
+      first ??= answer;
+      statuses.push(answer.status);
+    }
+    expect(statuses).toEqual([400, 400, 400, 429]);
+    expect(first?.headers['x-ratelimit-limit-auth']).toBe('3');
+    expect(first?.headers['x-ratelimit-remaining-auth']).toBe('2');
   });
 
   it('does not throttle health checks', async () => {

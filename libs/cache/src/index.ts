@@ -9,3 +9,4 @@ export * from './cache.service';
 export * from './early-cache-hits';
 export * from './http-cache.interceptor';
 export * from './shared-cache.tier';
+export * from './http-execution-context';

@@ -10,7 +10,8 @@ import { MessagesController } from '@app/messages/messages.controller';
 import { ListRoomMessagesQueryDto, PostMessageRequestDto } from '@app/messages/messages.dto';
 import { RoomsController } from '@app/rooms/rooms.controller';
 import { AddRoomMemberRequestDto, CreateRoomRequestDto } from '@app/rooms/rooms.dto';
-import { CompiledLocation, CompiledRequestSchemas, RouteHandler } from './compiled-request-schemas';
+import type { RouteHandler } from '@app/bootstrap/route-handlers';
+import { CompiledLocation, CompiledRequestSchemas } from './compiled-request-schemas';
 import { createValidationPipe } from './validation.pipe';
 
 /** The committed document, which CI checks against the code. */

@@ -1,12 +1,12 @@
 import { Type } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
-import { MetadataScanner, ModulesContainer } from '@nestjs/core';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import Ajv, { ValidateFunction } from 'ajv';
 import { TransformationType } from 'class-transformer';
 import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
 import { getMetadataStorage, ValidationTypes } from 'class-validator';
+import type { RouteHandler } from '@app/bootstrap/route-handlers';
 import {
   bodySchemaOf,
   InlineSchema,
@@ -15,12 +15,6 @@ import {
 } from '@app/openapi/document-schemas';
 
 export type CompiledLocation = 'body' | 'query';
-
-/** A handler of a controller, as Nest's route metadata describes it. */
-export interface RouteHandler {
-  controller: Type;
-  name: string;
-}
 
 /**
  * The class-validator rules a JSON schema states exactly, with the schema keywords that say the
@@ -122,23 +116,6 @@ export class CompiledRequestSchemas {
       [location]: ajv.compile(schema),
     });
   }
-}
-
-/** Every handler of every controller the application holds. */
-export function routeHandlersOf(modules: ModulesContainer): RouteHandler[] {
-  const scanner = new MetadataScanner();
-  const handlers: RouteHandler[] = [];
-  for (const module of modules.values()) {
-    for (const wrapper of module.controllers.values()) {
-      const controller = wrapper.metatype as Type | null;
-      if (controller) {
-        for (const name of scanner.getAllMethodNames(controller.prototype as object)) {
-          handlers.push({ controller, name });
-        }
-      }
-    }
-  }
-  return handlers;
 }
 
 /** The DTO classes of a handler's `@Body()` and whole `@Query()` arguments. */

@@ -54,10 +54,34 @@ export type ResponseHeaders = {
       'X-Request-Id': string;
     };
     413: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests allowed per window, by the `auth` limit, over login and registration together */
+      'X-RateLimit-Limit-auth': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Requests left in the window, by the `auth` limit, over login and registration together */
+      'X-RateLimit-Remaining-auth': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** Seconds until the window ends, by the `auth` limit, over login and registration together */
+      'X-RateLimit-Reset-auth': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
     415: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests allowed per window, by the `auth` limit, over login and registration together */
+      'X-RateLimit-Limit-auth': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Requests left in the window, by the `auth` limit, over login and registration together */
+      'X-RateLimit-Remaining-auth': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** Seconds until the window ends, by the `auth` limit, over login and registration together */
+      'X-RateLimit-Reset-auth': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
@@ -138,10 +162,22 @@ export type ResponseHeaders = {
       'X-Request-Id': string;
     };
     413: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
     415: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
@@ -208,10 +244,22 @@ export type ResponseHeaders = {
       'X-Request-Id': string;
     };
     413: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
     415: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
@@ -294,10 +342,34 @@ export type ResponseHeaders = {
       'X-Request-Id': string;
     };
     413: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests allowed per window, by the `auth` limit, over login and registration together */
+      'X-RateLimit-Limit-auth': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Requests left in the window, by the `auth` limit, over login and registration together */
+      'X-RateLimit-Remaining-auth': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** Seconds until the window ends, by the `auth` limit, over login and registration together */
+      'X-RateLimit-Reset-auth': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
     415: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests allowed per window, by the `auth` limit, over login and registration together */
+      'X-RateLimit-Limit-auth': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Requests left in the window, by the `auth` limit, over login and registration together */
+      'X-RateLimit-Remaining-auth': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** Seconds until the window ends, by the `auth` limit, over login and registration together */
+      'X-RateLimit-Reset-auth': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
@@ -440,10 +512,22 @@ export type ResponseHeaders = {
       'X-Request-Id': string;
     };
     413: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
     415: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
@@ -520,6 +604,26 @@ export type ResponseHeaders = {
       'X-Request-Id': string;
     };
     404: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    413: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    415: {
       /** Requests allowed per window, by the default limit, over all routes together */
       'X-RateLimit-Limit': `${number}`;
       /** Requests left in the window, by the default limit, over all routes together */
@@ -776,10 +880,22 @@ export type ResponseHeaders = {
       'X-Request-Id': string;
     };
     413: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
     415: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
@@ -865,6 +981,26 @@ export type ResponseHeaders = {
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
+    413: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    415: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
     429: {
       /** Seconds to wait before trying again */
       'Retry-After': `${number}`;
@@ -928,6 +1064,26 @@ export type ResponseHeaders = {
       'X-Request-Id': string;
     };
     404: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    413: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    415: {
       /** Requests allowed per window, by the default limit, over all routes together */
       'X-RateLimit-Limit': `${number}`;
       /** Requests left in the window, by the default limit, over all routes together */
@@ -1102,10 +1258,22 @@ export type ResponseHeaders = {
       'X-Request-Id': string;
     };
     413: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
     415: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
@@ -1322,10 +1490,22 @@ export type ResponseHeaders = {
       'X-Request-Id': string;
     };
     413: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
     415: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };

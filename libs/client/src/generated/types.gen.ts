@@ -497,6 +497,14 @@ export type DeleteRoomErrors = {
      */
     404: ErrorResponse;
     /**
+     * The body is over BODY_LIMIT
+     */
+    413: ErrorResponse;
+    /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
@@ -698,6 +706,14 @@ export type LeaveRoomErrors = {
      */
     409: ErrorResponse;
     /**
+     * The body is over BODY_LIMIT
+     */
+    413: ErrorResponse;
+    /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
      * Over a rate limit; retry after the Retry-After delay
      */
     429: ErrorResponse;
@@ -741,6 +757,14 @@ export type JoinRoomErrors = {
      * No such resource, or not visible to the caller
      */
     404: ErrorResponse;
+    /**
+     * The body is over BODY_LIMIT
+     */
+    413: ErrorResponse;
+    /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
     /**
      * Over a rate limit; retry after the Retry-After delay
      */
