@@ -125,18 +125,21 @@ function duplicateHandle(handle: object, count: number): Promise<object[]> {
       HELPER_TIMEOUT_MS,
     );
     child.on('error', settle);
+    // Done once the helper is gone, not when the last copy arrives: until it exits it holds a
+    // descriptor of the listening socket too, which would keep the port accepting after close().
     // 'close', not 'exit': the exit can be seen before the last messages were read.
     child.on('close', () =>
-      settle(new Error(`the helper process exited after ${handles.length} of ${count}`)),
+      settle(
+        handles.length === count
+          ? undefined
+          : new Error(`the helper process exited after ${handles.length} of ${count}`),
+      ),
     );
     child.on('message', (_message, received) => {
       if (received !== undefined && settled) {
         (received as { close(): void }).close();
       } else if (received !== undefined) {
         handles.push(received);
-      }
-      if (handles.length === count) {
-        settle();
       }
     });
     child.send({ count }, handle as Parameters<typeof child.send>[1]);
