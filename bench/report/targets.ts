@@ -18,6 +18,8 @@ export const TARGETS = {
   uncachedRead: atLeast(0.35),
   usersMe: atLeast(0.4),
   handshakeCpuPerConnection: atMost(2),
+  handshakeWithRedisBesideSocketIo: atMost(1),
+  idleRssWithRedisBesideSocketIo: atMost(1),
   idleHeapPerConnection: atMost(1.5),
   fanoutDeliveriesPerSecond: atLeast(0.9),
   sqlitePostsGroupCommit: atLeast(0.6),

@@ -5,6 +5,7 @@ import { Scenario } from './scenario';
 import { websocketFanout } from './websocket-fanout.scenario';
 import { websocketHandshake } from './websocket-handshake.scenario';
 import { websocketIdleMemory } from './websocket-idle-memory.scenario';
+import { websocketPeer } from './websocket-peer.scenario';
 
 /** Every scenario, in the order a full run measures them. */
 export const ALL_SCENARIOS: readonly Scenario[] = [
@@ -13,5 +14,6 @@ export const ALL_SCENARIOS: readonly Scenario[] = [
   websocketHandshake,
   websocketIdleMemory,
   websocketFanout,
+  websocketPeer,
   clusterCachedRead,
 ];
