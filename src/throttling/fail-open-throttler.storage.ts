@@ -1,9 +1,9 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { RedisConnection } from '@libs/redis';
 import { FixedWindowThrottlerStorage } from './fixed-window-throttler.storage';
+import { RedisFixedWindowCounter } from './redis-fixed-window.counter';
 
 /**
  * Rate-limit counters in Redis, so that a limit holds across the whole fleet; while Redis is
@@ -13,14 +13,14 @@ import { FixedWindowThrottlerStorage } from './fixed-window-throttler.storage';
  */
 export class FailOpenThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly logger = new Logger(FailOpenThrottlerStorage.name);
-  private readonly shared: ThrottlerStorageRedisService;
+  private readonly shared: RedisFixedWindowCounter;
   private readonly local = new FixedWindowThrottlerStorage();
   private readonly keyPrefix: string;
   private degraded = false;
 
   constructor(private readonly connection: RedisConnection) {
-    // The library's script on the application's one connection; the connection is not its own.
-    this.shared = new ThrottlerStorageRedisService(connection.client);
+    // On the application's one connection.
+    this.shared = new RedisFixedWindowCounter(connection.client);
     this.keyPrefix = `${connection.keyPrefix}throttle:`;
   }
 
