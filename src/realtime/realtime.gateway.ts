@@ -3,6 +3,7 @@ import { MessageBody, SubscribeMessage, WebSocketGateway, WsResponse } from '@ne
 import { CloseCode, ServerEventMap } from '@libs/protocol';
 import { AccessTokensService } from '@app/auth/access-tokens.service';
 import { DEFAULT_PAGE_LIMIT } from '@app/common/pagination/page-query.dto';
+import { CompiledRequestSchemas } from '@app/common/validation/compiled-request-schemas';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
 import { toMessageResponse } from '@app/messages/messages.dto';
 import { MessagesService } from '@app/messages/messages.service';
@@ -31,7 +32,8 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
  */
 @WebSocketGateway({ path: '/ws' })
 @UseFilters(RealtimeExceptionFilter)
-@UsePipes(createValidationPipe())
+// Frames are checked by compiled schemas of their DTOs where the rules allow (see the pipe).
+@UsePipes(createValidationPipe(new CompiledRequestSchemas()))
 export class RealtimeGateway implements OnModuleDestroy {
   constructor(
     private readonly registry: ConnectionRegistry,

@@ -13,14 +13,14 @@ export function canonicalId(id: string): string {
   return id.toLowerCase();
 }
 
+/** `@IsId()`'s transform: a string in its canonical form, anything else as it came. */
+export function toCanonicalId({ value }: { value: unknown }): unknown {
+  return typeof value === 'string' ? canonicalId(value) : value;
+}
+
 /** A DTO field holding an id: a UUID in either case, handed on in its canonical form. */
 export function IsId(): PropertyDecorator {
-  return applyDecorators(
-    Transform(({ value }: { value: unknown }) =>
-      typeof value === 'string' ? canonicalId(value) : value,
-    ),
-    IsUUID(),
-  );
+  return applyDecorators(Transform(toCanonicalId), IsUUID());
 }
 
 /** A path parameter holding an id (`@Param('id', ParseIdPipe)`): a 400 unless it is a UUID. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Body, Type } from '@nestjs/common';
+import { ArgumentMetadata, Body, Type } from '@nestjs/common';
 import { IsString, Length } from 'class-validator';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { AuthController } from '@app/auth/auth.controller';
@@ -10,6 +10,8 @@ import { MessagesController } from '@app/messages/messages.controller';
 import { ListRoomMessagesQueryDto, PostMessageRequestDto } from '@app/messages/messages.dto';
 import { RoomsController } from '@app/rooms/rooms.controller';
 import { AddRoomMemberRequestDto, CreateRoomRequestDto } from '@app/rooms/rooms.dto';
+import { RoomFrameDto, SendFrameDto, SyncFrameDto } from '@app/realtime/realtime.dto';
+import { WsParamtype } from '@nestjs/websockets/enums/ws-paramtype.enum';
 import type { RouteHandler } from '@app/bootstrap/route-handlers';
 import { CompiledLocation, CompiledRequestSchemas } from './compiled-request-schemas';
 import { createValidationPipe } from './validation.pipe';
@@ -109,6 +111,37 @@ const BODY_VALUES = [
   ' ',
 ];
 
+const ID_VALUES = [
+  '3f2b8c1e-9d4a-4e6b-8f10-7a5c2d9e0b11',
+  '3F2B8C1E-9D4A-4E6B-8F10-7A5C2D9E0B11',
+  '0190a5c2-7d3e-7b21-9c4d-1e2f3a4b5c6d',
+  '00000000-0000-0000-0000-000000000000',
+  'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF',
+  '3f2b8c1e-9d4a-0e6b-8f10-7a5c2d9e0b11',
+  '3f2b8c1e-9d4a-9e6b-8f10-7a5c2d9e0b11',
+  '3f2b8c1e-9d4a-4e6b-cf10-7a5c2d9e0b11',
+  '3f2b8c1e9d4a4e6b8f107a5c2d9e0b11',
+  'urn:uuid:3f2b8c1e-9d4a-4e6b-8f10-7a5c2d9e0b11',
+  '{3f2b8c1e-9d4a-4e6b-8f10-7a5c2d9e0b11}',
+  '3f2b8c1e-9d4a-4e6b-8f10-7a5c2d9e0b1g',
+  ' 3f2b8c1e-9d4a-4e6b-8f10-7a5c2d9e0b11',
+];
+const NUMBER_VALUES = [
+  0,
+  1,
+  5,
+  -1,
+  1.5,
+  200,
+  201,
+  '5',
+  '',
+  null,
+  true,
+  2 ** 53,
+  Number.MAX_SAFE_INTEGER,
+];
+
 function fuzzed(
   names: string[],
   values: unknown[],
@@ -134,18 +167,22 @@ describe(CompiledRequestSchemas.name, () => {
   const compiledPipe = createValidationPipe(schemas);
   const referencePipe = createValidationPipe();
 
-  it('compiles the DTOs whose rules the document states exactly, and only those', () => {
-    expect(schemas.isCompiled(ListRoomMessagesQueryDto, 'query')).toBe(true);
-    expect(schemas.isCompiled(PageQueryDto, 'query')).toBe(true);
-    expect(schemas.isCompiled(PostMessageRequestDto, 'body')).toBe(true);
-    expect(schemas.isCompiled(LoginRequestDto, 'body')).toBe(true);
-    // A pattern, a trim (@Transform) or a UUID is said by class-validator alone.
-    expect(schemas.isCompiled(RegisterRequestDto, 'body')).toBe(false);
-    expect(schemas.isCompiled(CreateRoomRequestDto, 'body')).toBe(false);
-    expect(schemas.isCompiled(AddRoomMemberRequestDto, 'body')).toBe(false);
+  it('compiles from the document the DTOs it states exactly, others from their class, and leaves the rest', () => {
+    expect(schemas.compiledFrom(ListRoomMessagesQueryDto, 'query')).toBe('document');
+    expect(schemas.compiledFrom(PageQueryDto, 'query')).toBe('document');
+    expect(schemas.compiledFrom(PostMessageRequestDto, 'body')).toBe('document');
+    expect(schemas.compiledFrom(LoginRequestDto, 'body')).toBe('document');
+    // The document says `format: uuid`, looser than @IsUUID(): the class's rules are compiled.
+    expect(schemas.compiledFrom(AddRoomMemberRequestDto, 'body')).toBe('class');
+    // WebSocket frames have no OpenAPI operation.
+    expect(schemas.compiledFrom(SendFrameDto, 'body')).toBe('class');
+    expect(schemas.compiledFrom(SyncFrameDto, 'body')).toBe('class');
+    // A pattern or a trim (@Transform) is said by class-validator alone.
+    expect(schemas.compiledFrom(RegisterRequestDto, 'body')).toBeUndefined();
+    expect(schemas.compiledFrom(CreateRoomRequestDto, 'body')).toBeUndefined();
   });
 
-  it('does not compile a DTO whose document says something else than its rules', () => {
+  it('does not compile from a document that says something else than the rules', () => {
     const document = structuredClone(DOCUMENT) as OpenAPIObject & {
       components: { schemas: Record<string, { properties: Record<string, object> }> };
     };
@@ -156,8 +193,9 @@ describe(CompiledRequestSchemas.name, () => {
     };
     const drifted = new CompiledRequestSchemas();
     drifted.compile(document, handlersOf([MessagesController]));
-    expect(drifted.isCompiled(PostMessageRequestDto, 'body')).toBe(false);
-    expect(drifted.isCompiled(ListRoomMessagesQueryDto, 'query')).toBe(true);
+    // Its own rules still are: the drift costs speed, never a wrong answer.
+    expect(drifted.compiledFrom(PostMessageRequestDto, 'body')).toBe('class');
+    expect(drifted.compiledFrom(ListRoomMessagesQueryDto, 'query')).toBe('document');
   });
 
   const cases: [string, Type, CompiledLocation, string[], unknown[]][] = [
@@ -171,6 +209,21 @@ describe(CompiledRequestSchemas.name, () => {
     ['a page query', PageQueryDto, 'query', ['limit', 'cursor'], QUERY_VALUES],
     ['a message', PostMessageRequestDto, 'body', ['body', 'clientMsgId'], BODY_VALUES],
     ['a login', LoginRequestDto, 'body', ['username', 'password'], BODY_VALUES],
+    ['a member to add', AddRoomMemberRequestDto, 'body', ['userId'], ID_VALUES],
+    [
+      'a send frame',
+      SendFrameDto,
+      'body',
+      ['roomId', 'body', 'clientMsgId'],
+      [...ID_VALUES, ...BODY_VALUES],
+    ],
+    [
+      'a sync frame',
+      SyncFrameDto,
+      'body',
+      ['roomId', 'afterSeq', 'limit'],
+      [...ID_VALUES, ...NUMBER_VALUES],
+    ],
   ];
 
   it.each(cases)(
@@ -183,7 +236,7 @@ describe(CompiledRequestSchemas.name, () => {
         [],
         'text',
         ...names.flatMap((name) => values.map((value) => ({ [name]: value }))),
-        ...fuzzed(names, values, 400, names.length),
+        ...fuzzed(names, values, 1000, names.length),
       ];
       let compiledAccepted = 0;
       let refused = 0;
@@ -252,6 +305,24 @@ describe(CompiledRequestSchemas.name, () => {
       'name must be longer than or equal to 3 and shorter than or equal to 10 characters',
     );
     expect(names.accept(NameDto, 'body', { name: 'abc' })).toEqual({ name: 'abc' });
+    expect(names.compiledFrom(NameDto, 'body')).toBe('document');
+  });
+
+  it("checks a WebSocket frame's @MessageBody() by its compiled schema, ids in canonical form", async () => {
+    const frames = new CompiledRequestSchemas();
+    const accept = jest.spyOn(frames, 'accept');
+    const pipe = createValidationPipe(frames);
+    const payload = {
+      type: WsParamtype.PAYLOAD,
+      metatype: RoomFrameDto,
+    } as unknown as ArgumentMetadata;
+    const roomId = '3F2B8C1E-9D4A-4E6B-8F10-7A5C2D9E0B11';
+
+    expect(await pipe.transform({ roomId }, payload)).toEqual({ roomId: roomId.toLowerCase() });
+    expect(accept).toHaveLastReturnedWith({ roomId: roomId.toLowerCase() });
+    await expect(pipe.transform({ roomId: 'nope' }, payload)).rejects.toThrow(
+      'roomId must be a UUID',
+    );
   });
 
   it('leaves the value it was given as it was', () => {

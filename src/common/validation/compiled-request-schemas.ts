@@ -3,9 +3,6 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import Ajv, { ValidateFunction } from 'ajv';
-import { TransformationType } from 'class-transformer';
-import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
-import { getMetadataStorage, ValidationTypes } from 'class-validator';
 import type { RouteHandler } from '@app/bootstrap/route-handlers';
 import {
   bodySchemaOf,
@@ -13,24 +10,10 @@ import {
   operationsOf,
   querySchemaOf,
 } from '@app/openapi/document-schemas';
+import { canonicalId } from './canonical-id';
+import { CompiledLocation, DtoSchema, dtoSchemaOf } from './dto-schema';
 
-export type CompiledLocation = 'body' | 'query';
-
-/**
- * The class-validator rules a JSON schema states exactly, with the schema keywords that say the
- * same: a DTO made of these alone is checked by compiled code (Ajv); any other rule (a pattern, a
- * UUID, an `@Transform`) keeps the DTO on class-validator.
- */
-const SCHEMA_EQUIVALENTS: Record<
-  string,
-  (schema: InlineSchema, constraints: unknown[]) => boolean
-> = {
-  isString: (schema) => schema.type === 'string',
-  isInt: (schema) => schema.type === 'integer',
-  isLength: (schema, [min, max]) => schema.minLength === min && schema.maxLength === max,
-  min: (schema, [minimum]) => schema.minimum === minimum,
-  max: (schema, [maximum]) => schema.maximum === maximum,
-};
+export type { CompiledLocation } from './dto-schema';
 
 /**
  * validator.js (class-validator's `Length`) does not count a variation selector after a
@@ -39,18 +22,28 @@ const SCHEMA_EQUIVALENTS: Record<
  */
 const VARIATION_SELECTOR = /[\uFE0E\uFE0F]/;
 
+/** A DTO's compiled check, and the fields it hands on in canonical id form. */
+interface CompiledDto {
+  validate: ValidateFunction;
+  canonicalIds: string[];
+  /** From the OpenAPI document, or from the class's own rules (WebSocket frames, id fields). */
+  source: 'document' | 'class';
+}
+
 /**
- * The request DTOs of the routes compiled from the OpenAPI document: what the document states
- * is what Ajv checks, once compiled. A DTO is compiled only when the document's schema says
- * exactly what its class-validator rules say (checked at start-up, rule by rule); otherwise it
- * stays on class-validator. A value the compiled schema accepts is accepted by the rules too,
- * with the same result; a value it refuses goes to class-validator, which writes the 400 it
- * always wrote, field by field.
+ * Request DTOs checked by compiled code (Ajv) instead of class-validator. A route's body and
+ * query DTO is compiled from the OpenAPI document when the document says exactly what the DTO's
+ * rules say (checked at start-up, keyword by keyword): what the document states is what the
+ * server enforces. Any other DTO whose rules all have an exact JSON-schema equivalent (WebSocket
+ * frames, ids) is compiled from its class on first use. A value the compiled schema accepts is
+ * accepted by the rules too, with the same result; a value it refuses goes to class-validator,
+ * which writes the 400 it always wrote, field by field. DTOs with rules no schema states exactly
+ * (patterns, trims) stay on class-validator.
  */
 export class CompiledRequestSchemas {
-  private readonly validators = new Map<
+  private readonly compiled = new Map<
     Type,
-    Partial<Record<CompiledLocation, ValidateFunction>>
+    Partial<Record<CompiledLocation, CompiledDto | null>>
   >();
   private readonly bodies = new Ajv({ strict: false, validateFormats: false, useDefaults: true });
   // Query values arrive as strings; `@Type(() => Number)` turns them into numbers as Ajv does.
@@ -71,51 +64,109 @@ export class CompiledRequestSchemas {
       }
       const dtos = dtoArgumentsOf(controller, name);
       if (dtos.body) {
-        const schema = bodySchemaOf(document, documented.operation);
-        this.add(dtos.body, 'body', schema);
+        this.fromDocument(dtos.body, 'body', bodySchemaOf(document, documented.operation));
       }
       if (dtos.query) {
-        this.add(dtos.query, 'query', querySchemaOf(document, documented.operation));
+        this.fromDocument(dtos.query, 'query', querySchemaOf(document, documented.operation));
       }
     }
   }
 
   /**
    * The DTO as class-transformer and class-validator would make it, or undefined when the
-   * compiled schema does not accept the value (or the DTO is not compiled): then the pipe runs.
+   * compiled schema does not accept the value (or the DTO cannot be compiled): then the pipe runs.
    */
   accept(metatype: Type, location: CompiledLocation, value: unknown): object | undefined {
-    const validate = this.validators.get(metatype)?.[location];
-    if (!validate || typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const dto = this.compiledDto(metatype, location);
+    if (!dto || typeof value !== 'object' || value === null || Array.isArray(value)) {
       return undefined;
     }
     // A copy: Ajv writes coerced values and defaults into what it checks.
     const copy = { ...value } as Record<string, unknown>;
-    if (!validate(copy) || hasVariationSelector(copy)) {
+    if (!dto.validate(copy) || hasVariationSelector(copy)) {
       return undefined;
+    }
+    for (const field of dto.canonicalIds) {
+      if (typeof copy[field] === 'string') {
+        copy[field] = canonicalId(copy[field]);
+      }
     }
     return Object.assign(new metatype() as object, copy);
   }
 
-  /** Whether the DTO is checked by a compiled schema there (for tests and the start-up log). */
-  isCompiled(metatype: Type, location: CompiledLocation): boolean {
-    return this.validators.get(metatype)?.[location] !== undefined;
+  /** Where the DTO's compiled check there comes from; undefined: class-validator checks it. */
+  compiledFrom(metatype: Type, location: CompiledLocation): CompiledDto['source'] | undefined {
+    return this.compiledDto(metatype, location)?.source;
   }
 
-  private add(metatype: Type, location: CompiledLocation, schema: InlineSchema | undefined): void {
-    if (
-      !schema ||
-      this.isCompiled(metatype, location) ||
-      !statesExactly(schema, metatype, location)
-    ) {
+  private compiledDto(metatype: Type, location: CompiledLocation): CompiledDto | undefined {
+    let dto = this.compiled.get(metatype)?.[location];
+    if (dto === undefined) {
+      const derived = dtoSchemaOf(metatype, location);
+      dto = derived ? this.compileSchema(derived.schema, derived, location, 'class') : null;
+      this.remember(metatype, location, dto);
+    }
+    return dto ?? undefined;
+  }
+
+  private fromDocument(
+    metatype: Type,
+    location: CompiledLocation,
+    schema: InlineSchema | undefined,
+  ): void {
+    if (this.compiled.get(metatype)?.[location]) {
       return;
     }
-    const ajv = location === 'query' ? this.queries : this.bodies;
-    this.validators.set(metatype, {
-      ...this.validators.get(metatype),
-      [location]: ajv.compile(schema),
-    });
+    const derived = dtoSchemaOf(metatype, location);
+    if (schema && derived && statesExactly(schema, derived, metatype)) {
+      this.remember(metatype, location, this.compileSchema(schema, derived, location, 'document'));
+    }
   }
+
+  private compileSchema(
+    schema: InlineSchema,
+    derived: DtoSchema,
+    location: CompiledLocation,
+    source: CompiledDto['source'],
+  ): CompiledDto {
+    const ajv = location === 'query' ? this.queries : this.bodies;
+    return { validate: ajv.compile(schema), canonicalIds: derived.canonicalIds, source };
+  }
+
+  private remember(metatype: Type, location: CompiledLocation, dto: CompiledDto | null): void {
+    this.compiled.set(metatype, { ...this.compiled.get(metatype), [location]: dto });
+  }
+}
+
+/**
+ * Whether the document's schema accepts exactly what the DTO's rules accept and makes the same
+ * values: the same properties, required where the rules require them, every keyword the rules
+ * imply stated with the same value (a keyword the document adds can only refuse more, which sends
+ * the value to class-validator), defaults the class also sets, no `nullable`.
+ */
+function statesExactly(schema: InlineSchema, derived: DtoSchema, metatype: Type): boolean {
+  const properties = (schema.properties ?? {}) as Record<string, InlineSchema>;
+  const required = new Set((schema.required ?? []) as string[]);
+  const names = Object.keys(derived.schema.properties);
+  if (
+    schema.type !== 'object' ||
+    schema.additionalProperties !== false ||
+    !sameSet(new Set(names), new Set(Object.keys(properties))) ||
+    !sameSet(new Set(derived.schema.required), required)
+  ) {
+    return false;
+  }
+  const instance = new metatype() as Record<string, unknown>;
+  return names.every((name) => {
+    const stated = properties[name];
+    return (
+      Object.entries(derived.schema.properties[name]).every(
+        ([keyword, value]) => stated[keyword] === value,
+      ) &&
+      stated.nullable === undefined &&
+      (!('default' in stated) || stated.default === instance[name])
+    );
+  });
 }
 
 /** The DTO classes of a handler's `@Body()` and whole `@Query()` arguments. */
@@ -142,56 +193,6 @@ function dtoArgumentsOf(controller: Type, name: string): { body?: Type; query?: 
     }
   }
   return found;
-}
-
-/**
- * Whether the schema accepts exactly what the DTO's rules accept, and makes the same values:
- * the same properties, each rule stated by its keyword, optional where `@IsOptional()` is, no
- * `@Transform()`, `@Type(() => Number)` on query values only, defaults the class also sets.
- */
-function statesExactly(schema: InlineSchema, metatype: Type, location: CompiledLocation): boolean {
-  const properties = (schema.properties ?? {}) as Record<string, InlineSchema>;
-  const required = new Set((schema.required ?? []) as string[]);
-  const rules = getMetadataStorage().getTargetValidationMetadatas(metatype, '', true, false);
-  const ruled = new Set(rules.map((rule) => rule.propertyName));
-  if (
-    schema.type !== 'object' ||
-    schema.additionalProperties !== false ||
-    !sameSet(ruled, new Set(Object.keys(properties)))
-  ) {
-    return false;
-  }
-  const instance = new metatype() as Record<string, unknown>;
-  for (const name of ruled) {
-    const property = properties[name];
-    const own = rules.filter((rule) => rule.propertyName === name);
-    const optional = own.some((rule) => rule.type === ValidationTypes.CONDITIONAL_VALIDATION);
-    const stated = own.every(
-      (rule) =>
-        rule.type === ValidationTypes.CONDITIONAL_VALIDATION ||
-        (rule.type === ValidationTypes.CUSTOM_VALIDATION &&
-          rule.name !== undefined &&
-          rule.each !== true &&
-          SCHEMA_EQUIVALENTS[rule.name]?.(property, rule.constraints ?? []) === true),
-    );
-    const type = defaultMetadataStorage.findTypeMetadata(metatype, name);
-    const converts = type === undefined || (location === 'query' && type.typeFunction() === Number);
-    if (
-      !stated ||
-      !converts ||
-      optional === required.has(name) ||
-      property.nullable !== undefined ||
-      defaultMetadataStorage.findTransformMetadatas(
-        metatype,
-        name,
-        TransformationType.PLAIN_TO_CLASS,
-      ).length > 0 ||
-      ('default' in property && property.default !== instance[name])
-    ) {
-      return false;
-    }
-  }
-  return true;
 }
 
 function sameSet(a: Set<string>, b: Set<string>): boolean {

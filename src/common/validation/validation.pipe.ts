@@ -1,5 +1,6 @@
 import { ArgumentMetadata, ValidationPipe } from '@nestjs/common';
-import { CompiledRequestSchemas } from './compiled-request-schemas';
+import { WsParamtype } from '@nestjs/websockets/enums/ws-paramtype.enum';
+import { CompiledLocation, CompiledRequestSchemas } from './compiled-request-schemas';
 import { findHostileValue } from './hostile-input';
 import { RequestValidationError } from './request-validation.error';
 
@@ -22,13 +23,9 @@ class AppValidationPipe extends ValidationPipe {
     if (metadata.type !== 'custom') {
       refuseHostileInput(value, metadata);
     }
-    if (
-      this.compiled &&
-      metadata.data === undefined &&
-      (metadata.type === 'body' || metadata.type === 'query') &&
-      metadata.metatype
-    ) {
-      const accepted = this.compiled.accept(metadata.metatype, metadata.type, value);
+    const location = compiledLocationOf(metadata);
+    if (this.compiled && location && metadata.metatype) {
+      const accepted = this.compiled.accept(metadata.metatype, location, value);
       if (accepted) {
         return accepted;
       }
@@ -47,6 +44,17 @@ export function createValidationPipe(compiled?: CompiledRequestSchemas): Validat
     exceptionFactory: (errors) => RequestValidationError.fromValidationErrors(errors),
   });
 }
+/** A whole body or query DTO; a WebSocket frame's `@MessageBody()` is a body. */
+function compiledLocationOf(metadata: ArgumentMetadata): CompiledLocation | undefined {
+  if (metadata.data !== undefined) {
+    return undefined;
+  }
+  if (metadata.type === 'body' || metadata.type === 'query') {
+    return metadata.type;
+  }
+  return (metadata.type as unknown) === WsParamtype.PAYLOAD ? 'body' : undefined;
+}
+
 function refuseHostileInput(value: unknown, metadata: ArgumentMetadata): void {
   const describesObject = metadata.data === undefined && isDtoClass(metadata.metatype);
   if (
