@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArgumentMetadata, Body, Type } from '@nestjs/common';
-import { IsString, Length } from 'class-validator';
+import { IsString, Length, MaxLength, MinLength } from 'class-validator';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { AuthController } from '@app/auth/auth.controller';
 import { LoginRequestDto, RegisterRequestDto } from '@app/auth/auth.dto';
@@ -15,6 +15,16 @@ import { WsParamtype } from '@nestjs/websockets/enums/ws-paramtype.enum';
 import type { RouteHandler } from '@app/bootstrap/route-handlers';
 import { CompiledLocation, CompiledRequestSchemas } from './compiled-request-schemas';
 import { createValidationPipe } from './validation.pipe';
+
+class OpenEndedDto {
+  @IsString()
+  @Length(1)
+  note: string;
+
+  @MinLength(2)
+  @MaxLength(4)
+  code: string;
+}
 
 /** The committed document, which CI checks against the code. */
 const DOCUMENT = JSON.parse(
@@ -177,6 +187,13 @@ describe(CompiledRequestSchemas.name, () => {
     // WebSocket frames have no OpenAPI operation.
     expect(schemas.compiledFrom(SendFrameDto, 'body')).toBe('class');
     expect(schemas.compiledFrom(SyncFrameDto, 'body')).toBe('class');
+    // @Length(1) and @MinLength/@MaxLength: only the bounds that are set.
+    expect(schemas.compiledFrom(OpenEndedDto, 'body')).toBe('class');
+    expect(schemas.accept(OpenEndedDto, 'body', { note: 'x'.repeat(5000), code: 'abcd' })).toEqual({
+      note: 'x'.repeat(5000),
+      code: 'abcd',
+    });
+    expect(schemas.accept(OpenEndedDto, 'body', { note: '', code: 'abcd' })).toBeUndefined();
     // A pattern or a trim (@Transform) is said by class-validator alone.
     expect(schemas.compiledFrom(RegisterRequestDto, 'body')).toBeUndefined();
     expect(schemas.compiledFrom(CreateRoomRequestDto, 'body')).toBeUndefined();
@@ -209,6 +226,7 @@ describe(CompiledRequestSchemas.name, () => {
     ['a page query', PageQueryDto, 'query', ['limit', 'cursor'], QUERY_VALUES],
     ['a message', PostMessageRequestDto, 'body', ['body', 'clientMsgId'], BODY_VALUES],
     ['a login', LoginRequestDto, 'body', ['username', 'password'], BODY_VALUES],
+    ['open-ended lengths', OpenEndedDto, 'body', ['note', 'code'], BODY_VALUES],
     ['a member to add', AddRoomMemberRequestDto, 'body', ['userId'], ID_VALUES],
     [
       'a send frame',

@@ -103,10 +103,19 @@ export class CompiledRequestSchemas {
     let dto = this.compiled.get(metatype)?.[location];
     if (dto === undefined) {
       const derived = dtoSchemaOf(metatype, location);
-      dto = derived ? this.compileSchema(derived.schema, derived, location, 'class') : null;
+      dto = derived ? this.compileFromClass(derived, location) : null;
       this.remember(metatype, location, dto);
     }
     return dto ?? undefined;
+  }
+
+  /** Null when Ajv cannot compile it: class-validator then checks it, as before. */
+  private compileFromClass(derived: DtoSchema, location: CompiledLocation): CompiledDto | null {
+    try {
+      return this.compileSchema(derived.schema, derived, location, 'class');
+    } catch {
+      return null;
+    }
   }
 
   private fromDocument(

@@ -29,7 +29,10 @@ const UUID_PATTERN =
 const RULE_KEYWORDS: Record<string, (constraints: unknown[]) => InlineSchema | undefined> = {
   isString: () => ({ type: 'string' }),
   isInt: () => ({ type: 'integer' }),
-  isLength: ([minLength, maxLength]) => ({ type: 'string', minLength, maxLength }),
+  isLength: ([minLength, maxLength]) =>
+    definedOnly({ type: 'string', minLength: minLength ?? 0, maxLength }),
+  minLength: ([minLength]) => ({ type: 'string', minLength }),
+  maxLength: ([maxLength]) => ({ type: 'string', maxLength }),
   min: ([minimum]) => ({ minimum }),
   max: ([maximum]) => ({ maximum }),
   isUuid: ([version]) =>
@@ -115,4 +118,9 @@ export function dtoSchemaOf(metatype: Type, location: CompiledLocation): DtoSche
     schema: { type: 'object', properties, required, additionalProperties: false },
     canonicalIds,
   };
+}
+
+/** The keywords whose value is set (`@Length(1)` has no maximum). */
+function definedOnly(keywords: InlineSchema): InlineSchema {
+  return Object.fromEntries(Object.entries(keywords).filter(([, value]) => value !== undefined));
 }
