@@ -44,6 +44,7 @@ const DOCUMENT = {
         type: 'object',
         properties: { id: { type: 'string' }, name: { type: 'string' }, age: { type: 'integer' } },
         required: ['id', 'name'],
+        additionalProperties: false,
       },
     },
   },
@@ -79,6 +80,33 @@ describe(compileResponsesFromDocument.name, () => {
       // A route the document does not describe answers as before.
       const other = await app.inject({ method: 'GET', url: '/undocumented' });
       expect(JSON.parse(other.body)).toEqual({ kept: true, extra: 1 });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('keeps what an object the document leaves open carries, as JSON Schema allows', async () => {
+    const open = structuredClone(DOCUMENT) as OpenAPIObject & {
+      components: { schemas: { Profile: { additionalProperties?: boolean } } };
+    };
+    delete open.components.schemas.Profile.additionalProperties;
+    const app = await NestFactory.create<NestFastifyApplication>(
+      ProfilesModule,
+      new FastifyAdapter(),
+      {
+        logger: false,
+      },
+    );
+    compileResponsesFromDocument(app, open);
+    await app.init();
+    try {
+      const answer = await app.inject({ method: 'GET', url: '/profiles/p-1' });
+      expect(JSON.parse(answer.body)).toEqual({
+        id: 'p-1',
+        name: 'Ada',
+        secret: 'not in the document',
+        age: 36,
+      });
     } finally {
       await app.close();
     }

@@ -98,6 +98,7 @@ export function withResponseConventions(document: OpenAPIObject): OpenAPIObject 
     }
   }
   closeRequestBodies(document);
+  closeComponentObjects(document);
   return document;
 }
 
@@ -189,6 +190,23 @@ function closeRequestBodies(document: OpenAPIObject): void {
       if (schema && !('$ref' in schema)) {
         schema.additionalProperties = false;
       }
+    }
+  }
+}
+
+/**
+ * The DTOs of the answers are closed too: the server sends what they declare and nothing more
+ * (their 2xx answers are serialized from these schemas, `compiled-responses.ts`), so a client
+ * may rely on it. Objects built inline (the probes' dependency maps) keep saying what they say.
+ */
+function closeComponentObjects(document: OpenAPIObject): void {
+  for (const schema of Object.values(document.components?.schemas ?? {})) {
+    if (
+      !('$ref' in schema) &&
+      schema.type === 'object' &&
+      schema.additionalProperties === undefined
+    ) {
+      schema.additionalProperties = false;
     }
   }
 }
