@@ -1,6 +1,6 @@
 import { io, Socket } from 'socket.io-client';
 import { serveRunner } from '@bench/support/worker-protocol';
-import { runBounded } from './ws-connections';
+import { handshakeRounds, HandshakeResult, runBounded } from './ws-connections';
 
 /** Where the Socket.IO peer listens and what a client presents. */
 export interface SocketIoTarget {
@@ -48,20 +48,8 @@ export interface SocketIoHandshakeLoad extends SocketIoTarget {
 }
 
 /** Connect, join, disconnect: `connections` times, `concurrency` at once, bounded by time. */
-async function handshakes(load: SocketIoHandshakeLoad) {
-  const startedAt = performance.now();
-  const outcome = await runBounded(
-    load.connections,
-    load.concurrency,
-    startedAt + load.seconds * 1000,
-    async () => disconnect(await connectAndJoin(load)),
-  );
-  return {
-    completed: outcome.succeeded,
-    failed: outcome.failed,
-    firstError: outcome.firstError,
-    seconds: (performance.now() - startedAt) / 1000,
-  };
+function handshakes(load: SocketIoHandshakeLoad): Promise<HandshakeResult> {
+  return handshakeRounds(load, async () => disconnect(await connectAndJoin(load)));
 }
 
 const held: Socket[] = [];

@@ -135,3 +135,33 @@ async function withTimeout<T>(promise: Promise<T>, step: string, socket: WebSock
     clearTimeout(timer);
   }
 }
+
+export interface HandshakeResult {
+  completed: number;
+  failed: number;
+  firstError?: string;
+  seconds: number;
+}
+
+/**
+ * `handshake` `connections` times, `concurrency` at once, stopping after `seconds`: what each
+ * handshake load generator (ws, Socket.IO) reports.
+ */
+export async function handshakeRounds(
+  load: { connections: number; concurrency: number; seconds: number },
+  handshake: () => Promise<void>,
+): Promise<HandshakeResult> {
+  const startedAt = performance.now();
+  const outcome = await runBounded(
+    load.connections,
+    load.concurrency,
+    startedAt + load.seconds * 1000,
+    handshake,
+  );
+  return {
+    completed: outcome.succeeded,
+    failed: outcome.failed,
+    firstError: outcome.firstError,
+    seconds: (performance.now() - startedAt) / 1000,
+  };
+}

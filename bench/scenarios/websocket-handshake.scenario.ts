@@ -1,4 +1,5 @@
-import type { HandshakeLoad, HandshakeResult } from '@bench/load/ws-handshakes';
+import type { HandshakeResult } from '@bench/load/ws-connections';
+import type { HandshakeLoad } from '@bench/load/ws-handshakes';
 import { bothSides, figureOf } from '@bench/report/figure';
 import { TARGETS } from '@bench/report/targets';
 import { BenchWorker } from '@bench/support/bench-worker';

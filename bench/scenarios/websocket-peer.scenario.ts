@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
-import type { HandshakeResult } from '@bench/load/ws-handshakes';
+import type { HandshakeResult } from '@bench/load/ws-connections';
 import { bothSides, figureOf, Sample } from '@bench/report/figure';
 import { TARGETS } from '@bench/report/targets';
 import type { SocketIoPeer } from '@bench/peers/socketio-server';

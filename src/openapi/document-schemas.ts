@@ -12,7 +12,8 @@ import type {
 export type InlineSchema = Record<string, unknown>;
 
 const COMPONENT_SCHEMA_REF = '#/components/schemas/';
-const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+/** The operations of a path item the API uses. */
+export const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 /** One operation of the document, as a route sees it. */
 export interface DocumentedOperation {

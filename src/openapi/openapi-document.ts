@@ -1,6 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { MAX_ARRAY_ITEMS } from '@app/common/validation/hostile-input';
+import { METHODS } from './document-schemas';
 import { withResponseConventions } from './response-conventions';
 
 export const OPENAPI_JSON_PATH = 'openapi.json';
@@ -52,7 +53,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
  */
 function withExplicitPublicOperations(document: OpenAPIObject): OpenAPIObject {
   for (const path of Object.values(document.paths)) {
-    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+    for (const method of METHODS) {
       const operation = path[method];
       if (operation && !operation.security) {
         operation.security = [];

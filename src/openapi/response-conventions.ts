@@ -1,4 +1,5 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
+import { METHODS } from './document-schemas';
 import type {
   HeaderObject,
   OperationObject,
@@ -17,7 +18,6 @@ export const UNKNOWN_QUERY_EXTENSION = 'x-unknown-query-parameters';
 /** Liveness and scraping are never shed and never throttled (load-shedding.ts, SkipThrottle). */
 const UNTHROTTLED_PATHS = new Set(['/health', '/health/ready', '/metrics']);
 const NEVER_SHED_PATHS = new Set(['/health', '/metrics']);
-const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 /** Methods whose body Fastify reads (and may refuse) whether or not the route takes one. */
 const BODY_METHODS = new Set<string>(['put', 'post', 'delete', 'patch']);
 

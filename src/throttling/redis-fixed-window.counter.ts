@@ -1,3 +1,4 @@
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import type { Redis } from 'ioredis';
 
@@ -14,7 +15,7 @@ import type { Redis } from 'ioredis';
  * `:blocked`, one hash slot each), so instances of the previous release count in the same keys
  * during a rolling upgrade.
  */
-export class RedisFixedWindowCounter {
+export class RedisFixedWindowCounter implements ThrottlerStorage {
   constructor(private readonly client: Redis) {}
 
   async increment(
@@ -33,7 +34,9 @@ export class RedisFixedWindowCounter {
       .pttl(hitKey)
       .pttl(blockKey)
       .exec();
-    const [hits, windowLeftMs, blockLeftMs] = [1, 2, 3].map((index) => numberReply(replies, index));
+    const [hits, windowLeftMs, blockLeftMs] = [1, 2, 3].map((index) =>
+      Number(settledReply(replies, index)),
+    );
     let windowMs = windowLeftMs;
     if (windowMs < 0) {
       // The window ended between SET and INCR: this hit opened a key of its own, without a TTL.
@@ -51,7 +54,9 @@ export class RedisFixedWindowCounter {
         .set(blockKey, 1, 'PX', block)
         .pexpire(hitKey, block)
         .exec();
-      numberReply(set, 1);
+      // Both must have run: the block, and the window ending with it.
+      settledReply(set, 0);
+      settledReply(set, 1);
       return record(hits, block, block);
     }
     return record(hits, windowMs, 0);
@@ -67,8 +72,8 @@ function record(hits: number, windowMs: number, blockMs: number): ThrottlerStora
   };
 }
 
-/** The pipeline's reply at `index` as a number; throws its error, or when it was not run. */
-function numberReply(replies: [Error | null, unknown][] | null, index: number): number {
+/** The pipeline's reply at `index`; throws its error, or when it was not run. */
+function settledReply(replies: [Error | null, unknown][] | null, index: number): unknown {
   const reply = replies?.[index];
   if (!reply) {
     throw new Error('the rate-limit pipeline was not run');
@@ -76,5 +81,5 @@ function numberReply(replies: [Error | null, unknown][] | null, index: number): 
   if (reply[0]) {
     throw reply[0];
   }
-  return Number(reply[1]);
+  return reply[1];
 }
