@@ -54,8 +54,9 @@ export async function createApp(
   });
   registerJsonBodyParser(app, config.http.jsonMaxDepth);
   registerCanonicalPathIds(app);
-  await registerLoadShedding(app, config);
+  // Before load shedding: its 503, sent from an earlier hook, must carry the headers too.
   registerResponseHeaders(app);
+  await registerLoadShedding(app, config);
   // The document is also what the server enforces: request DTOs and answers compiled from it.
   const document = createOpenApiDocument(app);
   const handlers = routeHandlersOf(app.get(ModulesContainer));

@@ -40,11 +40,12 @@ export class HttpDrain implements OnModuleInit {
     server.on('upgrade', (_request, socket: Socket) => this.forget(socket));
     // A request in flight when the port closed answers with `Connection: close`, so its
     // keep-alive socket ends with the response instead of waiting for the client to hang up.
-    fastify.addHook('onSend', async (_request, reply, payload) => {
+    // A callback hook, not an async one: an async hook costs every answer a promise.
+    fastify.addHook('onSend', (_request, reply, payload, done) => {
       if (this.closing) {
         reply.header('connection', 'close');
       }
-      return payload;
+      done(null, payload);
     });
   }
 

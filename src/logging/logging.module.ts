@@ -3,6 +3,7 @@ import { LoggerModule } from 'nestjs-pino';
 import pino, { DestinationStream } from 'pino';
 import pinoPretty from 'pino-pretty';
 import { APP_CONFIG, AppConfig } from '@config';
+import { BatchedLines, sonicBoomFor } from './batched-lines';
 import { logFormatFor } from './log-format';
 import { Loggers, LOGGERS } from './logging.tokens';
 import { RequestLog } from './request-log';
@@ -19,10 +20,8 @@ export const REDACTED_PATHS = [
   '*.token',
 ];
 
-/** Log lines written together once this many bytes are waiting (about 15 request lines). */
-const LOG_BATCH_BYTES = 4096;
 /** The longest a line waits for others before it is written anyway. */
-const LOG_FLUSH_EVERY_MS = 100;
+const LOG_FLUSH_AFTER_MS = 100;
 
 function stdoutFor(config: AppConfig): DestinationStream {
   if (logFormatFor(config.environment, process.stdout.isTTY === true) === 'pretty') {
@@ -33,16 +32,11 @@ function stdoutFor(config: AppConfig): DestinationStream {
       messageFormat: '{if context}[{context}] {end}{msg}',
     });
   }
-  // Asynchronous and batched: lines gather until LOG_BATCH_BYTES are waiting or
-  // LOG_FLUSH_EVERY_MS has passed, then go out in one write, not one write each. pino flushes what
-  // is buffered when the process exits (a drain, an error, SIGTERM); a SIGKILL loses at most the
-  // last LOG_FLUSH_EVERY_MS of lines.
-  return pino.destination({
-    dest: 1,
-    sync: false,
-    minLength: LOG_BATCH_BYTES,
-    periodicFlush: LOG_FLUSH_EVERY_MS,
-  });
+  // Asynchronous and batched: lines gather for up to LOG_FLUSH_AFTER_MS or BATCH_LENGTH
+  // characters, then go out in one write, not one write each (see BatchedLines for why the batch
+  // is made before SonicBoom). What waits is written when the process exits (a drain, an error,
+  // SIGTERM); a SIGKILL loses at most the last LOG_FLUSH_AFTER_MS of lines.
+  return new BatchedLines(sonicBoomFor(1), LOG_FLUSH_AFTER_MS);
 }
 
 function createLoggers(config: AppConfig): Loggers {
