@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import { RealtimeErrorCode } from '@libs/protocol';
 import { AppError, AppErrorCode } from '@app/common/errors/app-error';
 import { RequestValidationError } from '@app/common/validation/request-validation.error';
-import { frameContext } from './frame-context';
+import type { RealtimeConnection } from './realtime-connection';
 import { RealtimeError } from './realtime.error';
 
 /** Feature errors as the WebSocket protocol names them. */
@@ -34,14 +34,10 @@ const SERVER_FAULTS: ReadonlySet<RealtimeErrorCode> = new Set(['internal', 'unav
 export class RealtimeExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger(RealtimeExceptionFilter.name);
 
-  catch(exception: unknown, _host: ArgumentsHost): void {
-    const context = frameContext.getStore();
-    if (!context) {
-      this.logger.error(exception);
-      return;
-    }
+  /** `host` holds `[connection, payload, ref]` of the frame (FrameRoutes). */
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const [connection, , ref] = host.getArgs<[RealtimeConnection, unknown, string | undefined]>();
     const { code, message } = this.describe(exception);
-    const { connection, ref } = context;
     connection.refuse(code, message, ref, !SERVER_FAULTS.has(code));
   }
 

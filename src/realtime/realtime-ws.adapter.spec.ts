@@ -1,17 +1,26 @@
 import { EventEmitter } from 'node:events';
-import { Logger } from '@nestjs/common';
+import { Catch, ExceptionFilter, Logger, Type, UseFilters, UsePipes } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { MessageMappingProperties } from '@nestjs/websockets';
-import { config as rxjsConfig, from, isObservable, Observable, of, throwError } from 'rxjs';
+import {
+  ConnectedSocket,
+  MessageBody,
+  MessageMappingProperties,
+  SubscribeMessage,
+} from '@nestjs/websockets';
 import type { WebSocketServer } from 'ws';
 import { loadConfig } from '@config';
 import { InProcessTransport, MessageBus } from '@libs/bus';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
+import { createValidationPipe } from '@app/common/validation/validation.pipe';
 import { MetricsService } from '@app/metrics/metrics.service';
 import { ConnectionRegistry } from './connection-registry';
+import { RealtimeConnection } from './realtime-connection';
+import { RealtimeExceptionFilter } from './realtime-exception.filter';
 import { RealtimeMetrics } from './realtime-metrics';
 import { RealtimeSessions } from './realtime-sessions';
 import { RealtimeWsAdapter } from './realtime-ws.adapter';
+import { PingFrameDto } from './realtime.dto';
+import { RealtimeGateway } from './realtime.gateway';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
 
 /** A socket as the adapter uses it: frames in through `message`, frames out recorded. */
@@ -42,10 +51,39 @@ const USER: AuthenticatedUser = {
   expiresAt: new Date(Date.now() + 60_000),
 };
 
-/** A gateway handler as Nest calls it: it may return a value, a promise or an observable. */
-type Handler = (data: unknown) => unknown;
+/** An exception filter that fails itself: what is left must not escape the adapter. */
+@Catch()
+class FailingFilter implements ExceptionFilter {
+  catch(): void {
+    throw new Error('exception filter failed');
+  }
+}
 
-async function setUp(handlers: Record<string, Handler>) {
+/**
+ * A gateway as FrameRoutes reads it: its pipe, its filter (the app's unless said otherwise), its
+ * `@SubscribeMessage()` handlers; `fail` does what `failing` does.
+ */
+function testGateway(
+  failing: () => unknown,
+  filter: Type<ExceptionFilter> = RealtimeExceptionFilter,
+): object {
+  @UsePipes(createValidationPipe())
+  @UseFilters(filter)
+  class TestGateway {
+    @SubscribeMessage('fail')
+    fail(@MessageBody() _frame: PingFrameDto): unknown {
+      return failing();
+    }
+
+    @SubscribeMessage('ping')
+    ping(@MessageBody() _frame: PingFrameDto, @ConnectedSocket() connection: RealtimeConnection) {
+      return { event: 'pong', data: { sameConnection: connection.user.id === USER.id } };
+    }
+  }
+  return new TestGateway();
+}
+
+async function setUp(gateway: object) {
   const config = loadConfig({ NODE_ENV: 'test' });
   const metricsService = new MetricsService();
   const metrics = new RealtimeMetrics(metricsService, new MessageBus(new InProcessTransport()));
@@ -60,6 +98,7 @@ async function setUp(handlers: Record<string, Handler>) {
       { provide: ConnectionRegistry, useValue: registry },
       { provide: RealtimeSessions, useValue: sessions },
       { provide: RealtimeMetrics, useValue: metrics },
+      { provide: RealtimeGateway, useValue: gateway },
     ],
   }).compile();
   const adapter = new RealtimeWsAdapter(app, config);
@@ -67,47 +106,36 @@ async function setUp(handlers: Record<string, Handler>) {
   adapter.bindClientConnect(server as unknown as WebSocketServer, () => undefined);
   adapter.bindMessageHandlers(
     undefined,
-    Object.entries(handlers).map(([message, callback]): MessageMappingProperties => ({
+    ['fail', 'ping'].map((message): MessageMappingProperties => ({
       message,
       methodName: message,
       isAckHandledManually: false,
-      callback: callback as MessageMappingProperties['callback'],
+      callback: () => {
+        throw new Error("Nest's bindings are not called");
+      },
     })),
-    // As Nest's transform: an observable as it is, a promise awaited, a value as one emission.
-    (result: unknown): Observable<unknown> =>
-      isObservable(result) ? result : result instanceof Promise ? from(result) : of(result),
   );
   const socket = new RecordingSocket();
   server.emit('connection', socket, {});
   return { socket };
 }
 
-/** Errors RxJS would have thrown out of a timer (an uncaught exception in the process). */
-function collectUnhandledErrors(): { errors: unknown[]; restore: () => void } {
-  const errors: unknown[] = [];
-  const previous = rxjsConfig.onUnhandledError;
-  rxjsConfig.onUnhandledError = (error) => errors.push(error);
-  return { errors, restore: () => (rxjsConfig.onUnhandledError = previous) };
-}
-
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
+const PONG = { event: 'pong', data: { sameConnection: true }, ref: 'second' };
+
 describe(RealtimeWsAdapter.name, () => {
-  let unhandled: ReturnType<typeof collectUnhandledErrors>;
   let logged: jest.SpyInstance;
 
   beforeEach(() => {
-    unhandled = collectUnhandledErrors();
     logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
   });
 
   afterEach(() => {
-    unhandled.restore();
     logged.mockRestore();
   });
 
   it.each([
-    ['errors its observable', () => throwError(() => new Error('exception filter failed'))],
     [
       'throws while it is called',
       () => {
@@ -116,28 +144,57 @@ describe(RealtimeWsAdapter.name, () => {
     ],
     ['rejects', () => Promise.reject(new Error('handler rejected'))],
   ])(
-    'answers `error internal` when a handler %s, throws nothing out, and serves the next frame',
+    'answers `error internal` through the exception filter when a handler %s, and serves the next frame',
     async (_case, failing) => {
-      const { socket } = await setUp({
-        fail: failing,
-        ping: () => ({ event: 'pong', data: {} }),
-      });
+      const { socket } = await setUp(testGateway(failing));
 
       socket.receive({ event: 'fail', data: {}, ref: 'first' });
       socket.receive({ event: 'ping', data: {}, ref: 'second' });
       await settle();
 
-      expect(unhandled.errors).toEqual([]);
       expect(socket.sent).toEqual([
         {
           event: 'error',
           data: { code: 'internal', message: 'Internal server error', ref: 'first' },
           ref: 'first',
         },
-        { event: 'pong', data: {}, ref: 'second' },
+        PONG,
       ]);
       expect(socket.closedWith).toBeUndefined();
-      expect(logged).toHaveBeenCalledWith(expect.stringContaining('Handler of "fail" failed'));
+      expect(logged).toHaveBeenCalledWith(expect.objectContaining({ message: expect.any(String) }));
     },
   );
+
+  it('answers `error internal` when the exception filter fails too, throws nothing out, and serves the next frame', async () => {
+    const { socket } = await setUp(
+      testGateway(() => Promise.reject(new Error('handler rejected')), FailingFilter),
+    );
+
+    socket.receive({ event: 'fail', data: {}, ref: 'first' });
+    socket.receive({ event: 'ping', data: {}, ref: 'second' });
+    await settle();
+
+    expect(socket.sent).toEqual([
+      {
+        event: 'error',
+        data: { code: 'internal', message: 'Internal server error', ref: 'first' },
+        ref: 'first',
+      },
+      PONG,
+    ]);
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining('Handler of "fail" failed'));
+  });
+
+  it('refuses a frame its pipe refuses with `error invalid_data`, the handler not called', async () => {
+    const failing = jest.fn();
+    const { socket } = await setUp(testGateway(failing));
+
+    socket.receive({ event: 'fail', data: { unexpected: true }, ref: 'first' });
+    socket.receive({ event: 'ping', data: {}, ref: 'second' });
+    await settle();
+
+    expect(failing).not.toHaveBeenCalled();
+    expect(socket.sent[0]).toMatchObject({ event: 'error', data: { code: 'invalid_data' } });
+    expect(socket.sent[1]).toEqual(PONG);
+  });
 });

@@ -2,7 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import { INestApplicationContext, Logger } from '@nestjs/common';
 import { MessageMappingProperties } from '@nestjs/websockets';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { Observable, of } from 'rxjs';
 import type {
   RawData,
   ServerOptions,
@@ -14,23 +13,16 @@ import { AppConfig } from '@config';
 import { MAX_REF_LENGTH, RealtimeErrorCode } from '@libs/protocol';
 import { exceedsJsonDepth } from '@app/common/validation/json-depth';
 import { ConnectionRegistry } from './connection-registry';
-import { frameContext } from './frame-context';
+import { FrameRoutes } from './frame-routes';
 import { RealtimeConnection } from './realtime-connection';
 import { RealtimeMetrics } from './realtime-metrics';
 import { RealtimeSessions } from './realtime-sessions';
+import { RealtimeGateway } from './realtime.gateway';
 import { UpgradeAuthenticator, UpgradeVerdict } from './upgrade-authenticator';
 
-interface HandlerResult {
-  event: string;
-  data: unknown;
-}
-
-type FrameHandler = MessageMappingProperties['callback'];
-type ResultTransform = (data: unknown) => Observable<unknown>;
-
 /**
- * Stands in for a client when Nest binds the gateway's handlers (see `bindClientConnect`). The
- * handlers never read it: they find their connection in the frame's context.
+ * Stands in for a client when Nest binds the gateway's handlers (see `bindClientConnect`). Frames
+ * never reach those bindings: `FrameRoutes` calls the handlers with the frame's connection.
  */
 const ANY_CONNECTION = Object.freeze({
   placeholder: 'the gateway handlers serve every connection',
@@ -54,8 +46,7 @@ export class RealtimeWsAdapter extends WsAdapter {
   private readonly sessions: RealtimeSessions;
   private readonly metrics: RealtimeMetrics;
   private readonly socketLogger = new Logger('RealtimeSocket');
-  private handlers = new Map<string, FrameHandler>();
-  private transform: ResultTransform = (data) => of(data);
+  private readonly routes: FrameRoutes;
   private readonly onSocketMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
   private readonly onSocketClose: (this: WebSocket) => void;
   private readonly onSocketPong: (this: WebSocket) => void;
@@ -70,6 +61,7 @@ export class RealtimeWsAdapter extends WsAdapter {
     this.registry = app.get(ConnectionRegistry);
     this.sessions = app.get(RealtimeSessions);
     this.metrics = app.get(RealtimeMetrics);
+    this.routes = new FrameRoutes(app.get(RealtimeGateway));
     const registry = this.registry;
     const sessions = this.sessions;
     const dispatch = this.dispatch.bind(this);
@@ -142,15 +134,14 @@ export class RealtimeWsAdapter extends WsAdapter {
     // Closing is `onSocketClose`, for every socket alike.
   }
 
-  override bindMessageHandlers(
-    _client: unknown,
-    handlers: MessageMappingProperties[],
-    transform: ResultTransform,
-  ): void {
-    this.handlers = new Map(
-      handlers.map((handler) => [handler.message as string, handler.callback]),
-    );
-    this.transform = transform;
+  /** Nest's bindings are not called (see FrameRoutes); they must name the same events. */
+  override bindMessageHandlers(_client: unknown, handlers: MessageMappingProperties[]): void {
+    const bound = handlers.map((handler) => handler.message as string).sort();
+    if (bound.join() !== [...this.routes.events].sort().join()) {
+      throw new Error(
+        `RealtimeWsAdapter: Nest binds the events ${bound.join(', ')}, FrameRoutes routes ${this.routes.events.join(', ')}`,
+      );
+    }
   }
 
   private open(socket: WebSocket, request: IncomingMessage): void {
@@ -176,8 +167,7 @@ export class RealtimeWsAdapter extends WsAdapter {
       this.refuse(connection, frame.problem, frame.message, frame.ref);
       return;
     }
-    const handler = this.handlers.get(frame.event);
-    if (!handler) {
+    if (!this.routes.has(frame.event)) {
       this.refuse(connection, 'unknown_event', `Unknown event "${frame.event}"`, frame.ref);
       return;
     }
@@ -185,8 +175,8 @@ export class RealtimeWsAdapter extends WsAdapter {
     // Ordered here, on arrival, not in the handlers: pipes before them may take varying turns.
     const previous = connection.handling;
     const handled = previous
-      ? previous.then(() => this.handle(connection, frame, handler))
-      : this.handle(connection, frame, handler);
+      ? previous.then(() => this.handle(connection, frame))
+      : this.handle(connection, frame);
     connection.handling = handled;
     // Nothing kept once the connection is idle again.
     void handled.then(() => {
@@ -196,36 +186,20 @@ export class RealtimeWsAdapter extends WsAdapter {
     });
   }
 
-  /** Runs the frame's handler; resolves once it has answered (or failed). */
-  private handle(
+  /** Runs the frame's handler and sends its answer; resolves once answered, never rejects. */
+  private async handle(
     connection: RealtimeConnection,
     frame: { event: string; data: unknown; ref: string | undefined },
-    handler: FrameHandler,
   ): Promise<void> {
-    return new Promise((resolve) => {
-      // Whatever escapes the exception filter ends here: thrown out of an RxJS callback (or out
-      // of the socket's listener), it would be an uncaught exception and end the process.
-      const fail = (error: unknown) => {
-        this.handlerFailed(connection, frame, error);
-        resolve();
-      };
-      try {
-        frameContext.run({ connection, ref: frame.ref }, () => {
-          this.transform(handler(frame.data ?? {}, frame.event)).subscribe({
-            next: (result) => {
-              const answer = result as HandlerResult | undefined;
-              if (answer?.event) {
-                connection.send(answer.event as never, answer.data as never, frame.ref);
-              }
-            },
-            complete: () => resolve(),
-            error: fail,
-          });
-        });
-      } catch (error) {
-        fail(error);
+    try {
+      const answer = await this.routes.handle(frame.event, frame, connection);
+      if (answer?.event) {
+        connection.send(answer.event as never, answer.data as never, frame.ref);
       }
-    });
+    } catch (error) {
+      // Only what the exception filter could not answer gets here.
+      this.handlerFailed(connection, frame, error);
+    }
   }
 
   /** Logged, and answered `error internal` (the server's fault: it never counts as abuse). */

@@ -1,5 +1,11 @@
 import { OnModuleDestroy, UseFilters, UsePipes } from '@nestjs/common';
-import { MessageBody, SubscribeMessage, WebSocketGateway, WsResponse } from '@nestjs/websockets';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  WsResponse,
+} from '@nestjs/websockets';
 import { CloseCode, ServerEventMap } from '@libs/protocol';
 import { AccessTokensService } from '@app/auth/access-tokens.service';
 import { DEFAULT_PAGE_LIMIT } from '@app/common/pagination/page-query.dto';
@@ -9,7 +15,6 @@ import { toMessageResponse } from '@app/messages/messages.dto';
 import { MessagesService } from '@app/messages/messages.service';
 import { RoomsService } from '@app/rooms/rooms.service';
 import { ConnectionRegistry } from './connection-registry';
-import { frameContext } from './frame-context';
 import { RealtimeExceptionFilter } from './realtime-exception.filter';
 import { RealtimeConnection } from './realtime-connection';
 import { RealtimeSessions } from './realtime-sessions';
@@ -27,8 +32,8 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
 /**
  * The frames a client sends to `/ws`, one handler each: validate the frame with the REST DTO
  * rules, call one service method, answer. Connections arrive authenticated (UpgradeAuthenticator)
- * and their lifecycle belongs to RealtimeWsAdapter and RealtimeSessions; a handler finds its
- * connection in the frame's context, which is why none takes the socket.
+ * and their lifecycle belongs to RealtimeWsAdapter and RealtimeSessions. Each handler takes the
+ * checked frame and its connection; `FrameRoutes` calls them with this class's pipe and filter.
  */
 @WebSocketGateway({ path: '/ws' })
 @UseFilters(RealtimeExceptionFilter)
@@ -64,9 +69,9 @@ export class RealtimeGateway implements OnModuleDestroy {
   @SubscribeMessage('join')
   async joinRoom(
     @MessageBody() frame: RoomFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
   ): Promise<WsResponse<ServerEventMap['joined']>> {
-    const connection = this.frameConnection();
-    const userId = connection.user.id;
+    const userId = open(connection).user.id;
     await this.rooms.joinRoom(userId, frame.roomId);
     const entered = await this.sessions.enterRoom(connection, frame.roomId, () =>
       this.rooms.isMember(userId, frame.roomId),
@@ -83,16 +88,20 @@ export class RealtimeGateway implements OnModuleDestroy {
 
   /** No more live messages of the room on this connection; the membership stays (REST leaves it). */
   @SubscribeMessage('leave')
-  leaveRoom(@MessageBody() frame: RoomFrameDto): WsResponse<ServerEventMap['left']> {
-    this.sessions.exitRoom(this.frameConnection(), frame.roomId);
+  leaveRoom(
+    @MessageBody() frame: RoomFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
+  ): WsResponse<ServerEventMap['left']> {
+    this.sessions.exitRoom(open(connection), frame.roomId);
     return { event: 'left', data: { roomId: frame.roomId } };
   }
 
   @SubscribeMessage('send')
   async sendMessage(
     @MessageBody() frame: SendFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
   ): Promise<WsResponse<ServerEventMap['ack']>> {
-    const { user } = this.frameConnection();
+    const { user } = open(connection);
     const message = await this.messages.post(user.id, frame.roomId, frame.body, frame.clientMsgId);
     return { event: 'ack', data: ackOf(message) };
   }
@@ -101,8 +110,9 @@ export class RealtimeGateway implements OnModuleDestroy {
   @SubscribeMessage('dm')
   async sendPrivateMessage(
     @MessageBody() frame: DirectMessageFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
   ): Promise<WsResponse<ServerEventMap['ack']>> {
-    const { user } = this.frameConnection();
+    const { user } = open(connection);
     const message = await this.messages.postPrivate(
       user.id,
       frame.userId,
@@ -116,8 +126,9 @@ export class RealtimeGateway implements OnModuleDestroy {
   @SubscribeMessage('sync')
   async syncRoom(
     @MessageBody() frame: SyncFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
   ): Promise<WsResponse<ServerEventMap['history']>> {
-    const { user } = this.frameConnection();
+    const { user } = open(connection);
     const page = await this.messages.listRoomMessages(user.id, frame.roomId, {
       after: frame.afterSeq,
       limit: frame.limit ?? DEFAULT_PAGE_LIMIT,
@@ -135,8 +146,9 @@ export class RealtimeGateway implements OnModuleDestroy {
   @SubscribeMessage('auth')
   async renewToken(
     @MessageBody() frame: AuthFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
   ): Promise<WsResponse<ServerEventMap['authed']>> {
-    const connection = this.frameConnection();
+    open(connection);
     const user = await this.accessTokens.authenticate(frame.token);
     if (!user) {
       throw new RealtimeError('unauthenticated', 'The token is invalid or expired');
@@ -147,15 +159,14 @@ export class RealtimeGateway implements OnModuleDestroy {
     this.registry.renewed(connection, user);
     return { event: 'authed', data: { expiresAt: user.expiresAt.toISOString() } };
   }
+}
 
-  /** The connection whose frame is being handled (RealtimeWsAdapter runs each in its context). */
-  private frameConnection(): RealtimeConnection {
-    const connection = frameContext.getStore()?.connection;
-    if (!connection?.isOpen) {
-      throw closing();
-    }
-    return connection;
+/** The frame's connection, unless it is closing: then the frame is refused. */
+function open(connection: RealtimeConnection): RealtimeConnection {
+  if (!connection.isOpen) {
+    throw closing();
   }
+  return connection;
 }
 
 function closing(): RealtimeError {
