@@ -144,23 +144,16 @@ function payloadOf(type: Type, name: string, where: string): ArgumentMetadata {
     string,
     { index: number; data?: unknown; pipes?: unknown[] }
   >;
-  const expected: Record<number, WsParamtype> = {
-    0: WsParamtype.PAYLOAD,
-    1: WsParamtype.SOCKET,
-  };
+  // Nest's keys are `${paramtype}:${index}`.
+  const expected = new Set([`${WsParamtype.PAYLOAD}:0`, `${WsParamtype.SOCKET}:1`]);
   for (const [key, parameter] of Object.entries(parameters)) {
-    const paramtype = Number(key.split(':')[0]);
-    if (
-      expected[parameter.index] !== paramtype ||
-      parameter.data !== undefined ||
-      (parameter.pipes ?? []).length > 0
-    ) {
+    if (!expected.has(key) || parameter.data !== undefined || (parameter.pipes ?? []).length > 0) {
       throw new Error(
         `FrameRoutes: ${where} takes (@MessageBody() frame, @ConnectedSocket() connection), nothing else`,
       );
     }
   }
-  const types = Reflect.getMetadata('design:paramtypes', type.prototype, name) as Type[];
+  const types = Reflect.getMetadata('design:paramtypes', type.prototype as object, name) as Type[];
   return {
     type: WsParamtype.PAYLOAD as unknown as ArgumentMetadata['type'],
     metatype: types[0],
