@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { getStorageToken, ThrottlerStorage } from '@nestjs/throttler';
 import { APP_CONFIG, loadConfig } from '@config';
+import { REDIS_CONNECTION } from '@libs/redis';
 import { AccessTokensService } from '@app/auth/access-tokens.service';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { ConnectionRegistry } from './connection-registry';
@@ -31,11 +31,6 @@ class HeldTokenChecks implements Pick<AccessTokensService, 'authenticate'> {
   }
 }
 
-const notBlocked: Pick<ThrottlerStorage, 'increment'> = {
-  increment: () =>
-    Promise.resolve({ totalHits: 1, timeToExpire: 60, isBlocked: false, timeToBlockExpire: 0 }),
-};
-
 async function setUp(environment: Record<string, string> = {}) {
   const tokens = new HeldTokenChecks();
   const registry: Pick<ConnectionRegistry, 'size'> = { size: 0 };
@@ -47,7 +42,8 @@ async function setUp(environment: Record<string, string> = {}) {
       { provide: AccessTokensService, useValue: tokens },
       { provide: ConnectionRegistry, useValue: registry },
       { provide: HttpAdapterHost, useValue: adapterHost },
-      { provide: getStorageToken(), useValue: notBlocked },
+      // No Redis: the connect limit counts in this process.
+      { provide: REDIS_CONNECTION, useValue: null },
     ],
   }).compile();
   return { authenticator: module.get(UpgradeAuthenticator), tokens };

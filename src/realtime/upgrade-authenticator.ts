@@ -1,14 +1,15 @@
 import { IncomingMessage } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import type { FastifyInstance } from 'fastify';
 import { APP_CONFIG, AppConfig } from '@config';
+import { REDIS_CONNECTION, RedisConnection } from '@libs/redis';
 import { bearerToken } from '@app/auth/access-token.guard';
 import { AccessTokensService } from '@app/auth/access-tokens.service';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { SHED_RETRY_AFTER_SECONDS } from '@app/bootstrap/load-shedding';
 import { clientAddressResolver } from '@app/common/client-address';
+import { SettledRateLimit } from '@app/throttling/settled-rate-limit';
 import { ConnectionRegistry } from './connection-registry';
 import { AdmissionRefusal, UpgradeAdmission } from './upgrade-admission';
 
@@ -56,16 +57,23 @@ export class UpgradeAuthenticator {
   private accepting = true;
   private readonly clientAddressOf: (request: IncomingMessage) => string;
   private readonly admission: UpgradeAdmission;
+  private readonly connectAttempts: SettledRateLimit;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly accessTokens: AccessTokensService,
     private readonly connections: ConnectionRegistry,
     private readonly adapterHost: HttpAdapterHost,
-    @InjectThrottlerStorage() private readonly throttlerStorage: ThrottlerStorage,
+    @Inject(REDIS_CONNECTION) redis: RedisConnection | null,
   ) {
     this.clientAddressOf = clientAddressResolver(config.http.trustProxy);
     this.admission = new UpgradeAdmission(config.websocket.accept);
+    // Fleet-wide with Redis, settled in batches: no round trip on an upgrade's path.
+    this.connectAttempts = new SettledRateLimit(
+      'ws-connect',
+      { limit: config.websocket.connectLimit, ttlMs: config.throttle.ttlMs },
+      redis,
+    );
   }
 
   /** From now on every upgrade gets 503 (the server is draining), also one being verified. */
@@ -99,7 +107,9 @@ export class UpgradeAuthenticator {
   }
 
   private async verifyAdmitted(request: IncomingMessage): Promise<UpgradeVerdict> {
-    const retryAfterSeconds = await this.connectAttemptBlockedFor(request);
+    const retryAfterSeconds = this.connectAttempts.hit(
+      `ws-connect:${this.clientAddressOf(request)}`,
+    );
     if (retryAfterSeconds > 0) {
       return refusal(429, 'connect_limit', 'Too many connection attempts', {
         'Retry-After': String(retryAfterSeconds),
@@ -120,19 +130,6 @@ export class UpgradeAuthenticator {
   /** The user `verify` accepted for this upgrade request. */
   userOf(request: IncomingMessage): AuthenticatedUser | undefined {
     return this.usersByRequest.get(request);
-  }
-
-  /** Counts the attempt in the rate-limit storage (Redis with REDIS_URL); >0: blocked for that long. */
-  private async connectAttemptBlockedFor(request: IncomingMessage): Promise<number> {
-    const ttlMs = this.config.throttle.ttlMs;
-    const record = await this.throttlerStorage.increment(
-      `ws-connect:${this.clientAddressOf(request)}`,
-      ttlMs,
-      this.config.websocket.connectLimit,
-      ttlMs,
-      'ws-connect',
-    );
-    return record.isBlocked ? Math.max(1, record.timeToBlockExpire) : 0;
   }
 
   /**

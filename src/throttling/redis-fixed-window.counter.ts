@@ -18,8 +18,20 @@ import type { Redis } from 'ioredis';
 export class RedisFixedWindowCounter implements ThrottlerStorage {
   constructor(private readonly client: Redis) {}
 
-  async increment(
+  increment(
     key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
+    return this.add(key, 1, ttl, limit, blockDuration, throttlerName);
+  }
+
+  /** `hits` at once: what an instance counted since it last settled (SettledRateLimit). */
+  async add(
+    key: string,
+    hits: number,
     ttl: number,
     limit: number,
     blockDuration: number,
@@ -30,11 +42,11 @@ export class RedisFixedWindowCounter implements ThrottlerStorage {
     const replies = await this.client
       .pipeline()
       .set(hitKey, 0, 'PX', ttl, 'NX')
-      .incr(hitKey)
+      .incrby(hitKey, hits)
       .pttl(hitKey)
       .pttl(blockKey)
       .exec();
-    const [hits, windowLeftMs, blockLeftMs] = [1, 2, 3].map((index) =>
+    const [total, windowLeftMs, blockLeftMs] = [1, 2, 3].map((index) =>
       Number(settledReply(replies, index)),
     );
     let windowMs = windowLeftMs;
@@ -44,9 +56,9 @@ export class RedisFixedWindowCounter implements ThrottlerStorage {
       windowMs = ttl;
     }
     if (blockLeftMs > 0) {
-      return record(hits, windowMs, blockLeftMs);
+      return record(total, windowMs, blockLeftMs);
     }
-    if (hits > limit) {
+    if (total > limit) {
       // Blocked from now on; the window ends with the block, so the client then starts over.
       const block = Math.max(1, blockDuration);
       const set = await this.client
@@ -57,9 +69,9 @@ export class RedisFixedWindowCounter implements ThrottlerStorage {
       // Both must have run: the block, and the window ending with it.
       settledReply(set, 0);
       settledReply(set, 1);
-      return record(hits, block, block);
+      return record(total, block, block);
     }
-    return record(hits, windowMs, 0);
+    return record(total, windowMs, 0);
   }
 }
 
