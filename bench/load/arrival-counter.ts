@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 
 /** The message being fanned out now: its marker and how far its delivery got. */
 export interface Arrivals {
@@ -8,16 +8,13 @@ export interface Arrivals {
   lastAt: number;
 }
 
-/** How often detached sockets send an unsolicited pong, well inside the server's ping interval. */
-const KEEPALIVE_MS = 10_000;
-
 /**
  * Takes a connection's incoming bytes away from ws's frame parser and only counts how often the
  * current marker passes by (carrying a marker's length across TCP chunks). A parsing client
  * costs about as much CPU per frame as the server spends sending it, so on a 2-core machine it,
  * not the server, would cap a fan-out; counting raw bytes costs a fraction of that. Sending
- * still goes through ws: an unsolicited pong every KEEPALIVE_MS keeps the server's heartbeat
- * (which accepts any pong) from dropping the connection.
+ * still goes through ws, and FanoutAudience's keep-alive stands in for the heartbeat answers the
+ * detached parser no longer gives.
  */
 export function countArrivals(socket: WebSocket, current: () => Arrivals | undefined): void {
   const raw = (socket as unknown as { _socket: Socket })._socket;
@@ -37,16 +34,4 @@ export function countArrivals(socket: WebSocket, current: () => Arrivals | undef
     }
     carry = Buffer.from(data.subarray(Math.max(0, data.length - marker.length + 1)));
   });
-}
-
-/** Unsolicited pongs for `sockets` until the returned function is called. */
-export function keepAlive(sockets: () => WebSocket[]): () => void {
-  const timer = setInterval(() => {
-    for (const socket of sockets()) {
-      if (socket.readyState === WebSocket.OPEN) {
-        socket.pong();
-      }
-    }
-  }, KEEPALIVE_MS);
-  return () => clearInterval(timer);
 }

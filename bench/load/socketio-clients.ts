@@ -1,5 +1,7 @@
 import { io, Socket } from 'socket.io-client';
+import type WebSocket from 'ws';
 import { serveRunner } from '@bench/support/worker-protocol';
+import { FanoutAudience, FanoutResult, FanoutRun } from './fanout-audience';
 import { handshakeRounds, HandshakeResult, runBounded } from './ws-connections';
 
 /** Where the Socket.IO peer listens and what a client presents. */
@@ -53,8 +55,25 @@ function handshakes(load: SocketIoHandshakeLoad): Promise<HandshakeResult> {
 }
 
 const held: Socket[] = [];
+const audience = new FanoutAudience(held, webSocketOf, answerPing);
+let sender: Socket | undefined;
 
-/** Opens joined connections until `total` are open (idle memory). */
+/** The `ws` WebSocket under a client: engine.io-client's websocket transport in Node (private). */
+function webSocketOf(socket: Socket): WebSocket {
+  return (socket.io.engine.transport as unknown as { ws: WebSocket }).ws;
+}
+
+/**
+ * As if the server's ping had come in (a private method of the engine): the engine answers with a
+ * pong, which the server takes unsolicited and then holds its next ping back, and restarts its
+ * own ping timeout, which would otherwise close a client that reads nothing.
+ */
+function answerPing(socket: Socket): void {
+  const engine = socket.io.engine as unknown as { _onPacket(packet: { type: 'ping' }): void };
+  engine._onPacket({ type: 'ping' });
+}
+
+/** Opens joined connections until `total` are open: idle, or the audience of a fan-out. */
 async function open(
   load: SocketIoTarget & { total: number; concurrency: number; seconds: number },
 ) {
@@ -69,8 +88,19 @@ async function open(
   return { open: held.length, failed: outcome.failed, firstError: outcome.firstError };
 }
 
-async function closeAll(): Promise<void> {
-  await Promise.all(held.splice(0).map(disconnect));
+/** Sends `messages` messages from a member of the room, timing their arrival at the held ones. */
+async function fanout(load: SocketIoTarget & FanoutRun): Promise<FanoutResult> {
+  const from = (sender ??= await connectAndJoin(load));
+  return audience.run(load, (body) =>
+    from.emit('send', { roomId: load.roomId, body, clientMsgId: body }),
+  );
 }
 
-serveRunner({ handshakes, open, closeAll });
+async function closeAll(): Promise<void> {
+  audience.dropCounted();
+  const rest = [...held.splice(0), ...(sender ? [sender] : [])];
+  sender = undefined;
+  await Promise.all(rest.map(disconnect));
+}
+
+serveRunner({ handshakes, open, fanout, closeAll });

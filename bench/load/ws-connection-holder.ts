@@ -1,21 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { serveRunner } from '@bench/support/worker-protocol';
-import { Arrivals, countArrivals, keepAlive } from './arrival-counter';
+import { FanoutAudience, FanoutResult, FanoutRun } from './fanout-audience';
 import { closeSocket, connect, runBounded, WsTarget } from './ws-connections';
 
 /**
  * Holds many open WebSocket connections for the runner: idle (memory per connection) or as the
- * audience of a fan-out, where it also sends the messages and times their arrival. Sender and
- * receivers live in this one process, so one clock times both ends.
+ * audience of a fan-out, where it also sends the messages and times their arrival.
  */
 const receivers: WebSocket[] = [];
-/** Receivers whose bytes are only counted now (see countArrivals): they are dropped, not closed. */
-let counted = 0;
-let stopKeepAlive: (() => void) | undefined;
+/** Unsolicited pongs: the server's heartbeat accepts any. */
+const audience = new FanoutAudience(
+  receivers,
+  (socket) => socket,
+  (socket) => socket.pong(),
+);
 let sender: WebSocket | undefined;
-let current: Arrivals | undefined;
 
 interface OpenLoad extends Omit<WsTarget, 'token'> {
   /** Connections are spread over these users in turn. */
@@ -42,74 +41,18 @@ async function open(
   return { open: receivers.length, failed: outcome.failed, firstError: outcome.firstError };
 }
 
-interface FanoutLoad extends WsTarget {
-  messages: number;
-  /** A message whose deliveries are not all in by then counts its missing ones as errors. */
-  timeoutMs: number;
-}
-
-export interface FanoutResult {
-  receivers: number;
-  /** Per message: receivers / (last receipt − send). */
-  deliveriesPerSecond: number[];
-  /** Per message: last receipt − send, ms. */
-  lastReceiptMs: number[];
-  missing: number;
-  /** CPU this process spent over the wall time, %: near 100 means the client was the limit. */
-  clientCpuPercent: number;
-}
-
-/** Sends `messages` messages one after another, each once every receiver has it (or timed out). */
-async function fanout(load: FanoutLoad): Promise<FanoutResult> {
-  sender ??= await connect(load, true);
-  for (; counted < receivers.length; counted++) {
-    countArrivals(receivers[counted], () => current);
-  }
-  stopKeepAlive ??= keepAlive(() => receivers);
-  const result: FanoutResult = {
-    receivers: receivers.length,
-    deliveriesPerSecond: [],
-    lastReceiptMs: [],
-    missing: 0,
-    clientCpuPercent: 0,
-  };
-  const cpuBefore = process.cpuUsage();
-  const startedAt = performance.now();
-  for (let index = 0; index < load.messages; index++) {
-    const id = `fanout-${randomBytes(6).toString('hex')}`;
-    // Both servers serialize the body right after this key, with no space.
-    current = { marker: Buffer.from(`"body":"${id}"`), received: 0, lastAt: 0 };
-    const arrivals = current;
-    const sentAt = performance.now();
-    sender.send(
-      JSON.stringify({ event: 'send', data: { roomId: load.roomId, body: id, clientMsgId: id } }),
-    );
-    const deadline = sentAt + load.timeoutMs;
-    while (arrivals.received < receivers.length && performance.now() < deadline) {
-      await sleep(1);
-    }
-    current = undefined;
-    result.missing += receivers.length - Math.min(arrivals.received, receivers.length);
-    if (arrivals.received > 0) {
-      const elapsed = arrivals.lastAt - sentAt;
-      result.lastReceiptMs.push(elapsed);
-      result.deliveriesPerSecond.push((arrivals.received * 1000) / elapsed);
-    }
-    // Lets the server finish what trails a fan-out (acks, the sender's own copy) before the next.
-    await sleep(100);
-  }
-  const cpu = process.cpuUsage(cpuBefore);
-  result.clientCpuPercent = (cpu.user + cpu.system) / 10 / (performance.now() - startedAt);
-  return result;
+/** Sends `messages` messages from a member of the room, timing their arrival at the receivers. */
+async function fanout(load: WsTarget & FanoutRun): Promise<FanoutResult> {
+  const from = (sender ??= await connect(load, true));
+  return audience.run(load, (body) =>
+    from.send(
+      JSON.stringify({ event: 'send', data: { roomId: load.roomId, body, clientMsgId: body } }),
+    ),
+  );
 }
 
 async function closeAll(): Promise<void> {
-  stopKeepAlive?.();
-  stopKeepAlive = undefined;
-  const detached = receivers.splice(0, counted);
-  counted = 0;
-  // Their close frames would never be read: drop them.
-  detached.forEach((socket) => socket.terminate());
+  audience.dropCounted();
   const rest = [...receivers.splice(0), ...(sender ? [sender] : [])];
   sender = undefined;
   await runBounded(rest.length, 200, Number.POSITIVE_INFINITY, (index) => closeSocket(rest[index]));

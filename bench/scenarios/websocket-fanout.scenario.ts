@@ -1,26 +1,20 @@
-import type { FanoutResult } from '@bench/load/ws-connection-holder';
 import { bothSides, Figure, figureOf, Sample } from '@bench/report/figure';
 import { TARGETS } from '@bench/report/targets';
 import { BenchWorker } from '@bench/support/bench-worker';
-import { measureCpu } from '@bench/support/cpu-meter';
 import { LOAD_CORE } from '@bench/support/cores';
 import { openFilesHardLimit } from '@bench/support/file-limit';
-import { median, percentile } from '@bench/support/statistics';
-import { interleavedRounds, Measurement, Scenario, ScenarioContext } from './scenario';
+import { FanoutSide, fanoutMeasurement, fanoutMessages } from './fanout-measurement';
+import { interleavedRounds, Scenario, ScenarioContext } from './scenario';
 import { prepareWebSockets, WebSocketSetup, webSocketUrl } from './websocket-setup';
 
 const AUDIENCES = [5_000, 10_000];
 const MEMBERS = 10;
 /** Sockets a process needs besides the audience (listeners, database, logs, node itself). */
 const FILE_HEADROOM = 500;
-const DELIVERY_TIMEOUT_MS = 30_000;
 
-/** The audience (receivers) and the sender of one side, all in one load-generator process. */
-interface Audience {
-  holder: BenchWorker;
-  target: { url: string; tokens: string[]; roomId: string | null };
-  senderToken: string;
-  serverPid: number;
+/** A side's audience (receivers) and its sender, all in one load-generator process. */
+interface Audience extends FanoutSide {
+  target: FanoutSide['target'] & { tokens: string[] };
 }
 
 async function grow(audience: Audience, total: number): Promise<void> {
@@ -32,36 +26,6 @@ async function grow(audience: Audience, total: number): Promise<void> {
   if (opened.open < total) {
     throw new Error(`opened ${opened.open} of ${total} connections: ${opened.firstError}`);
   }
-}
-
-function fanoutMeasurement(audience: Audience, messages: number): Measurement {
-  return async (): Promise<Sample> => {
-    const { result, cpu } = await measureCpu(audience.serverPid, () =>
-      audience.holder.request<FanoutResult>(
-        'fanout',
-        {
-          url: audience.target.url,
-          token: audience.senderToken,
-          roomId: audience.target.roomId,
-          messages,
-          timeoutMs: DELIVERY_TIMEOUT_MS,
-        },
-        messages * (DELIVERY_TIMEOUT_MS + 1000) + 60_000,
-      ),
-    );
-    const deliveries = result.receivers * messages - result.missing;
-    return {
-      value: median(result.deliveriesPerSecond),
-      cpu,
-      errors: result.missing,
-      details: {
-        lastReceiptP50Ms: median(result.lastReceiptMs),
-        lastReceiptP99Ms: percentile(result.lastReceiptMs, 99),
-        serverCpuMicrosPerDelivery: (cpu.serverCpuSeconds * 1e6) / Math.max(deliveries, 1),
-        clientCpuPercent: result.clientCpuPercent,
-      },
-    };
-  };
 }
 
 function fanoutFigures(
@@ -119,7 +83,7 @@ export const websocketFanout: Scenario = {
       switchboard: audienceOf(context, setup, 'switchboard'),
       baseline: audienceOf(context, setup, 'baseline'),
     };
-    const messages = context.settings.quick ? 5 : 10;
+    const messages = fanoutMessages(context.settings);
     const figures: Figure[] = [];
     for (const size of sizes) {
       context.log(`  opening ${size} connections to each side`);

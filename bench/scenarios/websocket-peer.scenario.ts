@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import type { HandshakeResult } from '@bench/load/ws-connections';
-import { bothSides, figureOf, Sample } from '@bench/report/figure';
+import { bothSides, Figure, figureOf, Sample } from '@bench/report/figure';
 import { TARGETS } from '@bench/report/targets';
 import type { SocketIoPeer } from '@bench/peers/socketio-server';
 import { ApiClient } from '@bench/support/api-client';
@@ -14,6 +14,7 @@ import { heapUsedAfterFullGc } from '@bench/support/inspector-heap';
 import { findFreePort } from '@bench/support/network';
 import { processTreeCpuSeconds, residentBytes } from '@bench/support/process-cpu';
 import { SwitchboardServer } from '@bench/support/switchboard-server';
+import { FanoutSide, fanoutMeasurement, fanoutMessages } from './fanout-measurement';
 import { interleavedRounds, Measurement, Scenario, ScenarioContext } from './scenario';
 import { webSocketUrl } from './websocket-setup';
 
@@ -29,9 +30,14 @@ type Side = 'switchboard' | 'socketio' | 'switchboardRedis' | 'socketioRedis';
 interface PeerSide {
   pid: number;
   inspectPort: number;
-  /** The load worker that speaks its protocol. */
+  /** The handshake load worker that speaks its protocol. */
   client: BenchWorker;
-  /** What that worker's handshake and open commands take. */
+  /**
+   * Holds this side's idle connections, which stay open as the audience of its fan-out: one
+   * process per side, as a holder keeps one audience.
+   */
+  holder: BenchWorker;
+  /** What its workers' handshake, open and fanout commands take (the first token sends). */
   target: { url: string; roomId: string; tokens: string[] };
   kind: 'switchboard' | 'socketio';
 }
@@ -77,8 +83,13 @@ function handshakeMeasurement(side: PeerSide, redisPid: number | null): Measurem
   };
 }
 
+/**
+ * Opens `connections` joined connections and reads the memory they take. The previous pass's are
+ * closed first, not at its end, so that the last round's stay open for the fan-out.
+ */
 function idleMeasurement(side: PeerSide, connections: number): Measurement {
   return async (seconds): Promise<Sample> => {
+    await side.holder.request('closeAll');
     await sleep(SETTLE_MS);
     const heapBefore = await heapUsedAfterFullGc(side.pid, side.inspectPort);
     const rssBefore = residentBytes(side.pid);
@@ -90,12 +101,11 @@ function idleMeasurement(side: PeerSide, connections: number): Measurement {
       seconds: Math.max(seconds, 60),
     };
     const { result, cpu } = await measureCpu(side.pid, () =>
-      side.client.request<{ open: number; failed: number }>('open', open),
+      side.holder.request<{ open: number; failed: number }>('open', open),
     );
     await sleep(SETTLE_MS);
     const heapAfter = await heapUsedAfterFullGc(side.pid, side.inspectPort);
     const rssAfter = residentBytes(side.pid);
-    await side.client.request('closeAll');
     const opened = Math.max(result.open, 1);
     return {
       value: (heapAfter - heapBefore) / opened,
@@ -103,6 +113,16 @@ function idleMeasurement(side: PeerSide, connections: number): Measurement {
       errors: result.failed,
       details: { connections: result.open, rssPerConnection: (rssAfter - rssBefore) / opened },
     };
+  };
+}
+
+/** The side's held connections as a fan-out's audience, fed by its server. */
+function audienceOf(side: PeerSide): FanoutSide {
+  return {
+    holder: side.holder,
+    target: side.target,
+    senderToken: side.target.tokens[0],
+    serverPid: side.pid,
   };
 }
 
@@ -132,6 +152,7 @@ async function switchboardSide(
     pid: server.pid,
     inspectPort,
     client,
+    holder: BenchWorker.start(context.scope, 'load/ws-connection-holder', LOAD_CORE),
     target: { url: webSocketUrl(server.url), roomId, tokens },
     kind: 'switchboard',
   };
@@ -155,6 +176,7 @@ async function socketIoSide(
     pid: peer.pid,
     inspectPort,
     client,
+    holder: BenchWorker.start(context.scope, 'load/socketio-clients', LOAD_CORE),
     target: { url: `http://127.0.0.1:${port}`, roomId: 'bench-peer-room', tokens: [token] },
     kind: 'socketio',
   };
@@ -163,17 +185,53 @@ async function socketIoSide(
 const SOCKET_IO = 'Socket.IO 4.8, websocket transport, in-memory adapter';
 const SOCKET_IO_REDIS = 'Socket.IO 4.8, websocket transport, `@socket.io/redis-adapter`';
 
+/** Deliveries/s and server CPU per delivery of one pair: without Redis, or with it. */
+function fanoutFigures(
+  samples: Record<'switchboard' | 'baseline', Sample[]>,
+  redis: boolean,
+  members: number,
+): Figure[] {
+  const beside = `beside Socket.IO${redis ? ', with Redis' : ''}: fan-out to ${members.toLocaleString('en-US')} members`;
+  const sides = (detail?: string) =>
+    redis
+      ? bothSides(samples, SOCKET_IO_REDIS, detail, 'Switchboard, REDIS_URL')
+      : bothSides(samples, SOCKET_IO, detail);
+  const suffix = redis ? '-redis' : '';
+  return [
+    figureOf({
+      scenario: 'ws-peer',
+      id: `peer-fanout-rate${suffix}`,
+      title: `${beside}, deliveries/s`,
+      unit: '/s',
+      better: 'higher',
+      ...sides(),
+      notes: [
+        `the ${members} connections the idle part opened last, all joined to one room; a member sends one message at a time (\`send\` for Switchboard, \`emit('send')\` and \`io.to(room).emit\` for Socket.IO): per message, members / (last receipt − send), median of the round; p99 send to last receipt in latest.json (lastReceiptP99Ms)`,
+        'both clients count arrivals in the raw TCP bytes under `ws` (under engine.io-client for Socket.IO), as in ws-fanout; missing deliveries are errors',
+      ],
+    }),
+    figureOf({
+      scenario: 'ws-peer',
+      id: `peer-fanout-cpu${suffix}`,
+      title: `${beside}, server CPU per delivery`,
+      unit: 'µs',
+      better: 'lower',
+      ...sides('serverCpuMicrosPerDelivery'),
+      notes: ['server CPU from /proc/<pid>/stat over the round, divided by the deliveries'],
+    }),
+  ];
+}
+
 export const websocketPeer: Scenario = {
   name: 'ws-peer',
   describe:
-    'Socket.IO 4.8 (websocket transport; in-memory and Redis adapter) beside Switchboard without and with REDIS_URL: handshake + join server CPU and Redis CPU, idle heap and RSS per joined connection',
+    'Socket.IO 4.8 (websocket transport; in-memory and Redis adapter) beside Switchboard without and with REDIS_URL: handshake + join server CPU and Redis CPU, idle heap and RSS per joined connection, fan-out deliveries/s and server CPU per delivery',
   needs: ['redisUrl'],
   async run(context) {
     const { redisUrl = '' } = context.services;
     const wsClient = BenchWorker.start(context.scope, 'load/ws-handshakes', LOAD_CORE);
-    const wsHolder = BenchWorker.start(context.scope, 'load/ws-connection-holder', LOAD_CORE);
     const ioClient = BenchWorker.start(context.scope, 'load/socketio-clients', LOAD_CORE);
-    const handshakeSides: Record<Side, PeerSide> = {
+    const sides: Record<Side, PeerSide> = {
       switchboard: await switchboardSide(context, wsClient, undefined),
       socketio: await socketIoSide(context, ioClient, undefined),
       switchboardRedis: await switchboardSide(context, wsClient, redisUrl),
@@ -181,21 +239,24 @@ export const websocketPeer: Scenario = {
     };
     const redisPid = await localRedisPid(redisUrl);
     const handshakes = await interleavedRounds(context, {
-      switchboard: handshakeMeasurement(handshakeSides.switchboard, null),
-      socketio: handshakeMeasurement(handshakeSides.socketio, null),
-      switchboardRedis: handshakeMeasurement(handshakeSides.switchboardRedis, redisPid),
-      socketioRedis: handshakeMeasurement(handshakeSides.socketioRedis, redisPid),
+      switchboard: handshakeMeasurement(sides.switchboard, null),
+      socketio: handshakeMeasurement(sides.socketio, null),
+      switchboardRedis: handshakeMeasurement(sides.switchboardRedis, redisPid),
+      socketioRedis: handshakeMeasurement(sides.socketioRedis, redisPid),
     });
     const connections = context.settings.quick ? 2000 : 5000;
-    const idleSide = (side: Side): PeerSide =>
-      handshakeSides[side].kind === 'switchboard'
-        ? { ...handshakeSides[side], client: wsHolder }
-        : handshakeSides[side];
     const idle = await interleavedRounds(context, {
-      switchboard: idleMeasurement(idleSide('switchboard'), connections),
-      socketio: idleMeasurement(idleSide('socketio'), connections),
-      switchboardRedis: idleMeasurement(idleSide('switchboardRedis'), connections),
-      socketioRedis: idleMeasurement(idleSide('socketioRedis'), connections),
+      switchboard: idleMeasurement(sides.switchboard, connections),
+      socketio: idleMeasurement(sides.socketio, connections),
+      switchboardRedis: idleMeasurement(sides.switchboardRedis, connections),
+      socketioRedis: idleMeasurement(sides.socketioRedis, connections),
+    });
+    const messages = fanoutMessages(context.settings);
+    const fanout = await interleavedRounds(context, {
+      switchboard: fanoutMeasurement(audienceOf(sides.switchboard), messages),
+      socketio: fanoutMeasurement(audienceOf(sides.socketio), messages),
+      switchboardRedis: fanoutMeasurement(audienceOf(sides.switchboardRedis), messages),
+      socketioRedis: fanoutMeasurement(audienceOf(sides.socketioRedis), messages),
     });
     const pair = (samples: Record<Side, Sample[]>, redis: boolean) => ({
       switchboard: redis ? samples.switchboardRedis : samples.switchboard,
@@ -273,6 +334,8 @@ export const websocketPeer: Scenario = {
         ...bothSides(pair(idle, false), SOCKET_IO, 'rssPerConnection'),
         notes: [idleNote],
       }),
+      ...fanoutFigures(pair(fanout, false), false, connections),
+      ...fanoutFigures(pair(fanout, true), true, connections),
     ];
   },
 };
