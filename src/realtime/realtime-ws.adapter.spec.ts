@@ -123,6 +123,22 @@ async function setUp(gateway: object) {
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 const PONG = { event: 'pong', data: { sameConnection: true }, ref: 'second' };
+const INTERNAL_ERROR_THEN_PONG = [
+  {
+    event: 'error',
+    data: { code: 'internal', message: 'Internal server error', ref: 'first' },
+    ref: 'first',
+  },
+  PONG,
+];
+
+/** A `fail` frame with `data`, then a `ping`: what the socket was sent for both. */
+async function failThenPing(socket: RecordingSocket, data: unknown) {
+  socket.receive({ event: 'fail', data, ref: 'first' });
+  socket.receive({ event: 'ping', data: {}, ref: 'second' });
+  await settle();
+  return socket.sent;
+}
 
 describe(RealtimeWsAdapter.name, () => {
   let logged: jest.SpyInstance;
@@ -148,18 +164,7 @@ describe(RealtimeWsAdapter.name, () => {
     async (_case, failing) => {
       const { socket } = await setUp(testGateway(failing));
 
-      socket.receive({ event: 'fail', data: {}, ref: 'first' });
-      socket.receive({ event: 'ping', data: {}, ref: 'second' });
-      await settle();
-
-      expect(socket.sent).toEqual([
-        {
-          event: 'error',
-          data: { code: 'internal', message: 'Internal server error', ref: 'first' },
-          ref: 'first',
-        },
-        PONG,
-      ]);
+      expect(await failThenPing(socket, {})).toEqual(INTERNAL_ERROR_THEN_PONG);
       expect(socket.closedWith).toBeUndefined();
       expect(logged).toHaveBeenCalledWith(expect.objectContaining({ message: expect.any(String) }));
     },
@@ -170,18 +175,7 @@ describe(RealtimeWsAdapter.name, () => {
       testGateway(() => Promise.reject(new Error('handler rejected')), FailingFilter),
     );
 
-    socket.receive({ event: 'fail', data: {}, ref: 'first' });
-    socket.receive({ event: 'ping', data: {}, ref: 'second' });
-    await settle();
-
-    expect(socket.sent).toEqual([
-      {
-        event: 'error',
-        data: { code: 'internal', message: 'Internal server error', ref: 'first' },
-        ref: 'first',
-      },
-      PONG,
-    ]);
+    expect(await failThenPing(socket, {})).toEqual(INTERNAL_ERROR_THEN_PONG);
     expect(logged).toHaveBeenCalledWith(expect.stringContaining('Handler of "fail" failed'));
   });
 
@@ -189,12 +183,10 @@ describe(RealtimeWsAdapter.name, () => {
     const failing = jest.fn();
     const { socket } = await setUp(testGateway(failing));
 
-    socket.receive({ event: 'fail', data: { unexpected: true }, ref: 'first' });
-    socket.receive({ event: 'ping', data: {}, ref: 'second' });
-    await settle();
+    const sent = await failThenPing(socket, { unexpected: true });
 
     expect(failing).not.toHaveBeenCalled();
-    expect(socket.sent[0]).toMatchObject({ event: 'error', data: { code: 'invalid_data' } });
-    expect(socket.sent[1]).toEqual(PONG);
+    expect(sent[0]).toMatchObject({ event: 'error', data: { code: 'invalid_data' } });
+    expect(sent[1]).toEqual(PONG);
   });
 });
