@@ -3,6 +3,7 @@ import { ThrottlerStorage } from '@nestjs/throttler';
 import { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { RedisConnection } from '@libs/redis';
 import { FixedWindowThrottlerStorage } from './fixed-window-throttler.storage';
+import { OutageNotice } from './outage-notice';
 import { RedisFixedWindowCounter } from './redis-fixed-window.counter';
 
 /**
@@ -12,11 +13,13 @@ import { RedisFixedWindowCounter } from './redis-fixed-window.counter';
  * (PRODUCT.md, guarantee 7). One warning per outage.
  */
 export class FailOpenThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
-  private readonly logger = new Logger(FailOpenThrottlerStorage.name);
+  private readonly outage = new OutageNotice(
+    new Logger(FailOpenThrottlerStorage.name),
+    'rate limits',
+  );
   private readonly shared: RedisFixedWindowCounter;
   private readonly local = new FixedWindowThrottlerStorage();
   private readonly keyPrefix: string;
-  private degraded = false;
 
   constructor(private readonly connection: RedisConnection) {
     // On the application's one connection.
@@ -36,30 +39,18 @@ export class FailOpenThrottlerStorage implements ThrottlerStorage, OnApplication
         const record = await this.connection.run(() =>
           this.shared.increment(this.keyPrefix + key, ttl, limit, blockDuration, throttlerName),
         );
-        if (this.degraded) {
-          this.degraded = false;
-          this.logger.log('Redis is back: rate limits are shared across the fleet again');
-        }
+        this.outage.recovered();
         return record;
       } catch (error) {
-        this.degrade((error as Error).message);
+        this.outage.failedOver((error as Error).message);
       }
     } else {
-      this.degrade('circuit open');
+      this.outage.failedOver('circuit open');
     }
     return this.local.increment(key, ttl, limit, blockDuration);
   }
 
   onApplicationShutdown(): void {
     this.local.onApplicationShutdown();
-  }
-
-  private degrade(reason: string): void {
-    if (!this.degraded) {
-      this.degraded = true;
-      this.logger.warn(
-        `Redis unavailable (${reason}): rate limits count per instance until it returns`,
-      );
-    }
   }
 }

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import type { RedisConnection } from '@libs/redis';
+import { OutageNotice } from './outage-notice';
 import { RedisFixedWindowCounter } from './redis-fixed-window.counter';
 
 /** How long an instance's counts wait before they are added to the fleet's. */
@@ -40,12 +41,11 @@ export interface SettledLimit {
  * instance, as the other rate limits do (guarantee 7).
  */
 export class SettledRateLimit {
-  private readonly logger = new Logger(SettledRateLimit.name);
   private readonly windows = new Map<string, Window>();
   private readonly fleet: RedisFixedWindowCounter | undefined;
   private timer: NodeJS.Timeout | undefined;
   private settling: Promise<void> | undefined;
-  private degraded = false;
+  private readonly outage: OutageNotice;
 
   constructor(
     private readonly name: string,
@@ -53,6 +53,7 @@ export class SettledRateLimit {
     private readonly redis: RedisConnection | null,
   ) {
     this.fleet = redis ? new RedisFixedWindowCounter(redis.client) : undefined;
+    this.outage = new OutageNotice(new Logger(SettledRateLimit.name), `${name} limits`);
   }
 
   /** Counts a hit on `key`; answers seconds to wait when it is refused, else 0. */
@@ -76,6 +77,11 @@ export class SettledRateLimit {
     return 0;
   }
 
+  /** Keys with a window still counted (ended ones are forgotten at the next settle). */
+  get trackedKeys(): number {
+    return this.windows.size;
+  }
+
   /** Adds every unsettled count to the fleet's now; resolves when done (tests, shutdown). */
   async settle(now = Date.now()): Promise<void> {
     clearTimeout(this.timer);
@@ -87,24 +93,30 @@ export class SettledRateLimit {
     await this.settling;
   }
 
+  /** Also without Redis: a settle is when ended windows are forgotten. */
   private settleSoon(): void {
-    if (this.fleet && this.timer === undefined) {
+    if (this.timer === undefined) {
       this.timer = setTimeout(() => void this.settle(), SETTLE_EVERY_MS).unref();
     }
   }
 
   private async settleNow(now: number): Promise<void> {
     const due = [...this.windows].filter(([, window]) => window.unsettled > 0);
-    this.forgetEnded(now);
-    if (!this.fleet || !this.redis || due.length === 0) {
-      return;
-    }
-    if (!this.redis.available) {
-      this.degrade('circuit open');
-      return;
-    }
-    const redis = this.redis;
     const fleet = this.fleet;
+    const redis = fleet && this.redis?.available ? this.redis : undefined;
+    if (!redis) {
+      // Counted here only: nothing to add later to a window the fleet may have started anew.
+      for (const [, window] of due) {
+        window.unsettled = 0;
+      }
+      if (this.redis) {
+        this.outage.failedOver('circuit open');
+      }
+    }
+    this.forgetEnded(now);
+    if (!redis || !fleet || due.length === 0) {
+      return;
+    }
     await Promise.all(
       due.map(async ([key, window]) => {
         const unsettled = window.unsettled;
@@ -121,10 +133,10 @@ export class SettledRateLimit {
             ),
           );
           this.adopt(window, record, Date.now());
-          this.recovered();
+          this.outage.recovered();
         } catch (error) {
           // Counted here all the same: the local window goes on as the limit.
-          this.degrade((error as Error).message);
+          this.outage.failedOver((error as Error).message);
         }
       }),
     );
@@ -144,22 +156,6 @@ export class SettledRateLimit {
       if (window.unsettled === 0 && window.endsAt <= now && window.blockedUntil <= now) {
         this.windows.delete(key);
       }
-    }
-  }
-
-  private degrade(reason: string): void {
-    if (!this.degraded) {
-      this.degraded = true;
-      this.logger.warn(
-        `Redis unavailable (${reason}): ${this.name} counts per instance until it returns`,
-      );
-    }
-  }
-
-  private recovered(): void {
-    if (this.degraded) {
-      this.degraded = false;
-      this.logger.log(`Redis is back: ${this.name} is shared across the fleet again`);
     }
   }
 }
