@@ -18,7 +18,11 @@ describe(loadConfig.name, () => {
       type: 'sqlite',
       path: '/srv/switchboard/data/switchboard.sqlite',
     });
-    expect(config.redis).toEqual({ url: undefined, keyPrefix: 'switchboard:' });
+    expect(config.redis).toEqual({
+      url: undefined,
+      clusterNodes: undefined,
+      keyPrefix: 'switchboard:',
+    });
     expect(config.auth).toEqual({
       jwtSecret: undefined,
       accessTokenTtl: '15m',
@@ -69,6 +73,9 @@ describe(loadConfig.name, () => {
     ['PORT', '70000', 'PORT must be at most 65535'],
     ['DATABASE_URL', 'mysql://db/x', 'DATABASE_URL must be a URL starting with postgres:'],
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a URL starting with redis:'],
+    ['REDIS_CLUSTER_NODES', 'redis-a', 'REDIS_CLUSTER_NODES must be comma-separated host:port'],
+    ['REDIS_CLUSTER_NODES', 'a:7000,http://b:7000', 'REDIS_CLUSTER_NODES must be comma-separated'],
+    ['REDIS_CLUSTER_NODES', ' , ', 'REDIS_CLUSTER_NODES must name at least one node'],
     ['JWT_TTL', 'forever', 'JWT_TTL must be a duration'],
     ['JWT_SECRET', 'short', 'JWT_SECRET must be at least 32 characters'],
     ['TRUST_PROXY', 'yes', 'TRUST_PROXY must be true, false, or comma-separated proxy addresses'],
@@ -84,6 +91,32 @@ describe(loadConfig.name, () => {
     expect(load).toThrow(ConfigValidationError);
     expect(load).toThrow(expected);
     expect(() => load()).toThrow(/^Invalid configuration: [^\n]+$/);
+  });
+
+  it('reads a Redis Cluster from its seed nodes, in any of the accepted forms', () => {
+    const config = loadConfig({
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001,redis://:secret@[::1]:7002',
+    });
+
+    expect(config.redis.clusterNodes).toEqual([
+      '10.0.0.1:7000',
+      'redis-b:7001',
+      'redis://:secret@[::1]:7002',
+    ]);
+    expect(config.redis.url).toBeUndefined();
+  });
+
+  it('refuses one Redis and a cluster at once, and braces in the prefix of a cluster', () => {
+    expect(() =>
+      loadConfig({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:7000' }),
+    ).toThrow('REDIS_CLUSTER_NODES cannot be set together with REDIS_URL');
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'b:7000', REDIS_KEY_PREFIX: '{app}:' })).toThrow(
+      'REDIS_KEY_PREFIX must not contain { or }',
+    );
+    // A positive control: the same prefix is fine on one Redis.
+    expect(
+      loadConfig({ REDIS_URL: 'redis://a:6379', REDIS_KEY_PREFIX: '{app}:' }).redis.keyPrefix,
+    ).toBe('{app}:');
   });
 
   it('accepts the shortest durations allowed', () => {

@@ -33,8 +33,11 @@ export interface AppConfig {
   };
   dataDirectory: string;
   database: { type: 'sqlite'; path: string } | { type: 'postgres'; url: string; poolSize: number };
-  /** Undefined `url`: everything runs in-process. `keyPrefix` starts every key and channel name. */
-  redis: { url: string | undefined; keyPrefix: string };
+  /**
+   * One Redis (`url`), a Redis Cluster (`clusterNodes`, where the client learns the rest), or
+   * neither: everything runs in-process. `keyPrefix` starts every key and channel name.
+   */
+  redis: { url: string | undefined; clusterNodes: string[] | undefined; keyPrefix: string };
   auth: {
     /** Undefined outside production when unset: the auth module then keeps one in `dataDirectory`. */
     jwtSecret: string | undefined;
@@ -78,6 +81,11 @@ export interface AppConfig {
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   logLevel: Environment['LOG_LEVEL'];
+}
+
+/** Whether the fleet shares Redis (one server or a cluster): otherwise all runs in-process. */
+export function usesRedis(config: Pick<AppConfig, 'redis'>): boolean {
+  return config.redis.url !== undefined || config.redis.clusterNodes !== undefined;
 }
 
 export class ConfigValidationError extends Error {
@@ -130,7 +138,11 @@ export function loadConfig(
           poolSize: environment.DATABASE_POOL_SIZE,
         }
       : { type: 'sqlite', path: join(dataDirectory, 'switchboard.sqlite') },
-    redis: { url: environment.REDIS_URL, keyPrefix: environment.REDIS_KEY_PREFIX },
+    redis: {
+      url: environment.REDIS_URL,
+      clusterNodes: environment.REDIS_CLUSTER_NODES,
+      keyPrefix: environment.REDIS_KEY_PREFIX,
+    },
     auth: {
       jwtSecret: environment.JWT_SECRET,
       accessTokenTtl: environment.JWT_TTL,

@@ -47,6 +47,26 @@ const urlWithProtocol = (protocols: string[]) =>
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 
+/** `host:port`, or a redis:// (rediss://) URL with a port: one node of a Redis Cluster. */
+const REDIS_NODE_PATTERN =
+  /^(?:rediss?:\/\/(?:[^@/]*@)?)?(?:\[[0-9a-fA-F:.]+\]|[^:/@\s[\]]+):\d{1,5}\/?$/;
+
+const redisClusterNodes = commaSeparatedList.pipe(
+  z
+    .array(z.string())
+    .min(1, { error: 'must name at least one node (host:port)' })
+    .superRefine((nodes, context) => {
+      const bad = nodes.findIndex((node) => !REDIS_NODE_PATTERN.test(node));
+      if (bad >= 0) {
+        // By position, not by value: an entry may carry a password.
+        context.addIssue({
+          code: 'custom',
+          message: `must be comma-separated host:port entries (or redis://host:port URLs); entry ${bad + 1} is not one`,
+        });
+      }
+    }),
+);
+
 /**
  * Every environment variable Switchboard reads, with its default. `.env.example` documents the
  * same list; a test keeps the two in step.
@@ -64,6 +84,7 @@ export const environmentSchema = z
     ),
     DATABASE_POOL_SIZE: integer(1, 1000).default(10),
     REDIS_URL: z.preprocess(emptyAsUndefined, urlWithProtocol(['redis:', 'rediss:']).optional()),
+    REDIS_CLUSTER_NODES: z.preprocess(emptyAsUndefined, redisClusterNodes.optional()),
     REDIS_KEY_PREFIX: z.string().default('switchboard:'),
     JWT_SECRET: z.preprocess(
       emptyAsUndefined,
@@ -130,6 +151,21 @@ export const environmentSchema = z
         code: 'custom',
         path: ['SHUTDOWN_DRAIN_DELAY_MS'],
         message: 'must be less than SHUTDOWN_TIMEOUT_MS (the drain needs time after the delay)',
+      });
+    }
+    if (environment.REDIS_URL && environment.REDIS_CLUSTER_NODES) {
+      context.addIssue({
+        code: 'custom',
+        path: ['REDIS_CLUSTER_NODES'],
+        message: 'cannot be set together with REDIS_URL (one Redis, or one Redis Cluster)',
+      });
+    }
+    if (environment.REDIS_CLUSTER_NODES && /[{}]/.test(environment.REDIS_KEY_PREFIX)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['REDIS_KEY_PREFIX'],
+        message:
+          'must not contain { or } with REDIS_CLUSTER_NODES (the hash tags that keep related keys in one slot must be the first braces of a key)',
       });
     }
     if (environment.NODE_ENV === 'production' && !environment.JWT_SECRET) {

@@ -1,6 +1,6 @@
 import cluster, { Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { AppConfig } from '@config';
+import { AppConfig, usesRedis } from '@config';
 
 /** A worker that lived at least this long counts as healthy: its next restart is immediate. */
 const STABLE_AFTER_MS = 30_000;
@@ -13,8 +13,8 @@ const MAX_RESTART_DELAY_MS = 30_000;
  * one SQLite file under many writer processes serialises every write behind a file lock.
  */
 export function clusterConfigProblem(config: AppConfig): string | undefined {
-  if (!config.redis.url) {
-    return 'start:cluster needs REDIS_URL: workers share the cache, bus and rate limits through Redis';
+  if (!usesRedis(config)) {
+    return 'start:cluster needs REDIS_URL (or REDIS_CLUSTER_NODES): workers share the cache, bus and rate limits through Redis';
   }
   if (config.database.type !== 'postgres') {
     return 'start:cluster needs DATABASE_URL=postgres://…: SQLite is for one process';

@@ -4,9 +4,15 @@ import type { RedisConnectionOptions } from '@libs/redis';
 
 // The libraries know nothing of the app's configuration; this is where it becomes their options.
 
-/** The one Redis connection (bus, cache, rate limits, presence) when REDIS_URL is set. */
+/**
+ * The one Redis connection (bus, cache, rate limits, presence) when REDIS_URL or
+ * REDIS_CLUSTER_NODES is set.
+ */
 export function redisOptionsFrom(config: AppConfig): RedisConnectionOptions | undefined {
-  const { url, keyPrefix } = config.redis;
+  const { url, clusterNodes, keyPrefix } = config.redis;
+  if (clusterNodes) {
+    return { clusterNodes, keyPrefix };
+  }
   return url ? { url, keyPrefix } : undefined;
 }
 

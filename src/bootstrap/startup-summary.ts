@@ -8,7 +8,7 @@ export function startupSummary(config: AppConfig, url: string): string {
   return [
     `Switchboard listening on ${url}`,
     `database: ${describeDatabase(config.database)}`,
-    `Redis: ${config.redis.url ? hostAndPort(config.redis.url, 6379) : 'none (embedded, in-process)'}`,
+    `Redis: ${describeRedis(config.redis)}`,
     `API docs: ${config.http.docs ? `${url}/docs` : 'off (DOCS=true serves them)'}`,
   ].join(' · ');
 }
@@ -18,6 +18,18 @@ function describeDatabase(database: AppConfig['database']): string {
     return `SQLite ${database.path}`;
   }
   return `PostgreSQL ${hostAndPort(database.url, 5432)}${new URL(database.url).pathname}`;
+}
+
+function describeRedis({ url, clusterNodes }: AppConfig['redis']): string {
+  if (clusterNodes) {
+    return `cluster, seed nodes ${clusterNodes.map((node) => hostAndPort(withScheme(node), 6379)).join(', ')}`;
+  }
+  return url ? hostAndPort(url, 6379) : 'none (embedded, in-process)';
+}
+
+/** A cluster node may be written host:port: the URL parser needs a scheme. */
+function withScheme(node: string): string {
+  return node.includes('://') ? node : `redis://${node}`;
 }
 
 function hostAndPort(url: string, defaultPort: number): string {

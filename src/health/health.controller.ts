@@ -3,7 +3,7 @@ import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
-import { APP_CONFIG, AppConfig } from '@config';
+import { APP_CONFIG, AppConfig, usesRedis } from '@config';
 import { Public } from '@app/auth/authenticated.decorator';
 import { BusHealthIndicator } from './bus-health.indicator';
 import { CacheHealthIndicator } from './cache-health.indicator';
@@ -89,7 +89,7 @@ export class HealthController {
       return withDegradedList({ status: 'shutting_down', details: {} });
     }
     const checks: HealthIndicatorFunction[] = [() => this.database.check('database')];
-    if (this.config.redis.url) {
+    if (usesRedis(this.config)) {
       checks.push(() => this.bus.check('bus'));
       checks.push(() => this.cache.check('cache'));
     }

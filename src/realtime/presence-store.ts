@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisCommands } from '@libs/redis';
 import { ReplyError } from 'ioredis';
 import { PresenceStatus } from '@libs/protocol';
 import { RedisConnection } from '@libs/redis';
@@ -177,7 +177,8 @@ export class RedisPresenceStore
     private readonly options: RedisPresenceStoreOptions,
   ) {
     super();
-    this.prefix = `${connection.keyPrefix}presence:`;
+    // One slot on a cluster: the scripts claim a dead instance's pairs atomically.
+    this.prefix = `${connection.slotGroup('presence')}presence:`;
     this.aliveKey = `${this.prefix}alive`;
     this.reapingKey = `${this.prefix}reaping`;
     this.life = `${instanceId}/${this.generation}`;
@@ -398,7 +399,7 @@ const scriptHashes = new Map<string, string>();
 
 /** EVALSHA, and EVAL once when Redis does not know the script (first use, restart, flush). */
 async function runScript(
-  client: Redis,
+  client: RedisCommands,
   script: string,
   keys: string[],
   args: string[],

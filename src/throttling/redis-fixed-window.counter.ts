@@ -1,6 +1,6 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
-import type { Redis } from 'ioredis';
+import type { RedisCommands } from '@libs/redis';
 
 /**
  * The fleet's rate-limit counters in Redis, with the semantics of `FixedWindowThrottlerStorage`:
@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis';
  * during a rolling upgrade.
  */
 export class RedisFixedWindowCounter implements ThrottlerStorage {
-  constructor(private readonly client: Redis) {}
+  constructor(private readonly client: RedisCommands) {}
 
   increment(
     key: string,

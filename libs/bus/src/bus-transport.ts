@@ -29,8 +29,11 @@ export interface BusTransport {
   unsubscribe(channel: string): Promise<void>;
   status(): BusTransportStatus;
   close(): Promise<void>;
-  /** The channel's name on the Redis server, for a transport on Redis pub/sub. */
-  redisChannel?(channel: string): string;
+  /**
+   * The channel's name on the Redis server, for a transport on Redis pub/sub that lets another
+   * transaction PUBLISH to it; undefined when it cannot (sharded pub/sub on a cluster).
+   */
+  redisChannel?(channel: string): string | undefined;
   /**
    * Calls `listener` each time the transport is healthy again after an outage (what was published
    * meanwhile is lost); returns the function that stops it. A transport that cannot fail has none.

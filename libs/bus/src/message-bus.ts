@@ -66,17 +66,17 @@ export class MessageBus implements OnModuleInit, OnApplicationShutdown {
   /**
    * `publish(channel, payload)` as a Redis PUBLISH that a caller on the same Redis can send
    * inside its own transaction (subscribers get it as if published here); undefined when the
-   * bus is not on Redis or is closed.
+   * bus is not on Redis, cannot take part in another transaction (a cluster), or is closed.
    */
   redisPublication(
     channel: string,
     payload: unknown,
   ): { channel: string; message: Buffer } | undefined {
     assertChannel(channel);
-    if (this.closed || !this.transport.redisChannel) {
-      return undefined;
-    }
-    return { channel: this.transport.redisChannel(channel), message: serializeBusPayload(payload) };
+    const redisChannel = this.closed ? undefined : this.transport.redisChannel?.(channel);
+    return redisChannel === undefined
+      ? undefined
+      : { channel: redisChannel, message: serializeBusPayload(payload) };
   }
 
   /**

@@ -1,8 +1,14 @@
 import { Logger, LoggerService } from '@nestjs/common';
-import Redis from 'ioredis';
 import { RedisConnection } from '@libs/redis';
 import { BusReceiver, BusTransport, BusTransportStatus } from './bus-transport';
 import { BusUnavailableError } from './bus-unavailable.error';
+import {
+  CLASSIC_PUB_SUB,
+  isRedirection,
+  NodeSubscriber,
+  PubSubFlavour,
+  SHARDED_PUB_SUB,
+} from './node-subscriber';
 
 export interface RedisTransportOptions {
   /** The application's Redis: publishing goes through its command connection and breaker. */
@@ -13,60 +19,64 @@ export interface RedisTransportOptions {
 }
 
 const DEFAULT_STARTUP_TIMEOUT_MS = 5000;
-/** Channels per SUBSCRIBE when restoring them after a reconnect. */
-const RESUBSCRIBE_BATCH = 1000;
+/** After a node hinted that slots moved, the slot map is read again at most this often. */
+const TOPOLOGY_CHECK_INTERVAL_MS = 100;
 
 /**
  * Redis pub/sub on the application's `RedisConnection`: messages are published on its shared
  * command connection (through its circuit breaker, so a hung Redis fails a publish at once), and
- * received on a subscriber connection of the transport's own. It survives a Redis restart: the
- * subscriber subscribes every channel the bus holds again once it is back.
+ * received on subscriber connections of the transport's own. On one Redis that is classic
+ * PUBLISH/SUBSCRIBE on one subscriber connection. On a cluster it is sharded pub/sub
+ * (SPUBLISH/SSUBSCRIBE): each channel lives on the primary that serves its slot, so a message
+ * reaches one node and the instances subscribed there, not every node of the cluster; the
+ * transport keeps one subscriber connection per primary that holds channels of ours.
+ *
+ * The channels the bus holds are the truth. A subscriber that reconnects subscribes its share
+ * again; when slots change owners (a failover, a slot migrated), the channels of those slots move
+ * to the new owner's connection. Messages published while a subscription is not in place are
+ * lost, as in any outage: the bus is at most once, and the real-time layer catches up by `sync`.
  */
 export class RedisTransport implements BusTransport {
   readonly name = 'redis';
   private readonly connection: RedisConnection;
-  private readonly subscriber: Redis;
+  private readonly flavour: PubSubFlavour;
   private readonly logger: LoggerService;
   private readonly endpoint: string;
   private readonly keyPrefix: string;
   /** The channels the bus holds (unprefixed): the truth that is restored after a reconnect. */
   private readonly channels = new Set<string>();
+  /** Subscriber connections by node ("host:port"). */
+  private readonly nodes = new Map<string, NodeSubscriber>();
+  /** Where each held channel is subscribed; absent while the slot map is not known yet. */
+  private readonly placement = new Map<string, NodeSubscriber>();
   private receiver: BusReceiver = () => undefined;
-  /** False from a subscriber disconnect until its channels are subscribed again. */
-  private subscriptionsRestored = false;
-  /** Counts subscriber connections, so that a restore from an older one cannot act on a newer. */
-  private subscriberEpoch = 0;
   private wasHealthy = false;
   private downSince: Date | undefined;
   private lastError: string | undefined;
   private reconnects = 0;
+  private connecting = false;
   private closing = false;
+  private topologyCheck: NodeJS.Timeout | undefined;
   private readonly healthyWaiters = new Set<() => void>();
   private readonly reconnectedListeners = new Set<() => void>();
-  private readonly stopWatchingConnection: () => void;
+  private readonly stopWatching: (() => void)[];
 
   constructor(private readonly options: RedisTransportOptions) {
     this.connection = options.connection;
+    this.flavour = this.connection.isCluster ? SHARDED_PUB_SUB : CLASSIC_PUB_SUB;
     this.logger = options.logger ?? new Logger(RedisTransport.name);
     this.endpoint = this.connection.endpoint;
     this.keyPrefix = this.connection.keyPrefix;
-    this.subscriber = this.connection.createSubscriber('switchboard-bus-subscriber', {
-      // ioredis only resubscribes channels whose SUBSCRIBE had succeeded before the drop: it
-      // would forget a channel subscribed during the outage and revive one unsubscribed during
-      // it. The transport restores its own list instead (see `restoreSubscriptions`).
-      autoResubscribe: false,
-    });
-    this.watchSubscriber();
-    this.stopWatchingConnection = this.connection.onAvailabilityChange(() => {
-      if (this.connection.available) {
-        this.markUpIfHealthy();
-      } else {
-        this.markDown(this.lastError ?? 'publisher: Redis unavailable');
-      }
-    });
-    this.subscriber.on('messageBuffer', (channel: Buffer, data: Buffer) =>
-      this.receive(channel, data),
-    );
+    this.stopWatching = [
+      this.connection.onAvailabilityChange(() => {
+        if (this.connection.available) {
+          this.markUpIfHealthy();
+        } else {
+          this.markDown(this.lastError ?? 'publisher: Redis unavailable');
+        }
+      }),
+      this.connection.onTopologyChange(() => this.placeChannels()),
+    ];
   }
 
   onMessage(receiver: BusReceiver): void {
@@ -74,9 +84,12 @@ export class RedisTransport implements BusTransport {
   }
 
   async connect(): Promise<void> {
+    this.connecting = true;
     // ioredis goes on retrying after a failed first attempt; its promise only reports that one.
     void this.connection.connect();
-    this.subscriber.connect().catch(() => undefined);
+    for (const node of this.nodes.values()) {
+      node.connect();
+    }
     const startupTimeoutMs = this.options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
     if (!(await this.waitUntilHealthy(startupTimeoutMs))) {
       this.markDown(`no answer within ${startupTimeoutMs} ms`);
@@ -87,8 +100,13 @@ export class RedisTransport implements BusTransport {
     if (this.closing || !this.connection.available) {
       throw this.unavailable(`"${channel}" was not published`);
     }
+    const redisChannel = this.keyPrefix + channel;
     try {
-      await this.connection.run((client) => client.publish(this.keyPrefix + channel, data));
+      await this.connection.run((client) =>
+        this.flavour.sharded
+          ? client.spublish(redisChannel, data)
+          : client.publish(redisChannel, data),
+      );
     } catch (error) {
       throw this.unavailable(`"${channel}" was not published (${describe(error)})`, error);
     }
@@ -99,50 +117,56 @@ export class RedisTransport implements BusTransport {
     return () => this.reconnectedListeners.delete(listener);
   }
 
-  redisChannel(channel: string): string {
-    return this.keyPrefix + channel;
+  /**
+   * The channel's name for a PUBLISH inside another transaction (the cache's invalidation). None
+   * on a cluster: a sharded channel's slot is not the transaction's.
+   */
+  redisChannel(channel: string): string | undefined {
+    return this.flavour.sharded ? undefined : this.keyPrefix + channel;
   }
 
   async subscribe(channel: string): Promise<void> {
     this.channels.add(channel);
-    if (this.subscriber.status !== 'ready') {
-      // Not connected: the next 'ready' subscribes it with the rest.
+    const node = this.place(channel);
+    if (!node) {
+      // The slot map is not known yet: placed, and subscribed, once it is.
       return;
     }
     try {
-      await this.subscriber.subscribe(this.keyPrefix + channel);
+      await node.add(this.keyPrefix + channel);
     } catch (error) {
-      if (this.subscriber.status !== 'ready') {
-        // Lost on the way: the next 'ready' subscribes it with the rest.
-        return;
+      if (isRedirection(error) && this.channels.has(channel)) {
+        // The slot moved under us: once the map is read again the channel follows it.
+        await this.connection.refreshTopology();
+        const moved = this.placement.get(channel);
+        if (moved && moved !== node) {
+          return moved.add(this.keyPrefix + channel);
+        }
       }
       this.channels.delete(channel);
+      this.unplace(channel).catch(() => undefined);
       throw this.unavailable(`cannot subscribe to "${channel}" (${describe(error)})`, error);
     }
   }
 
   async unsubscribe(channel: string): Promise<void> {
     this.channels.delete(channel);
-    if (this.subscriber.status !== 'ready') {
-      // Not connected: the next connection starts without it.
-      return;
-    }
-    try {
-      await this.subscriber.unsubscribe(this.keyPrefix + channel);
-    } catch (error) {
-      if (this.subscriber.status === 'ready') {
-        throw error;
-      }
-    }
+    await this.unplace(channel);
   }
 
   isHealthy(): boolean {
-    return (
-      !this.closing &&
-      this.connection.available &&
-      this.subscriber.status === 'ready' &&
-      this.subscriptionsRestored
-    );
+    if (this.closing || !this.connection.available) {
+      return false;
+    }
+    if (this.placement.size < this.channels.size) {
+      return false;
+    }
+    for (const node of this.nodes.values()) {
+      if (node.channels.size > 0 && !node.ready) {
+        return false;
+      }
+    }
+    return true;
   }
 
   status(): BusTransportStatus {
@@ -159,52 +183,121 @@ export class RedisTransport implements BusTransport {
       return;
     }
     this.closing = true;
+    clearTimeout(this.topologyCheck);
     for (const wake of this.healthyWaiters) {
       wake();
     }
-    this.stopWatchingConnection();
-    // The command connection is the application's: only the subscriber is the transport's.
-    await quit(this.subscriber);
+    this.stopWatching.forEach((stop) => stop());
+    // The command connection is the application's: only the subscribers are the transport's.
+    await Promise.all([...this.nodes.values()].map((node) => node.close()));
   }
 
-  private watchSubscriber(): void {
-    this.subscriber.on('error', (error: Error) => {
-      this.lastError = `subscriber: ${error.message}`;
-    });
-    this.subscriber.on('close', () => {
-      this.subscriptionsRestored = false;
-      this.markDown(this.lastError ?? 'subscriber: connection closed');
-    });
-    this.subscriber.on('ready', () => this.restoreSubscriptions());
+  /** The subscriber that holds `channel` (created on first use); undefined without a slot map. */
+  private place(channel: string): NodeSubscriber | undefined {
+    const placed = this.placement.get(channel);
+    if (placed) {
+      return placed;
+    }
+    const address = this.connection.nodeFor(this.keyPrefix + channel);
+    if (!address) {
+      return undefined;
+    }
+    const node = this.nodes.get(address) ?? this.openNode(address);
+    this.placement.set(channel, node);
+    return node;
   }
 
-  private restoreSubscriptions(): void {
-    const epoch = ++this.subscriberEpoch;
-    const keys = [...this.channels].map((channel) => this.keyPrefix + channel);
-    const restore = async () => {
-      for (let start = 0; start < keys.length; start += RESUBSCRIBE_BATCH) {
-        await this.subscriber.subscribe(...keys.slice(start, start + RESUBSCRIBE_BATCH));
-      }
-    };
-    restore().then(
-      () => {
-        if (epoch === this.subscriberEpoch) {
-          this.subscriptionsRestored = true;
-          this.markUpIfHealthy();
-        }
-      },
-      (error: unknown) => {
-        if (epoch !== this.subscriberEpoch || this.closing) {
-          return;
-        }
-        this.lastError = `subscriber: resubscribing failed: ${describe(error)}`;
-        this.markDown(this.lastError);
-        // Connected but not subscribed is the worst state: start over on a fresh connection.
-        if (this.subscriber.status === 'ready') {
-          this.subscriber.disconnect(true);
-        }
+  private async unplace(channel: string): Promise<void> {
+    const node = this.placement.get(channel);
+    this.placement.delete(channel);
+    await node?.remove(this.keyPrefix + channel);
+  }
+
+  private openNode(address: string): NodeSubscriber {
+    const node = new NodeSubscriber(
+      address,
+      this.connection.createSubscriber('switchboard-bus-subscriber', address, {
+        autoResubscribe: false,
+      }),
+      this.flavour,
+      {
+        message: (channel, data) => this.receive(channel, data),
+        changed: () => {
+          if (this.isHealthy()) {
+            this.markUpIfHealthy();
+          } else {
+            this.markDown(this.lastError ?? `subscriber ${address}: connection closed`);
+          }
+        },
+        topologySuspect: (reason) => this.suspectTopology(reason),
+        error: (message) => (this.lastError = `subscriber ${address}: ${message}`),
       },
     );
+    this.nodes.set(address, node);
+    if (this.connecting && !this.closing) {
+      node.connect();
+    }
+    return node;
+  }
+
+  /**
+   * The slot map changed (or was first read): every channel goes to the node that serves its
+   * slot now. A subscriber left with no channel is closed.
+   */
+  private placeChannels(): void {
+    if (this.closing) {
+      return;
+    }
+    const moves: Promise<void>[] = [];
+    for (const channel of this.channels) {
+      const before = this.placement.get(channel);
+      const address = this.connection.nodeFor(this.keyPrefix + channel);
+      if (!address || before?.node === address) {
+        continue;
+      }
+      this.placement.delete(channel);
+      // The old node may be gone, or already dropped it (a migrated slot): errors do not matter.
+      before?.remove(this.keyPrefix + channel).catch(() => undefined);
+      const node = this.place(channel);
+      moves.push(node ? node.add(this.keyPrefix + channel) : Promise.resolve());
+    }
+    for (const [address, node] of this.nodes) {
+      if (node.channels.size === 0) {
+        this.nodes.delete(address);
+        void node.close();
+      } else if (!node.ready) {
+        // Refused a slot that has now moved: the rest of its channels are wanted there.
+        node.resubscribeAll();
+      }
+    }
+    if (moves.length > 0) {
+      this.logger.log(
+        `The Redis Cluster's slots moved: ${moves.length} channel(s) now subscribed on their new primaries`,
+      );
+    }
+    Promise.allSettled(moves).then(
+      () => this.markUpIfHealthy(),
+      () => undefined,
+    );
+  }
+
+  /** A node hinted that slots moved: read the map (at most every 100 ms), then place again. */
+  private suspectTopology(reason: string): void {
+    if (this.closing || this.topologyCheck) {
+      return;
+    }
+    this.logger.debug?.(`Checking the Redis Cluster's slot map: ${reason}`);
+    this.topologyCheck = setTimeout(() => {
+      void this.connection.refreshTopology().then(() => {
+        this.topologyCheck = undefined;
+        // Unchanged map, but a node unsubscribed us or refused: send its channels again.
+        for (const node of this.nodes.values()) {
+          node.resubscribeAll();
+        }
+        this.placeChannels();
+      });
+    }, TOPOLOGY_CHECK_INTERVAL_MS);
+    this.topologyCheck.unref();
   }
 
   private receive(prefixedChannel: Buffer, data: Buffer): void {
@@ -282,19 +375,6 @@ export class RedisTransport implements BusTransport {
         : `Redis at ${this.endpoint} is not connected`;
     return new BusUnavailableError(`Message bus unavailable (${state}): ${what}`, { cause });
   }
-}
-
-/** Quits gracefully when connected; otherwise stops the reconnection attempts at once. */
-async function quit(connection: Redis): Promise<void> {
-  if (connection.status === 'ready') {
-    try {
-      await connection.quit();
-      return;
-    } catch {
-      // Fall through to a hard disconnect.
-    }
-  }
-  connection.disconnect();
 }
 
 function describe(error: unknown): string {

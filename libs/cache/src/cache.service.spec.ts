@@ -46,7 +46,11 @@ class FakeSharedTier implements SharedCacheTier {
     this.stored.set(`${this.generationsOf(tags).join('.')}|${key}`, value);
   }
 
-  get<T>(key: string, generations: TagGenerations): Promise<SharedEntry<T> | undefined> {
+  get<T>(
+    key: string,
+    _tags: readonly string[],
+    generations: TagGenerations,
+  ): Promise<SharedEntry<T> | undefined> {
     const value = this.stored.get(`${generations.join('.')}|${key}`) as T | undefined;
     return Promise.resolve(value === undefined ? undefined : { value, expiresAt: undefined });
   }

@@ -192,7 +192,8 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     // Read before the load: a write that commits after this point moves a generation, and the
     // value loaded here then lands under a key that nobody reads any more.
     const generations = await this.shared?.generations(flight.tags);
-    const sharedEntry = generations && (await this.shared?.get<T>(flight.key, generations));
+    const sharedEntry =
+      generations && (await this.shared?.get<T>(flight.key, flight.tags, generations));
     if (sharedEntry) {
       if (!flight.stale) {
         const remainingMs = (sharedEntry.expiresAt ?? Infinity) - Date.now();

@@ -21,8 +21,9 @@ const GENERATION_TTL_MS = 24 * 60 * 60 * 1000;
 /**
  * Stores an entry only if the generations it was loaded under are still current: a load that an
  * invalidation overtook is not kept (it would be unreachable anyway; this also tells the caller
- * not to keep it in memory). KEYS: the entry, then the generation keys (epoch first).
- * ARGV: the entry, its TTL in ms, then the generations read before the load.
+ * not to keep it in memory). KEYS: the entry, then the generation keys (on one Redis the epoch
+ * first; on a cluster it is in a slot of its own, and a load overtaken by a retirement is merely
+ * unreachable). ARGV: the entry, its TTL in ms, then the generations of those keys.
  */
 const SET_IF_CURRENT_SCRIPT = `
 for i = 2, #KEYS do
@@ -32,24 +33,6 @@ for i = 2, #KEYS do
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
-`;
-
-/**
- * The previous release (commit 56ee10c) recorded each entry's key in a set per tag,
- * `<prefix>cache:tag:<tag>`, and read entries without looking at generations: while instances of
- * it share the Redis (a rolling upgrade), an invalidation here also deletes what those sets name,
- * or they would serve what this write changed until its TTL. KEYS: the tag sets. Nothing to do,
- * one SMEMBERS of a missing key per tag, once no instance of it is left; goes in the next release.
- */
-const DELETE_PREVIOUS_RELEASE_ENTRIES_SCRIPT = `
-for i = 1, #KEYS do
-  local members = redis.call('SMEMBERS', KEYS[i])
-  for first = 1, #members, 500 do
-    redis.call('DEL', unpack(members, first, math.min(first + 499, #members)))
-  end
-  redis.call('DEL', KEYS[i])
-end
-return 0
 `;
 
 /** What an entry holds in Redis. */
@@ -66,6 +49,12 @@ interface StoredEntry<T> {
  * - `<prefix>cache:epoch`: one counter for the whole tier;
  * - `<prefix>cache:entry:<epoch>.<generations…>:<key>`: each entry, with its TTL.
  *
+ * On a Redis Cluster the generation and entry keys of one scope (`room:<id>`, `user:<id>`: a
+ * tag's first two parts, see `tagScope`) carry it as a hash tag, `<prefix>{room:<id>}:cache:…`,
+ * so that the compare-and-set script and the invalidation's MULTI stay in one slot, and the
+ * rooms spread over the primaries. The tags of one entry share a scope; an entry whose tags do
+ * not is kept in the in-process tier only.
+ *
  * A read gets the generations (one MGET), then the entry under them. An invalidation is one
  * INCR per tag, in one MULTI with the message that tells the other instances: entries of older
  * generations are never read again and expire by themselves. Nothing grows with a room's age,
@@ -80,9 +69,7 @@ export class RedisCacheTier implements SharedCacheTier {
   readonly keyv: Keyv;
   private readonly logger = new Logger('Cache');
   private readonly epochKey: string;
-  private readonly generationPrefix: string;
-  private readonly entryPrefix: string;
-  private readonly previousReleaseTagPrefix: string;
+  private mixedScopesLogged = false;
   /** An invalidation was missed: the epoch must move before the tier is used again. */
   private missedInvalidation = false;
   /** Counts missed invalidations, so that a retirement only covers those before it began. */
@@ -95,9 +82,6 @@ export class RedisCacheTier implements SharedCacheTier {
   ) {
     const prefix = connection.keyPrefix;
     this.epochKey = `${prefix}cache:epoch`;
-    this.generationPrefix = `${prefix}cache:gen:`;
-    this.entryPrefix = `${prefix}cache:entry:`;
-    this.previousReleaseTagPrefix = `${prefix}cache:tag:`;
     this.keyv = new Keyv({
       store: new RedisKeyvStore(connection, `${prefix}cache:kv:`),
       useKeyPrefix: false,
@@ -118,11 +102,20 @@ export class RedisCacheTier implements SharedCacheTier {
   }
 
   async generations(tags: readonly string[]): Promise<TagGenerations | undefined> {
-    if (!this.usable) {
+    const scope = this.scopeOf(tags);
+    if (!this.usable || scope === undefined) {
       return undefined;
     }
+    const tagKeys = tags.map((tag) => this.generationKey(scope, tag));
     try {
-      const values = await this.connection.run((client) => client.mget(this.generationKeys(tags)));
+      const values = await this.connection.run((client) =>
+        this.connection.isCluster
+          ? // The epoch is in a slot of its own: two reads, sent together.
+            Promise.all([client.get(this.epochKey), client.mget(tagKeys)]).then(
+              ([epoch, generations]) => [epoch, ...generations],
+            )
+          : client.mget(this.epochKey, ...tagKeys),
+      );
       return values.map((value) => value ?? '0');
     } catch {
       this.metrics.countTier('redis', 'errors');
@@ -130,13 +123,20 @@ export class RedisCacheTier implements SharedCacheTier {
     }
   }
 
-  async get<T>(key: string, generations: TagGenerations): Promise<SharedEntry<T> | undefined> {
-    if (!this.usable) {
+  async get<T>(
+    key: string,
+    tags: readonly string[],
+    generations: TagGenerations,
+  ): Promise<SharedEntry<T> | undefined> {
+    const scope = this.scopeOf(tags);
+    if (!this.usable || scope === undefined) {
       return undefined;
     }
     let stored: string | null;
     try {
-      stored = await this.connection.run((client) => client.get(this.entryKey(key, generations)));
+      stored = await this.connection.run((client) =>
+        client.get(this.entryKey(scope, key, generations)),
+      );
     } catch {
       this.metrics.countTier('redis', 'errors');
       return undefined;
@@ -157,21 +157,27 @@ export class RedisCacheTier implements SharedCacheTier {
     value: T,
     ttlMs: number,
   ): Promise<SharedWriteResult> {
-    if (!this.usable) {
+    const scope = this.scopeOf(tags);
+    if (!this.usable || scope === undefined) {
       return 'skipped';
     }
     const ttl = Math.ceil(ttlMs);
     const stored: StoredEntry<T> = { value, expiresAt: Date.now() + ttl };
+    const tagKeys = tags.map((tag) => this.generationKey(scope, tag));
+    // generations[0] is the epoch's: checked here on one Redis, where it shares the slot.
+    const [checkedKeys, checkedGenerations] = this.connection.isCluster
+      ? [tagKeys, generations.slice(1)]
+      : [[this.epochKey, ...tagKeys], generations];
     try {
       const written = await this.connection.run((client) =>
         client.eval(
           SET_IF_CURRENT_SCRIPT,
-          1 + generations.length,
-          this.entryKey(key, generations),
-          ...this.generationKeys(tags),
+          1 + checkedKeys.length,
+          this.entryKey(scope, key, generations),
+          ...checkedKeys,
           JSON.stringify(stored),
           ttl,
-          ...generations,
+          ...checkedGenerations,
         ),
       );
       if (Number(written) !== 1) {
@@ -193,28 +199,35 @@ export class RedisCacheTier implements SharedCacheTier {
       this.missInvalidation();
       return 'pending';
     }
+    const byScope = new Map<string, string[]>();
+    for (const tag of tags) {
+      const scope = tagScope(tag);
+      byScope.set(scope, [...(byScope.get(scope) ?? []), tag]);
+    }
+    if (publication && byScope.size > 1) {
+      throw new Error('An invalidation published with the bump covers one scope of tags');
+    }
     try {
-      await this.connection.run(async (client) => {
-        const transaction = client.multi();
-        for (const tag of tags) {
-          transaction
-            .incr(this.generationPrefix + tag)
-            .pexpire(this.generationPrefix + tag, GENERATION_TTL_MS);
-        }
-        transaction.eval(
-          DELETE_PREVIOUS_RELEASE_ENTRIES_SCRIPT,
-          tags.length,
-          ...tags.map((tag) => this.previousReleaseTagPrefix + tag),
-        );
-        if (publication) {
-          transaction.publish(publication.channel, publication.message);
-        }
-        const replies = await transaction.exec();
-        const failed = replies?.find(([error]) => error);
-        if (!replies || failed) {
-          throw failed?.[0] ?? new Error('the invalidation transaction was discarded');
-        }
-      });
+      // One MULTI per scope: each stays in its slot on a cluster.
+      await Promise.all(
+        [...byScope].map(([scope, scopeTags]) =>
+          this.connection.run(async (client) => {
+            const transaction = client.multi();
+            for (const tag of scopeTags) {
+              const key = this.generationKey(scope, tag);
+              transaction.incr(key).pexpire(key, GENERATION_TTL_MS);
+            }
+            if (publication) {
+              transaction.publish(publication.channel, publication.message);
+            }
+            const replies = await transaction.exec();
+            const failed = replies?.find(([error]) => error);
+            if (!replies || failed) {
+              throw failed?.[0] ?? new Error('the invalidation transaction was discarded');
+            }
+          }),
+        ),
+      );
       this.metrics.countTier('redis', 'invalidations', tags.length);
       return 'done';
     } catch {
@@ -256,14 +269,38 @@ export class RedisCacheTier implements SharedCacheTier {
     return this.retiring;
   }
 
-  /** The epoch first, then each tag's counter: what a key's generations are read from. */
-  private generationKeys(tags: readonly string[]): string[] {
-    return [this.epochKey, ...tags.map((tag) => this.generationPrefix + tag)];
+  private generationKey(scope: string, tag: string): string {
+    return `${this.connection.slotGroup(scope)}cache:gen:${tag}`;
   }
 
-  private entryKey(key: string, generations: TagGenerations): string {
-    return `${this.entryPrefix}${generations.join('.')}:${key}`;
+  private entryKey(scope: string, key: string, generations: TagGenerations): string {
+    return `${this.connection.slotGroup(scope)}cache:entry:${generations.join('.')}:${key}`;
   }
+
+  /** The one scope of `tags`; undefined (logged once) when they span several. */
+  private scopeOf(tags: readonly string[]): string | undefined {
+    const scope = tagScope(tags[0] ?? '');
+    if (tags.every((tag) => tagScope(tag) === scope)) {
+      return scope;
+    }
+    if (!this.mixedScopesLogged) {
+      this.mixedScopesLogged = true;
+      this.logger.warn(
+        `Tags of more than one scope (${tags.join(', ')}) cannot share a Redis slot: such entries are cached in-process only`,
+      );
+    }
+    return undefined;
+  }
+}
+
+/**
+ * A tag's scope: its first two ':'-separated parts (`room:<id>` of `room:<id>:details`). The keys
+ * of one scope share a slot on a Redis Cluster.
+ */
+export function tagScope(tag: string): string {
+  const first = tag.indexOf(':');
+  const second = first < 0 ? -1 : tag.indexOf(':', first + 1);
+  return second < 0 ? tag : tag.slice(0, second);
 }
 
 function parseEntry<T>(stored: string): StoredEntry<T> | undefined {

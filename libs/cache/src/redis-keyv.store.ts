@@ -53,25 +53,35 @@ export class RedisKeyvStore extends EventEmitter implements KeyvStoreAdapter {
     }
   }
 
-  /** Removes this store's keys only (SCAN in batches, never KEYS or FLUSHDB). */
+  /**
+   * Removes this store's keys only (SCAN in batches, never KEYS or FLUSHDB), on every primary of
+   * a cluster. Keys are unlinked one by one in a pipeline: one UNLINK of several keys would
+   * cross slots on a cluster.
+   */
   async clear(): Promise<void> {
     try {
-      await this.connection.run(async (client) => {
-        let cursor = '0';
-        do {
-          const [next, keys] = await client.scan(
-            cursor,
-            'MATCH',
-            `${this.keyPrefix}*`,
-            'COUNT',
-            CLEAR_BATCH,
-          );
-          cursor = next;
-          if (keys.length > 0) {
-            await client.unlink(...keys);
-          }
-        } while (cursor !== '0');
-      });
+      await Promise.all(
+        this.connection.primaries().map((node) =>
+          this.connection.run(async () => {
+            let cursor = '0';
+            do {
+              const [next, keys] = await node.scan(
+                cursor,
+                'MATCH',
+                `${this.keyPrefix}*`,
+                'COUNT',
+                CLEAR_BATCH,
+              );
+              cursor = next;
+              if (keys.length > 0) {
+                const unlinks = node.pipeline();
+                keys.forEach((key) => unlinks.unlink(key));
+                await unlinks.exec();
+              }
+            } while (cursor !== '0');
+          }),
+        ),
+      );
     } catch {
       // Fail open: what could not be removed expires by its TTL.
     }

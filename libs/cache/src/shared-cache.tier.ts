@@ -33,7 +33,12 @@ export type SharedInvalidationResult =
 export interface SharedCacheTier {
   /** The current generation of each tag (one round trip), or undefined when the tier is unusable. */
   generations(tags: readonly string[]): Promise<TagGenerations | undefined>;
-  get<T>(key: string, generations: TagGenerations): Promise<SharedEntry<T> | undefined>;
+  /** The entry `key` (cached under `tags`) for `generations`, if there is one. */
+  get<T>(
+    key: string,
+    tags: readonly string[],
+    generations: TagGenerations,
+  ): Promise<SharedEntry<T> | undefined>;
   /**
    * Stores `value` under `key` for `generations`, unless one of them moved since they were read
    * ('stale': a load that an invalidation overtook, which must not be kept anywhere).

@@ -6,13 +6,34 @@ import {
   ConsecutiveBreaker,
   handleWhen,
 } from 'cockatiel';
-import Redis, { Command, RedisOptions, ReplyError } from 'ioredis';
+import Redis, {
+  Cluster,
+  ClusterOptions,
+  Command,
+  RedisCommander,
+  RedisOptions,
+  ReplyError,
+} from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { ClusterSeeds, parseClusterSeeds } from './cluster-seed-nodes';
 import { LoopTimeDeadlines } from './loop-time-deadlines';
-import { commandDeadlines, WatchedRedis } from './watched-redis';
+import { commandDeadlines, WatchedCluster, WatchedRedis } from './watched-redis';
 import { RedisUnavailableError } from './redis-unavailable.error';
 
+/** The commands every feature sends: the same on one Redis and on a cluster. */
+export type RedisCommands = Pick<
+  Redis,
+  keyof RedisCommander | 'multi' | 'pipeline' | 'sendCommand'
+>;
+
 export interface RedisConnectionOptions {
-  url: string;
+  /** One Redis server (redis:// or rediss://). Exactly one of `url` and `clusterNodes`. */
+  url?: string;
+  /**
+   * Seed nodes of a Redis Cluster (`host:port` or `redis://…`): the client learns the others.
+   * Keys that must share a slot carry hash tags (`slotGroup`); pub/sub is sharded.
+   */
+  clusterNodes?: readonly string[];
   /** Starts every key and channel of the application, so that apps (and test suites) stay apart. */
   keyPrefix: string;
   /**
@@ -36,6 +57,11 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
 const DEFAULT_FAILURE_THRESHOLD = 3;
 const DEFAULT_PROBE_INTERVAL_MS = 1_000;
 const DEFAULT_RETRY_DELAY_MS = { first: 100, max: 2_000 };
+/**
+ * How often a cluster client asks for the slot map unprompted. A MOVED reply refreshes it at
+ * once; the interval bounds how long a subscriber can stay with a node that gave its slot away.
+ */
+const CLUSTER_SLOTS_REFRESH_MS = 2_000;
 /** A QUIT that a frozen Redis does not answer gives way to a hard disconnect after this. */
 const QUIT_TIMEOUT_MS = 1_000;
 
@@ -52,10 +78,16 @@ const QUIT_TIMEOUT_MS = 1_000;
  */
 export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   /** The shared command connection. Send through `run`, so that the breaker sees the outcome. */
-  readonly client: Redis;
+  readonly client: RedisCommands;
   readonly keyPrefix: string;
-  /** host:port only: the URL may carry a password, which must not reach a log or an error. */
+  /** host:port only (the seeds' for a cluster): a URL may carry a password, kept out of logs. */
   readonly endpoint: string;
+  /** Undefined for one Redis. */
+  private readonly cluster: Cluster | undefined;
+  private readonly seeds: ClusterSeeds | undefined;
+  private readonly commandClient: Redis | Cluster;
+  private readonly topologyListeners = new Set<() => void>();
+  private slotOwnersSeen = '';
   private readonly breaker: CircuitBreakerPolicy;
   private readonly deadlines: LoopTimeDeadlines<Command>;
   private readonly logger: LoggerService;
@@ -70,14 +102,25 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
 
   constructor(private readonly options: RedisConnectionOptions) {
     this.keyPrefix = options.keyPrefix;
-    this.endpoint = describeEndpoint(options.url);
     this.logger = options.logger ?? new Logger('Redis');
     this.deadlines = commandDeadlines(options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS);
-    this.client = new WatchedRedis(
-      options.url,
-      { ...this.connectionOptions(), connectionName: 'switchboard' },
-      this.deadlines,
-    );
+    if (options.clusterNodes) {
+      this.seeds = parseClusterSeeds(options.clusterNodes);
+      this.endpoint = `cluster ${this.seeds.endpoints.join(',')}`;
+      this.cluster = new WatchedCluster(this.seeds.nodes, this.clusterOptions(), this.deadlines);
+      this.commandClient = this.cluster;
+      this.cluster.on('refresh', () => this.topologyRefreshed());
+    } else if (options.url) {
+      this.endpoint = describeEndpoint(options.url);
+      this.commandClient = new WatchedRedis(
+        options.url,
+        { ...this.connectionOptions(), connectionName: 'switchboard' },
+        this.deadlines,
+      );
+    } else {
+      throw new Error('RedisConnection needs a url or clusterNodes');
+    }
+    this.client = this.commandClient;
     this.breaker = circuitBreaker(
       // A reply error (a bad script, a wrong type) is an answer: Redis is there.
       handleWhen((error) => !(error instanceof ReplyError)),
@@ -98,9 +141,9 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
       this.changed();
     });
     // Without an 'error' listener ioredis prints every failed reconnection attempt.
-    this.client.on('error', (error: Error) => (this.lastError = error.message));
-    this.client.on('close', () => this.changed());
-    this.client.on('ready', () => {
+    this.commandClient.on('error', (error: Error) => (this.lastError = error.message));
+    this.commandClient.on('close', () => this.changed());
+    this.commandClient.on('ready', () => {
       if (this.breaker.state !== CircuitState.Closed) {
         this.probe();
       }
@@ -111,7 +154,63 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   /** Connected, and the circuit closed: commands are sent. */
   get available(): boolean {
     return (
-      !this.closed && this.client.status === 'ready' && this.breaker.state === CircuitState.Closed
+      !this.closed &&
+      this.commandClient.status === 'ready' &&
+      this.breaker.state === CircuitState.Closed
+    );
+  }
+
+  /** A Redis Cluster: pub/sub is sharded, and keys that must share a slot carry hash tags. */
+  get isCluster(): boolean {
+    return this.cluster !== undefined;
+  }
+
+  /**
+   * The key prefix for keys that must share one slot with the other keys of `group` (a room,
+   * a feature): on a cluster `<keyPrefix>{<group>}:`, a hash tag; on one Redis just the prefix,
+   * so that the key names stay those of the releases before clusters (a rolling upgrade shares
+   * them). Append the rest of the key.
+   */
+  slotGroup(group: string): string {
+    return this.cluster ? `${this.keyPrefix}{${group}}:` : this.keyPrefix;
+  }
+
+  /**
+   * The node ("host:port") that serves `key`'s slot (a key, or a sharded channel); the one
+   * server's endpoint without a cluster. Undefined while the cluster's slot map is not known.
+   */
+  nodeFor(key: string): string | undefined {
+    if (!this.cluster) {
+      return this.endpoint;
+    }
+    return this.cluster.slots[calculateSlot(key)]?.[0];
+  }
+
+  /**
+   * A connection to each primary, for what must visit every node (a SCAN): the command
+   * connection itself on one Redis. Send through `run` all the same.
+   */
+  primaries(): RedisCommands[] {
+    return this.cluster ? this.cluster.nodes('master') : [this.client];
+  }
+
+  /** Calls `listener` whenever a cluster's slots changed owners; returns what stops it. */
+  onTopologyChange(listener: () => void): () => void {
+    this.topologyListeners.add(listener);
+    return () => this.topologyListeners.delete(listener);
+  }
+
+  /** Asks the cluster for its slot map now (a node said a slot moved); nothing for one Redis. */
+  refreshTopology(): Promise<void> {
+    const cluster = this.cluster;
+    if (!cluster || this.closed) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) =>
+      cluster.refreshSlotsCache(() => {
+        this.topologyRefreshed();
+        resolve();
+      }),
     );
   }
 
@@ -132,7 +231,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
    * Runs `operation` on the command connection through the circuit breaker; rejects at once
    * with a `RedisUnavailableError` while Redis is unavailable.
    */
-  run<T>(operation: (client: Redis) => Promise<T>): Promise<T> {
+  run<T>(operation: (client: RedisCommands) => Promise<T>): Promise<T> {
     if (!this.available) {
       return Promise.reject(this.unavailableError());
     }
@@ -148,13 +247,25 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   /**
    * A connection of its own for subscriber mode (it cannot send other commands), with the same
    * fail-fast options; `overrides` for what pub/sub needs differently. Closed with this one.
+   * On a cluster, to `node` ("host:port", from `nodeFor`): sharded subscriptions live on the node
+   * that serves their slot.
    */
-  createSubscriber(name: string, overrides: RedisOptions = {}): Redis {
-    const subscriber = new WatchedRedis(
-      this.options.url,
-      { ...this.connectionOptions(), connectionName: name, ...overrides },
-      this.deadlines,
-    );
+  createSubscriber(name: string, node?: string, overrides: RedisOptions = {}): Redis {
+    const options = { ...this.connectionOptions(), connectionName: name, ...overrides };
+    let subscriber: Redis;
+    if (this.seeds) {
+      if (!node) {
+        throw new Error('A subscriber to a Redis Cluster needs the node it subscribes on');
+      }
+      const at = node.lastIndexOf(':');
+      subscriber = new WatchedRedis(
+        { host: node.slice(0, at), port: Number(node.slice(at + 1)) },
+        { ...options, ...this.seeds.nodeOptions },
+        this.deadlines,
+      );
+    } else {
+      subscriber = new WatchedRedis(this.options.url ?? '', options, this.deadlines);
+    }
     this.subscribers.add(subscriber);
     subscriber.once('end', () => this.subscribers.delete(subscriber));
     return subscriber;
@@ -181,7 +292,9 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     }
     this.closed = true;
     this.stopProbing();
-    await Promise.all([this.client, ...this.subscribers].map((connection) => quit(connection)));
+    await Promise.all(
+      [this.commandClient, ...this.subscribers].map((connection) => quit(connection)),
+    );
     this.deadlines.stop();
     this.changed();
   }
@@ -199,7 +312,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
 
   private async connectOnce(): Promise<void> {
     // ioredis goes on retrying after a failed first attempt; its promise only reports that one.
-    this.client.connect().catch(() => undefined);
+    this.commandClient.connect().catch(() => undefined);
     const timeoutMs = this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     await new Promise<void>((resolve) => {
       const done = () => {
@@ -243,6 +356,37 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
+  private clusterOptions(): ClusterOptions {
+    const retryDelay = this.options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    return {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      // Primaries only: a replica may lag, and the cache's compare-and-set needs the latest.
+      scaleReads: 'master',
+      slotsRefreshInterval: CLUSTER_SLOTS_REFRESH_MS,
+      clusterRetryStrategy: (attempt) => backOff(attempt, retryDelay.first, retryDelay.max),
+      // Sharded subscriptions are the bus's own (one connection per node, restored by it).
+      shardedSubscribers: false,
+      redisOptions: {
+        ...this.connectionOptions(),
+        ...this.seeds?.nodeOptions,
+        connectionName: 'switchboard',
+      },
+    };
+  }
+
+  /** Tells the listeners when a refresh moved slots (not on every periodic refresh). */
+  private topologyRefreshed(): void {
+    const owners = this.cluster?.slots.map((nodes) => nodes?.[0] ?? '').join(',') ?? '';
+    if (owners === this.slotOwnersSeen) {
+      return;
+    }
+    this.slotOwnersSeen = owners;
+    for (const listener of [...this.topologyListeners]) {
+      listener();
+    }
+  }
+
   private startProbing(): void {
     if (this.probeTimer || this.closed) {
       return;
@@ -259,12 +403,19 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     this.probeTimer = undefined;
   }
 
-  /** The half-open test: the only command sent while the circuit is open. */
+  /**
+   * The half-open test: the only command sent while the circuit is open. On a cluster every
+   * primary must answer: one that is away fails the commands of its slots.
+   */
   private probe(): void {
-    if (this.closed || this.client.status !== 'ready') {
+    if (this.closed || this.commandClient.status !== 'ready') {
       return;
     }
-    this.breaker.execute(() => this.client.ping()).catch(() => undefined);
+    const cluster = this.cluster;
+    const ping = cluster
+      ? () => Promise.all(cluster.nodes('master').map((node) => node.ping())).then(() => 'PONG')
+      : () => this.client.ping();
+    this.breaker.execute(ping).catch(() => undefined);
   }
 
   /** Logs one warning per outage and its end, and tells the listeners. */
@@ -295,7 +446,7 @@ function backOff(attempt: number, firstMs: number, maxMs: number): number {
 }
 
 /** Quits gracefully when connected; otherwise (or if Redis does not answer) disconnects. */
-async function quit(connection: Redis): Promise<void> {
+async function quit(connection: Redis | Cluster): Promise<void> {
   if (connection.status === 'ready') {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {

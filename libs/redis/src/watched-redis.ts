@@ -1,4 +1,4 @@
-import Redis, { Command, RedisOptions } from 'ioredis';
+import Redis, { Cluster, ClusterNode, ClusterOptions, Command, RedisOptions } from 'ioredis';
 import { LoopTimeDeadlines } from './loop-time-deadlines';
 
 /** The error of a command Redis did not answer in time, worded as ioredis's own timeout. */
@@ -19,14 +19,38 @@ export function commandDeadlines(timeoutMs: number): LoopTimeDeadlines<Command> 
  */
 export class WatchedRedis extends Redis {
   constructor(
-    url: string,
+    target: string | { host: string; port: number },
     options: RedisOptions,
     private readonly deadlines: LoopTimeDeadlines<Command>,
   ) {
-    super(url, { ...options, commandTimeout: undefined });
+    // ioredis merges a URL or a { host, port } with the options object that follows.
+    super(target as string, { ...options, commandTimeout: undefined });
   }
 
   override sendCommand(...args: Parameters<Redis['sendCommand']>): unknown {
+    const sent = super.sendCommand(...args);
+    this.deadlines.watch(args[0]);
+    return sent;
+  }
+}
+
+/**
+ * The same for a Redis Cluster: each command is timed once, from when the application sends it,
+ * however many redirections (MOVED, ASK, a failover) it takes to reach its node.
+ */
+export class WatchedCluster extends Cluster {
+  constructor(
+    nodes: ClusterNode[],
+    options: ClusterOptions,
+    private readonly deadlines: LoopTimeDeadlines<Command>,
+  ) {
+    super(nodes, {
+      ...options,
+      redisOptions: { ...options.redisOptions, commandTimeout: undefined },
+    });
+  }
+
+  override sendCommand(...args: Parameters<Cluster['sendCommand']>): unknown {
     const sent = super.sendCommand(...args);
     this.deadlines.watch(args[0]);
     return sent;
