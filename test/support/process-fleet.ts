@@ -1,15 +1,30 @@
 import { RegisteredUser } from './auth-helpers';
+import { RedisClusterProcess } from './redis-cluster-process';
 import { RedisServerProcess } from './redis-server-process';
 import { createServerSetup, ServerProcess, ServerSetup } from './server-process';
 import { requireTestDatabaseUrl } from './test-database';
-import { requireTestRedisUrl } from './test-redis';
+import { requireTestRedisUrl, testRedisClusterNodes } from './test-redis';
 import { waitUntil } from './wait-until';
 import { useWsTestClients, WsTestClient } from './ws-test-client';
 
+/**
+ * The fleet's own Redis: one redis-server, or in the cluster pass of `npm run test:services` a
+ * 3-primary cluster. A suite may stop it and start it again on the same ports; pausing
+ * (SIGSTOP) is for one server only.
+ */
+export interface FleetRedis {
+  readonly environment: Record<string, string>;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  pause(): void;
+  resume(): void;
+  /** After the suite: stops it for good and removes what it kept on disk. */
+  dispose(): Promise<void>;
+}
+
 /** Server processes of one fleet: one PostgreSQL database, one JWT secret, one Redis. */
 export interface ProcessFleet {
-  /** The fleet's own redis-server: a suite may stop it and start it again on the same port. */
-  readonly redis: RedisServerProcess;
+  readonly redis: FleetRedis;
   readonly instances: readonly ServerProcess[];
   /** A WebSocket client of `user` on `instance`, closed after the test. */
   connect(instance: ServerProcess, user: RegisteredUser): Promise<WsTestClient>;
@@ -24,15 +39,15 @@ export function useProcessFleet(
   size: number,
   environment: Record<string, string> = {},
 ): ProcessFleet {
-  let redis: RedisServerProcess | undefined;
+  let redis: FleetRedis | undefined;
   let setup: ServerSetup | undefined;
   let instances: ServerProcess[] = [];
 
   beforeAll(async () => {
     requireTestDatabaseUrl();
     requireTestRedisUrl();
-    redis = await RedisServerProcess.start();
-    setup = await createServerSetup({ REDIS_URL: redis.url, ...environment });
+    redis = await startFleetRedis();
+    setup = await createServerSetup({ ...redis.environment, ...environment });
     const { environment: serverEnvironment } = setup;
     instances = await Promise.all(
       Array.from({ length: size }, () => ServerProcess.start(serverEnvironment)),
@@ -44,7 +59,7 @@ export function useProcessFleet(
   afterAll(async () => {
     await Promise.all(instances.map((instance) => instance.kill()));
     await setup?.remove();
-    await redis?.stop();
+    await redis?.dispose();
   });
 
   return {
@@ -58,6 +73,38 @@ export function useProcessFleet(
       return instances;
     },
     connect: clients.connect,
+  };
+}
+
+async function startFleetRedis(): Promise<FleetRedis> {
+  if (!testRedisClusterNodes()) {
+    const server = await RedisServerProcess.start();
+    return {
+      environment: { REDIS_URL: server.url },
+      stop: () => server.stop(),
+      start: () => server.start(),
+      pause: () => server.pause(),
+      resume: () => server.resume(),
+      dispose: () => server.stop(),
+    };
+  }
+  const cluster = await RedisClusterProcess.start({ primaries: 3 });
+  const ports = cluster.nodes.map((node) => Number(node.slice(node.lastIndexOf(':') + 1)));
+  const onOneServerOnly = () => {
+    throw new Error('Pausing is for one redis-server: leave this suite out of the cluster pass');
+  };
+  return {
+    environment: { REDIS_CLUSTER_NODES: cluster.nodesSetting },
+    stop: async () => {
+      await Promise.all(ports.map((port) => cluster.stopNode(port)));
+    },
+    start: async () => {
+      await Promise.all(ports.map((port) => cluster.startNode(port)));
+      await cluster.waitUntilHealthy();
+    },
+    pause: onOneServerOnly,
+    resume: onOneServerOnly,
+    dispose: () => cluster.stop(),
   };
 }
 
