@@ -6,11 +6,7 @@ import { RealtimeMetrics } from './realtime-metrics';
 import {
   Audience,
   ControlMessage,
-  decodePreviousReleaseMessage,
   decodeRelayMessage,
-  previousReleaseChannel,
-  previousReleaseControl,
-  previousReleaseFrame,
   relayChannel,
   RelayEncoder,
   UnreadableReason,
@@ -29,12 +25,12 @@ export interface RemoteFrame {
 /** At most one log line per reason this often about messages that could not be read. */
 const UNREADABLE_LOG_INTERVAL_MS = 60_000;
 
-/** A channel pair this instance listens to while it has connections there, or keeps trying to. */
+/** A channel this instance listens to while it has connections there, or keeps trying to. */
 interface Watch {
   audience: Audience;
   id: string;
-  /** The latest attempt: resolves once the bus has both channels. */
-  attempt: Promise<Unsubscribe[]>;
+  /** The latest attempt: resolves once the bus has the channel. */
+  attempt: Promise<Unsubscribe>;
   /** Attempts that failed in a row: the next retry waits longer. */
   failures: number;
   /** Set while a failed watch waits for its next attempt. */
@@ -51,10 +47,9 @@ const WATCH_RETRY_MAX_MS = 10_000;
  * brings theirs here. Frames (for clients) and control messages (revocation, presence: typed
  * messages the receiving instance acts on) travel on `relay:room:<id>` (likewise `relay:user:…`)
  * in the versioned format of `relay-wire-format.ts`, told apart by their kind byte, never by
- * looking into a frame. Until the previous release is gone, a plain copy also goes to its channel,
- * `room:<id>`, and what it publishes there is read. An instance subscribes a room's or a user's
- * channels once, while it has a connection there, however many connections that is. What it
- * cannot read is dropped, counted and logged, never forwarded to a client.
+ * looking into a frame. An instance subscribes a room's or a user's channel once, while it has a
+ * connection there, however many connections that is. What it cannot read is dropped, counted
+ * and logged, never forwarded to a client.
  */
 @Injectable()
 export class FleetRelay implements OnModuleDestroy {
@@ -86,17 +81,15 @@ export class FleetRelay implements OnModuleDestroy {
   /** The frame (its JSON text) to the connections of `audience` `id` on the other instances. */
   publishFrame(audience: Audience, id: string, payload: Buffer): void {
     this.publish(relayChannel(audience, id), this.encoder.frame(payload));
-    this.publish(previousReleaseChannel(audience, id), previousReleaseFrame(payload));
   }
 
   publishControl(audience: Audience, id: string, message: ControlMessage): void {
     this.publish(relayChannel(audience, id), this.encoder.control(message));
-    this.publish(previousReleaseChannel(audience, id), previousReleaseControl(message));
   }
 
   /**
    * Receives what other instances publish for `audience` `id` from now on. Resolves once the bus
-   * has the channels (while Redis is down: once it will subscribe them on reconnect); rejects
+   * has the channel (while Redis is down: once it will subscribe it on reconnect); rejects
    * when this attempt failed, and then keeps trying (with back-off, and at once when the bus is
    * back) until `unwatch`: a connection that stays must not miss the audience's frames for good.
    */
@@ -104,7 +97,13 @@ export class FleetRelay implements OnModuleDestroy {
     const key = relayChannel(audience, id);
     let watch = this.watched.get(key);
     if (!watch) {
-      watch = { audience, id, attempt: Promise.resolve([]), failures: 0, retry: undefined };
+      watch = {
+        audience,
+        id,
+        attempt: Promise.resolve(() => undefined),
+        failures: 0,
+        retry: undefined,
+      };
       this.watched.set(key, watch);
       this.attempt(key, watch);
     } else if (watch.retry) {
@@ -124,7 +123,7 @@ export class FleetRelay implements OnModuleDestroy {
     this.watched.delete(key);
     clearTimeout(watch.retry);
     watch.attempt.then(
-      (unsubscribes) => unsubscribes.forEach((unsubscribe) => unsubscribe()),
+      (unsubscribe) => unsubscribe(),
       () => undefined,
     );
   }
@@ -133,13 +132,7 @@ export class FleetRelay implements OnModuleDestroy {
     clearTimeout(watch.retry);
     watch.retry = undefined;
     const { audience, id } = watch;
-    const attempt = subscribeAll([
-      () => this.bus.subscribe(key, (message) => this.receive(audience, id, message)),
-      () =>
-        this.bus.subscribe(previousReleaseChannel(audience, id), (message) =>
-          this.receiveFromPreviousRelease(audience, id, message),
-        ),
-    ]);
+    const attempt = this.bus.subscribe(key, (message) => this.receive(audience, id, message));
     watch.attempt = attempt;
     attempt.then(
       () => (watch.failures = 0),
@@ -183,25 +176,12 @@ export class FleetRelay implements OnModuleDestroy {
     const decoded = decodeRelayMessage(message.data);
     if (decoded.kind === 'unreadable') {
       this.ignore(decoded.reason, message.channel);
-    } else if (!decoded.origin.equals(this.encoder.origin)) {
-      this.deliver(audience, id, decoded);
+      return;
     }
-  }
-
-  private receiveFromPreviousRelease(audience: Audience, id: string, message: BusMessage): void {
-    const decoded = decodePreviousReleaseMessage(audience, id, message.data);
-    if (decoded.kind === 'unreadable') {
-      this.ignore(decoded.reason, message.channel);
-    } else if (decoded.kind !== 'copy') {
-      this.deliver(audience, id, decoded);
+    if (decoded.origin.equals(this.encoder.origin)) {
+      // Our own echo: the relay carries only to the other instances.
+      return;
     }
-  }
-
-  private deliver(
-    audience: Audience,
-    id: string,
-    decoded: { kind: 'frame'; payload: Buffer } | { kind: 'control'; message: ControlMessage },
-  ): void {
     if (decoded.kind === 'control') {
       this.control.emit(decoded.message);
     } else {
@@ -225,22 +205,4 @@ export class FleetRelay implements OnModuleDestroy {
         ': an instance of another release? Counted in switchboard_relay_unreadable_total',
     );
   }
-}
-
-/**
- * All of the subscriptions, or none: when one fails, those that succeeded are dropped again, so
- * that a retry does not subscribe a handler twice.
- */
-async function subscribeAll(subscriptions: (() => Promise<Unsubscribe>)[]): Promise<Unsubscribe[]> {
-  const outcomes = await Promise.allSettled(subscriptions.map((subscribe) => subscribe()));
-  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
-  if (!failed) {
-    return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<Unsubscribe>).value);
-  }
-  for (const outcome of outcomes) {
-    if (outcome.status === 'fulfilled') {
-      outcome.value();
-    }
-  }
-  throw failed.reason;
 }

@@ -1,9 +1,6 @@
 import {
   ControlMessage,
-  decodePreviousReleaseMessage,
   decodeRelayMessage,
-  previousReleaseControl,
-  previousReleaseFrame,
   RELAY_WIRE_VERSION,
   RelayEncoder,
 } from './relay-wire-format';
@@ -15,9 +12,8 @@ const frame = Buffer.from(`{"event":"message","data":{"roomId":"${ROOM}","body":
 const revoked: ControlMessage = { type: 'revoked', roomId: ROOM, userId: USER };
 const presence: ControlMessage = { type: 'presence', roomId: ROOM, userId: USER, status: 'online' };
 
-/** What the previous release (commit 56ee10c, `serializeFrame`) published: plain JSON. */
-const previousReleaseBytes = (event: string, data: unknown) =>
-  Buffer.from(JSON.stringify({ event, data }));
+/** What releases before the relay (commit 56ee10c, `serializeFrame`) published: plain JSON. */
+const plainFrame = (event: string, data: unknown) => Buffer.from(JSON.stringify({ event, data }));
 
 describe('relay wire format', () => {
   const encoder = new RelayEncoder(ORIGIN);
@@ -78,74 +74,13 @@ describe('relay wire format', () => {
     }
   });
 
-  it('does not take the previous release, or the unversioned origin tag, for this format', () => {
-    expect(decodeRelayMessage(previousReleaseBytes('message', {}))).toMatchObject({
+  it('does not take a plain JSON frame, or the unversioned origin tag, for this format', () => {
+    expect(decodeRelayMessage(plainFrame('message', { roomId: ROOM }))).toEqual({
+      kind: 'unreadable',
       reason: 'version',
     });
     const originTagged = Buffer.concat([Buffer.from(ORIGIN), frame]);
     expect(decodeRelayMessage(originTagged)).toMatchObject({ kind: 'unreadable' });
-  });
-
-  describe('the previous release', () => {
-    it('reads its messages as frames and its left and presence frames as control', () => {
-      const message = previousReleaseBytes('message', { roomId: ROOM, body: 'hi' });
-      const decoded = decodePreviousReleaseMessage('room', ROOM, message);
-      expect(decoded.kind === 'frame' && decoded.payload.equals(message)).toBe(true);
-
-      // `left` on a room's channel: everyone (the room is gone); on a user's: that user.
-      const left = previousReleaseBytes('left', { roomId: ROOM });
-      expect(decodePreviousReleaseMessage('room', ROOM, left)).toEqual({
-        kind: 'control',
-        message: { type: 'revoked', roomId: ROOM, userId: null },
-      });
-      expect(decodePreviousReleaseMessage('user', USER, left)).toEqual({
-        kind: 'control',
-        message: revoked,
-      });
-      const online = previousReleaseBytes('presence', {
-        roomId: ROOM,
-        userId: USER,
-        status: 'online',
-      });
-      expect(decodePreviousReleaseMessage('room', ROOM, online)).toEqual({
-        kind: 'control',
-        message: presence,
-      });
-    });
-
-    it('ignores what is not a frame it relays, and this release origin-tagged bytes', () => {
-      const cases: [Buffer, string][] = [
-        [Buffer.from('{"event":"message","data":{"ro'), 'malformed'],
-        [Buffer.concat([Buffer.from(ORIGIN), frame]), 'malformed'],
-        [encoder.frame(frame), 'malformed'],
-        [Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'malformed'],
-        [previousReleaseBytes('left', { roomId: 1 }), 'malformed'],
-        [previousReleaseBytes('pong', {}), 'event'],
-      ];
-      for (const [data, reason] of cases) {
-        expect(decodePreviousReleaseMessage('room', ROOM, data)).toEqual({
-          kind: 'unreadable',
-          reason,
-        });
-      }
-    });
-
-    it('gets copies it reads as its own frames, which this release skips', () => {
-      const copy = previousReleaseFrame(frame);
-      // The previous release forwards what it receives as is: it must be the same JSON.
-      expect(JSON.parse(copy.toString())).toEqual(JSON.parse(frame.toString()));
-      expect(decodePreviousReleaseMessage('room', ROOM, copy)).toEqual({ kind: 'copy' });
-
-      // It leaves a room when a frame starts with `{"event":"left"` (56ee10c `revokedRoomOf`).
-      const left = previousReleaseControl(revoked);
-      expect(left.toString().startsWith('{"event":"left"')).toBe(true);
-      expect(JSON.parse(left.toString())).toEqual({ event: 'left', data: { roomId: ROOM } });
-      expect(JSON.parse(previousReleaseControl(presence).toString())).toEqual({
-        event: 'presence',
-        data: { roomId: ROOM, userId: USER, status: 'online' },
-      });
-      expect(decodePreviousReleaseMessage('user', USER, left)).toEqual({ kind: 'copy' });
-    });
   });
 
   it('refuses an instance id that is not 36 ASCII characters', () => {

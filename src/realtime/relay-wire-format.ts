@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import type { PresenceStatus } from '@libs/protocol';
 
 /** Whose live frames a channel carries: a room's members, or one user's connections. */
@@ -19,12 +18,6 @@ export type ControlMessage =
  * JSON (kind CONTROL). A later release keeps these channels and raises the version byte: this
  * release ignores (and counts) a version it does not know instead of guessing, and the later one
  * can still read version 1.
- *
- * The previous release (before the relay, commit 56ee10c) put plain JSON frames on
- * `<audience>:<id>` and forwarded whatever arrived there to its clients as is, so nothing but a
- * plain frame may ever go on those channels. Until no instance of it is left, this release also
- * publishes a plain copy of everything it relays there (revocations as the `left` frame that
- * release acts on), and reads what that release publishes there.
  */
 export const RELAY_WIRE_VERSION = 1;
 
@@ -34,18 +27,8 @@ const ORIGIN_LENGTH = 36;
 const HEADER_LENGTH = 2 + ORIGIN_LENGTH;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
-/**
- * Ends each plain copy this release publishes: JSON ignores it (the previous release and its
- * clients read the frame unchanged), and it tells this release's instances not to deliver a copy
- * they already have from the relay channel. The previous release's `JSON.stringify` never ends
- * with it.
- */
-const COPY_MARK = 0x0a;
-const COPY_MARK_BYTES = Buffer.from([COPY_MARK]);
 
 export const relayChannel = (audience: Audience, id: string) => `relay:${audience}:${id}`;
-/** The previous release's channel for the same audience. */
-export const previousReleaseChannel = (audience: Audience, id: string) => `${audience}:${id}`;
 
 /** Why a message was ignored (the `reason` label of `switchboard_relay_unreadable_total`). */
 export type UnreadableReason =
@@ -56,21 +39,13 @@ export type UnreadableReason =
   /** A kind of relay message this release does not know. */
   | 'kind'
   /** Not the JSON it should be (a frame, or a control message of a known type). */
-  | 'malformed'
-  /** A plain frame of an event the previous release never relays. */
-  | 'event';
+  | 'malformed';
 
 export type RelayMessage =
   | { kind: 'frame'; origin: Buffer; payload: Buffer }
   | { kind: 'control'; origin: Buffer; message: ControlMessage };
 
-export type PreviousReleaseMessage =
-  | { kind: 'frame'; payload: Buffer }
-  | { kind: 'control'; message: ControlMessage }
-  /** A copy this release published for the previous one: already delivered from the relay. */
-  | { kind: 'copy' };
-
-export type Decoded<T> = T | { kind: 'unreadable'; reason: UnreadableReason };
+export type Unreadable = { kind: 'unreadable'; reason: UnreadableReason };
 
 /** Builds what one instance publishes; the headers are built once. */
 export class RelayEncoder {
@@ -100,29 +75,8 @@ export class RelayEncoder {
   }
 }
 
-/** The plain copy of a frame for the previous release. */
-export function previousReleaseFrame(payload: Buffer): Buffer {
-  return Buffer.concat([payload, COPY_MARK_BYTES]);
-}
-
-/**
- * The plain frame through which the previous release learns what `message` says: `left` makes its
- * connections leave the room (all of them on a room's channel, the user's on a user's channel),
- * `presence` goes to its clients as is.
- */
-export function previousReleaseControl(message: ControlMessage): Buffer {
-  const frame =
-    message.type === 'revoked'
-      ? { event: 'left', data: { roomId: message.roomId } }
-      : {
-          event: 'presence',
-          data: { roomId: message.roomId, userId: message.userId, status: message.status },
-        };
-  return previousReleaseFrame(Buffer.from(JSON.stringify(frame)));
-}
-
 /** A message from `relay:<audience>:<id>`. */
-export function decodeRelayMessage(data: Buffer): Decoded<RelayMessage> {
+export function decodeRelayMessage(data: Buffer): RelayMessage | Unreadable {
   if (data.length === 0) {
     return unreadable('truncated');
   }
@@ -150,51 +104,9 @@ export function decodeRelayMessage(data: Buffer): Decoded<RelayMessage> {
   }
 }
 
-/** A message from the previous release's `<audience>:<id>`. */
-export function decodePreviousReleaseMessage(
-  audience: Audience,
-  id: string,
-  data: Buffer,
-): Decoded<PreviousReleaseMessage> {
-  if (data.length > 0 && data[data.length - 1] === COPY_MARK) {
-    return { kind: 'copy' };
-  }
-  // Forwarded as a text frame: bytes that are not UTF-8 would make a client drop the connection.
-  const frame = isUtf8(data) ? (parseJson(data) as { event?: unknown; data?: unknown }) : undefined;
-  if (!isObject(frame) || typeof frame.event !== 'string' || !isObject(frame.data)) {
-    return unreadable('malformed');
-  }
-  const payload = frame.data;
-  switch (frame.event) {
-    case 'message':
-      return { kind: 'frame', payload: data };
-    case 'left':
-      // On a room's channel everyone lost access (the room is gone); on a user's, that user.
-      return typeof payload.roomId === 'string'
-        ? {
-            kind: 'control',
-            message: {
-              type: 'revoked',
-              roomId: payload.roomId,
-              userId: audience === 'user' ? id : null,
-            },
-          }
-        : unreadable('malformed');
-    case 'presence': {
-      const message = controlOf({ type: 'presence', ...payload });
-      return message ? { kind: 'control', message } : unreadable('malformed');
-    }
-    default:
-      return unreadable('event');
-  }
-}
-
-function parseControl(body: Buffer): ControlMessage | undefined {
-  return controlOf(parseJson(body));
-}
-
 /** A control message of a known type with every field as it should be, else undefined. */
-function controlOf(value: unknown): ControlMessage | undefined {
+function parseControl(body: Buffer): ControlMessage | undefined {
+  const value = parseJson(body);
   if (!isObject(value) || typeof value.roomId !== 'string') {
     return undefined;
   }
@@ -224,6 +136,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function unreadable(reason: UnreadableReason): { kind: 'unreadable'; reason: UnreadableReason } {
+function unreadable(reason: UnreadableReason): Unreadable {
   return { kind: 'unreadable', reason };
 }
