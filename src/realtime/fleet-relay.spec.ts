@@ -80,6 +80,45 @@ describe('FleetRelay', () => {
     expect(heard[1].frames.map((frame) => frame.audience)).toEqual(['user']);
   });
 
+  it('counts what it receives from others, routed while watched, and drops it after', async () => {
+    const { metrics, relays, heard } = twoInstances();
+    const received = async () => {
+      const counted = await metrics.relayReceived.get();
+      return Object.fromEntries(
+        counted.values.map(({ labels, value }) => [`${labels.audience} ${labels.routed}`, value]),
+      );
+    };
+    // Every series is there from the start, at 0.
+    expect(await received()).toEqual({
+      'room true': 0,
+      'room false': 0,
+      'user true': 0,
+      'user false': 0,
+    });
+    await Promise.all(relays.map((relay) => relay.watch('room', ROOM)));
+
+    relays[0].publishFrame('room', ROOM, Buffer.from('{"event":"message"}'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(heard[1].frames).toHaveLength(1);
+    // Instance 1 counts it routed; instance 0 (the same metrics here) not its own echo.
+    expect(await received()).toMatchObject({ 'room true': 1, 'room false': 0 });
+
+    // A late one: it reaches instance 1 before its subscription is gone (the in-process bus
+    // delivers before the unsubscribe runs).
+    relays[1].unwatch('room', ROOM);
+    relays[0].publishFrame('room', ROOM, Buffer.from('{"event":"late"}'));
+    relays[0].publishControl('room', ROOM, { type: 'revoked', roomId: ROOM, userId: null });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(heard[1].frames).toHaveLength(1);
+    expect(heard[1].control).toEqual([]);
+    expect(await received()).toEqual({
+      'room true': 1,
+      'room false': 2,
+      'user true': 0,
+      'user false': 0,
+    });
+  });
+
   it('drops what it cannot read, counts it by reason, and still delivers what it can', async () => {
     const { bus, metrics, relays, heard } = twoInstances();
     await Promise.all(relays.map((relay) => relay.watch('room', ROOM)));

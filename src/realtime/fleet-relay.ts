@@ -132,7 +132,7 @@ export class FleetRelay implements OnModuleDestroy {
     clearTimeout(watch.retry);
     watch.retry = undefined;
     const { audience, id } = watch;
-    const attempt = this.bus.subscribe(key, (message) => this.receive(audience, id, message));
+    const attempt = this.bus.subscribe(key, (message) => this.receive(key, audience, id, message));
     watch.attempt = attempt;
     attempt.then(
       () => (watch.failures = 0),
@@ -172,7 +172,7 @@ export class FleetRelay implements OnModuleDestroy {
     });
   }
 
-  private receive(audience: Audience, id: string, message: BusMessage): void {
+  private receive(key: string, audience: Audience, id: string, message: BusMessage): void {
     const decoded = decodeRelayMessage(message.data);
     if (decoded.kind === 'unreadable') {
       this.ignore(decoded.reason, message.channel);
@@ -180,6 +180,12 @@ export class FleetRelay implements OnModuleDestroy {
     }
     if (decoded.origin.equals(this.encoder.origin)) {
       // Our own echo: the relay carries only to the other instances.
+      return;
+    }
+    // Unwatched: the last connection here left while this was on its way.
+    const routed = this.watched.has(key);
+    this.metrics.relayReceived.inc({ audience, routed: String(routed) });
+    if (!routed) {
       return;
     }
     if (decoded.kind === 'control') {

@@ -13,6 +13,7 @@ export class RealtimeMetrics {
   readonly closed: Counter<'code'>;
   readonly upgradesRefused: Counter<'status' | 'reason'>;
   readonly relayUnreadable: Counter<'reason'>;
+  readonly relayReceived: Counter<'audience' | 'routed'>;
   readonly wsFastPathEnabled: Gauge;
 
   constructor(metrics: MetricsService, bus: MessageBus) {
@@ -48,6 +49,17 @@ export class RealtimeMetrics {
       help: 'Messages from other instances ignored because this release cannot read them (another release during a rolling upgrade), by reason',
       labelNames: ['reason'],
     });
+    this.relayReceived = metrics.counter({
+      name: 'relay_received_total',
+      help: 'Readable messages from other instances, by audience; routed="false" when no connection here was in that room (or of that user) any more: dropped, it need not have come',
+      labelNames: ['audience', 'routed'],
+    });
+    // At 0 from the start, so that a share of routed="false" can be read before the first one.
+    for (const audience of ['room', 'user']) {
+      for (const routed of ['true', 'false']) {
+        this.relayReceived.inc({ audience, routed }, 0);
+      }
+    }
     this.wsFastPathEnabled = metrics.gauge({
       name: 'ws_fast_path_enabled',
       help: '1 when frames are written to sockets pre-framed (the start-up check found the ws internals it needs), 0 when every frame goes through socket.send',
