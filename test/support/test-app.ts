@@ -40,7 +40,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DATA_DIR: dataDirectory,
     DATABASE_URL: database.url,
     LOG_LEVEL: 'silent',
-    ...testRedisEnvironment(),
+    // A suite that names its own Redis (a server it stops) gets that one, not the pass's.
+    ...(options.environment?.REDIS_URL || options.environment?.REDIS_CLUSTER_NODES
+      ? {}
+      : testRedisEnvironment()),
     // Suites make many requests from one address; the throttling suite sets its own limits.
     THROTTLE_LIMIT: '100000',
     AUTH_THROTTLE_LIMIT: '100000',
