@@ -10,3 +10,5 @@ export * from './early-cache-hits';
 export * from './http-cache.interceptor';
 export * from './shared-cache.tier';
 export * from './http-execution-context';
+export * from './redis-cache.tier';
+export * from './redis-keyv.store';
