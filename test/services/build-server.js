@@ -3,7 +3,13 @@
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
-module.exports = function buildServer() {
+/** Set by run-services.js once it has built: its jest passes then skip the build. */
+const BUILT_VARIABLE = 'TEST_SERVER_BUILT';
+
+function buildServer() {
+  if (process.env[BUILT_VARIABLE] === '1') {
+    return;
+  }
   const root = path.resolve(__dirname, '..', '..');
   const result = spawnSync(
     process.execPath,
@@ -13,4 +19,7 @@ module.exports = function buildServer() {
   if (result.status !== 0) {
     throw new Error(`nest build failed (${result.error?.message ?? `exit ${result.status}`})`);
   }
-};
+}
+
+module.exports = buildServer;
+module.exports.BUILT_VARIABLE = BUILT_VARIABLE;
