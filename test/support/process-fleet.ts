@@ -20,6 +20,16 @@ export interface FleetRedis {
   resume(): void;
   /** After the suite: stops it for good and removes what it kept on disk. */
   dispose(): Promise<void>;
+  /** The cluster, when the fleet runs on one: for its own faults (a slot moved, a failover). */
+  readonly cluster?: RedisClusterProcess;
+}
+
+export interface ProcessFleetOptions {
+  /**
+   * A cluster of the suite's own, whatever the pass (by default one only in the cluster pass of
+   * `npm run test:services`), with this many replicas per primary.
+   */
+  cluster?: { replicasPerPrimary: number };
 }
 
 /** Server processes of one fleet: one PostgreSQL database, one JWT secret, one Redis. */
@@ -38,6 +48,7 @@ export interface ProcessFleet {
 export function useProcessFleet(
   size: number,
   environment: Record<string, string> = {},
+  options: ProcessFleetOptions = {},
 ): ProcessFleet {
   let redis: FleetRedis | undefined;
   let setup: ServerSetup | undefined;
@@ -46,7 +57,7 @@ export function useProcessFleet(
   beforeAll(async () => {
     requireTestDatabaseUrl();
     requireTestRedisUrl();
-    redis = await startFleetRedis();
+    redis = await startFleetRedis(options);
     setup = await createServerSetup({ ...redis.environment, ...environment });
     const { environment: serverEnvironment } = setup;
     instances = await Promise.all(
@@ -76,8 +87,8 @@ export function useProcessFleet(
   };
 }
 
-async function startFleetRedis(): Promise<FleetRedis> {
-  if (!testRedisClusterNodes()) {
+async function startFleetRedis(options: ProcessFleetOptions): Promise<FleetRedis> {
+  if (!options.cluster && !testRedisClusterNodes()) {
     const server = await RedisServerProcess.start();
     return {
       environment: { REDIS_URL: server.url },
@@ -88,7 +99,10 @@ async function startFleetRedis(): Promise<FleetRedis> {
       dispose: () => server.stop(),
     };
   }
-  const cluster = await RedisClusterProcess.start({ primaries: 3 });
+  const cluster = await RedisClusterProcess.start({
+    primaries: 3,
+    replicasPerPrimary: options.cluster?.replicasPerPrimary ?? 0,
+  });
   const ports = cluster.nodes.map((node) => Number(node.slice(node.lastIndexOf(':') + 1)));
   const onOneServerOnly = () => {
     throw new Error('Pausing is for one redis-server: leave this suite out of the cluster pass');
@@ -105,6 +119,7 @@ async function startFleetRedis(): Promise<FleetRedis> {
     pause: onOneServerOnly,
     resume: onOneServerOnly,
     dispose: () => cluster.stop(),
+    cluster,
   };
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFreePort } from './network';
 import { createTestDatabase } from './test-database';
-import { testRedisEnvironment } from './test-redis';
+import { testRedisEnvironmentUnlessIn } from './test-redis';
 import { settlesWithin, sleep, waitUntil } from './wait-until';
 
 // From source under Jest (test/support), or compiled for the scale suite (dist/test/support).
@@ -71,7 +71,7 @@ export async function createServerSetup(
       DATA_DIR: dataDirectory,
       JWT_SECRET: randomBytes(32).toString('hex'),
       DATABASE_URL: database.url,
-      ...testRedisEnvironment(),
+      ...testRedisEnvironmentUnlessIn(overrides),
       // A busy shared machine delays every event loop; that is not what these suites test.
       SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
       ...overrides,

@@ -6,7 +6,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig, loadConfig } from '@config';
 import { createApp } from '@app/bootstrap/create-app';
 import { createTestDatabase, TestDatabase } from './test-database';
-import { testRedisEnvironment } from './test-redis';
+import { testRedisEnvironmentUnlessIn } from './test-redis';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -40,10 +40,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DATA_DIR: dataDirectory,
     DATABASE_URL: database.url,
     LOG_LEVEL: 'silent',
-    // A suite that names its own Redis (a server it stops) gets that one, not the pass's.
-    ...(options.environment?.REDIS_URL || options.environment?.REDIS_CLUSTER_NODES
-      ? {}
-      : testRedisEnvironment()),
+    ...testRedisEnvironmentUnlessIn(options.environment),
     // Suites make many requests from one address; the throttling suite sets its own limits.
     THROTTLE_LIMIT: '100000',
     AUTH_THROTTLE_LIMIT: '100000',
@@ -124,7 +121,7 @@ export async function startTestFleet(
 ): Promise<TestFleet> {
   const database = await createTestDatabase();
   const environment: Record<string, string> = {
-    ...testRedisEnvironment(),
+    ...testRedisEnvironmentUnlessIn(options.environment),
     JWT_SECRET: `fleet-secret-${randomBytes(16).toString('hex')}`,
     ...options.environment,
   };

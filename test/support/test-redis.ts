@@ -18,6 +18,16 @@ export function testRedisEnvironment(): Record<string, string> {
     : { REDIS_URL: url, REDIS_KEY_PREFIX: keyPrefix };
 }
 
+/**
+ * `testRedisEnvironment()`, unless `environment` names a Redis of its own (a server or cluster
+ * the suite stops): then that one alone, not the pass's as well.
+ */
+export function testRedisEnvironmentUnlessIn(
+  environment: Record<string, string> | undefined,
+): Record<string, string> {
+  return environment?.REDIS_URL || environment?.REDIS_CLUSTER_NODES ? {} : testRedisEnvironment();
+}
+
 /** The Redis server of `npm run test:services`; throws elsewhere, so a service suite cannot skip. */
 export function requireTestRedisUrl(): string {
   const url = process.env.TEST_REDIS_URL;
