@@ -1,5 +1,5 @@
 import { registerUser } from '@test/support/auth-helpers';
-import { useProcessFleet } from '@test/support/process-fleet';
+import { useProcessFleet, waitUntilBackOnRedis } from '@test/support/process-fleet';
 import { RedisClusterProcess, slotOf } from '@test/support/redis-cluster-process';
 import { createRoom } from '@test/support/room-helpers';
 import type { ServerProcess } from '@test/support/server-process';
@@ -48,7 +48,7 @@ describe('two instances on a Redis Cluster while it changes (services)', () => {
     if (!owner) {
       throw new Error(`no primary serves slot ${slot}`);
     }
-    return { room, aliceOnA, bobOnB, slot, owner };
+    return { alice, room, aliceOnA, bobOnB, slot, owner };
   }
 
   /** Sends `count` messages, one every 10 ms, while `fault` runs; their acks, in order. */
@@ -134,5 +134,48 @@ describe('two instances on a Redis Cluster while it changes (services)', () => {
     );
 
     await expectNothingLost(across, acks, first.seq);
+  });
+
+  it('a primary lost without a replica: degraded until it is back, then nothing lost', async () => {
+    const across = await aRoomAcrossTheInstances();
+    const first = await send(across.aliceOnA, across.room.id, 'before');
+    expect((await across.bobOnB.next('message')).data.id).toBe(first.id);
+    // Its replica goes first, so that nothing takes over: the slots of the primary are down.
+    const replica = (await cluster.replicas()).find((node) => node.primaryId === across.owner.id);
+    await cluster.stopNode(replica!.port);
+    await cluster.stopNode(across.owner.port);
+    // The cluster stops serving (full coverage is required): both instances degrade, as with
+    // one Redis down, and stay ready.
+    for (const instance of [instanceA, instanceB]) {
+      await waitUntil(
+        async () => {
+          const response = await fetch(`${instance.url}/health/ready`);
+          const { degraded } = (await response.json()) as { degraded?: string[] };
+          return response.ok && degraded?.includes('bus') === true && degraded.includes('cache');
+        },
+        RESUME_TIMEOUT_MS,
+        'ready, with the bus and the cache degraded',
+      );
+    }
+
+    // Local delivery goes on: Alice's second connection on A gets what she sends on A.
+    const secondOnA = await fleet.connect(instanceA, across.alice);
+    await secondOnA.request('join', { roomId: across.room.id }, 'joined');
+    const during: { id: string; seq: number }[] = [];
+    for (let n = 1; n <= 3; n += 1) {
+      during.push(await send(across.aliceOnA, across.room.id, `while down ${n}`));
+    }
+    await waitUntil(
+      () => during.every(({ id }) => secondOnA.received('message').some((m) => m.id === id)),
+      5000,
+      'the messages live on A',
+    );
+
+    await cluster.startNode(across.owner.port);
+    await cluster.startNode(replica!.port);
+    await cluster.waitUntilHealthy();
+    await waitUntilBackOnRedis(instanceA);
+    await waitUntilBackOnRedis(instanceB);
+    await expectNothingLost(across, during, first.seq);
   });
 });

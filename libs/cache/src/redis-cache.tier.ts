@@ -35,6 +35,9 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `;
 
+/** A retirement that failed is tried again after this. */
+const RETIRE_RETRY_MS = 1_000;
+
 /** What an entry holds in Redis. */
 interface StoredEntry<T> {
   value: T;
@@ -261,7 +264,16 @@ export class RedisCacheTier implements SharedCacheTier {
           this.missedInvalidation = this.misses !== missesBefore;
           this.logger.log('The shared cache tier was retired after a missed invalidation');
         },
-        () => this.metrics.countTier('redis', 'errors'),
+        () => {
+          this.metrics.countTier('redis', 'errors');
+          // Redis is back but refused (a cluster still settling): the tier stays unusable
+          // until the epoch moves, so try again rather than wait for the next outage.
+          setTimeout(() => {
+            if (this.missedInvalidation && this.connection.available) {
+              void this.retireEverything();
+            }
+          }, RETIRE_RETRY_MS).unref();
+        },
       )
       .finally(() => {
         this.retiring = undefined;

@@ -17,7 +17,7 @@ import Redis, {
 import calculateSlot from 'cluster-key-slot';
 import { ClusterSeeds, parseClusterSeeds } from './cluster-seed-nodes';
 import { LoopTimeDeadlines } from './loop-time-deadlines';
-import { commandDeadlines, WatchedCluster, WatchedRedis } from './watched-redis';
+import { COMMAND_TIMED_OUT, commandDeadlines, WatchedCluster, WatchedRedis } from './watched-redis';
 import { RedisUnavailableError } from './redis-unavailable.error';
 
 /** The commands every feature sends: the same on one Redis and on a cluster. */
@@ -62,6 +62,17 @@ const DEFAULT_RETRY_DELAY_MS = { first: 100, max: 2_000 };
  * once; the interval bounds how long a subscriber can stay with a node that gave its slot away.
  */
 const CLUSTER_SLOTS_REFRESH_MS = 2_000;
+/**
+ * A whole `run` on a cluster, in command timeouts. ioredis holds a pipeline or MULTI back, unsent
+ * and so untimed, while it has no slot map (a failed cluster): a run that waited this long fails.
+ */
+const CLUSTER_RUN_TIMEOUT_FACTOR = 5;
+
+/** A `run` on a cluster, watched until it settles. */
+interface PendingRun {
+  settled: boolean;
+  reject: (error: Error) => void;
+}
 /** A QUIT that a frozen Redis does not answer gives way to a hard disconnect after this. */
 const QUIT_TIMEOUT_MS = 1_000;
 
@@ -87,6 +98,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   private readonly seeds: ClusterSeeds | undefined;
   private readonly commandClient: Redis | Cluster;
   private readonly topologyListeners = new Set<() => void>();
+  private readonly runDeadlines: LoopTimeDeadlines<PendingRun> | undefined;
   private slotOwnersSeen = '';
   private readonly breaker: CircuitBreakerPolicy;
   private readonly deadlines: LoopTimeDeadlines<Command>;
@@ -110,6 +122,13 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
       this.cluster = new WatchedCluster(this.seeds.nodes, this.clusterOptions(), this.deadlines);
       this.commandClient = this.cluster;
       this.cluster.on('refresh', () => this.topologyRefreshed());
+      this.runDeadlines = new LoopTimeDeadlines<PendingRun>(
+        CLUSTER_RUN_TIMEOUT_FACTOR * (options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS),
+        {
+          pending: (run) => !run.settled,
+          expire: (run) => run.reject(new Error(COMMAND_TIMED_OUT)),
+        },
+      );
     } else if (options.url) {
       this.endpoint = describeEndpoint(options.url);
       this.commandClient = new WatchedRedis(
@@ -235,7 +254,27 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     if (!this.available) {
       return Promise.reject(this.unavailableError());
     }
-    return this.breaker.execute(() => operation(this.client));
+    const deadlines = this.runDeadlines;
+    if (!deadlines) {
+      return this.breaker.execute(() => operation(this.client));
+    }
+    return this.breaker.execute(
+      () =>
+        new Promise<T>((resolve, reject) => {
+          const run: PendingRun = { settled: false, reject };
+          deadlines.watch(run);
+          operation(this.client).then(
+            (value) => {
+              run.settled = true;
+              resolve(value);
+            },
+            (error: unknown) => {
+              run.settled = true;
+              reject(error instanceof Error ? error : new Error(String(error)));
+            },
+          );
+        }),
+    );
   }
 
   /** Called whenever `available` may have changed; returns the function that stops it. */
@@ -296,6 +335,7 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
       [this.commandClient, ...this.subscribers].map((connection) => quit(connection)),
     );
     this.deadlines.stop();
+    this.runDeadlines?.stop();
     this.changed();
   }
 
