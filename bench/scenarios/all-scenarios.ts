@@ -1,4 +1,5 @@
 import { clusterCachedRead } from './cluster.scenario';
+import { fleetRelay } from './fleet-relay.scenario';
 import { HTTP_READ_SCENARIOS } from './http-read.scenarios';
 import { MESSAGE_POST_SCENARIOS } from './message-post.scenarios';
 import { Scenario } from './scenario';
@@ -16,4 +17,5 @@ export const ALL_SCENARIOS: readonly Scenario[] = [
   websocketFanout,
   websocketPeer,
   clusterCachedRead,
+  fleetRelay,
 ];
