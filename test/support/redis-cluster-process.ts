@@ -1,12 +1,12 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { acceptsConnections, findFreePort } from './network';
 import { settlesWithin, sleep } from './wait-until';
+import calculateSlot from 'cluster-key-slot';
 
 const HOST = '127.0.0.1';
 const DEFAULT_NODE_TIMEOUT_MS = 2000;
@@ -20,12 +20,6 @@ const MIGRATE_BATCH = 100;
 const MIGRATE_TIMEOUT_MS = 5000;
 const POLL_MS = 50;
 const OUTPUT_TAIL = 4000;
-
-// cluster-key-slot is ioredis's dependency, not ours (npm nests it under ioredis): take ioredis's
-// own copy, the very function its Cluster routes keys with.
-const calculateSlot = createRequire(require.resolve('ioredis'))('cluster-key-slot') as (
-  key: string | Buffer,
-) => number;
 
 /** The hash slot (0–16383) of `key`, hash tags included, as Redis Cluster and ioredis compute it. */
 export function slotOf(key: string | Buffer): number {
