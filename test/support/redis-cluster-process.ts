@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import calculateSlot from 'cluster-key-slot';
 import Redis from 'ioredis';
 import { acceptsConnections, findFreePort } from './network';
 import { settlesWithin, sleep } from './wait-until';
-import calculateSlot from 'cluster-key-slot';
 
 const HOST = '127.0.0.1';
 const DEFAULT_NODE_TIMEOUT_MS = 2000;
