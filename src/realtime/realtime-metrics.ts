@@ -65,6 +65,13 @@ export class RealtimeMetrics {
       help: '1 when frames are written to sockets pre-framed (the start-up check found the ws internals it needs), 0 when every frame goes through socket.send',
     });
     metrics.gauge({
+      name: 'bus_unrouted_messages',
+      help: 'Messages the bus received since the start for a channel nothing here subscribes to any more (dropped)',
+      collect() {
+        this.set(bus.unroutedMessages);
+      },
+    });
+    metrics.gauge({
       name: 'bus_reconnects',
       help: 'Times the bus has recovered from losing Redis since the start',
       collect() {

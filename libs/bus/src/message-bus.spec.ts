@@ -59,6 +59,18 @@ describe(MessageBus.name, () => {
     bus = new MessageBus(transport, logger);
   });
 
+  it('counts what arrives for a channel nothing here holds any more, and delivers nothing of it', async () => {
+    const handler = jest.fn();
+    const unsubscribe = await bus.subscribe('room:1', handler);
+    transport.deliver('room:1', { n: 1 });
+    unsubscribe();
+    transport.deliver('room:1', { n: 2 });
+    transport.deliver('room:never', { n: 3 });
+
+    expect(handler).toHaveBeenCalledTimes(1);
+    expect(bus.unroutedMessages).toBe(2);
+  });
+
   describe('reference counting', () => {
     it('subscribes the transport once for the first subscriber of a channel', async () => {
       await bus.subscribe('room:1', jest.fn());

@@ -30,6 +30,7 @@ interface ChannelSubscription {
 export class MessageBus implements OnModuleInit, OnApplicationShutdown {
   private readonly channels = new Map<string, ChannelSubscription>();
   private closed = false;
+  private unrouted = 0;
 
   constructor(
     private readonly transport: BusTransport,
@@ -155,9 +156,19 @@ export class MessageBus implements OnModuleInit, OnApplicationShutdown {
     return subscription;
   }
 
+  /**
+   * Messages received since the start for a channel nothing here subscribes to (any more): what
+   * an instance is sent without a member for it. Zero while unsubscriptions reach Redis in time.
+   */
+  get unroutedMessages(): number {
+    return this.unrouted;
+  }
+
   private dispatch(channel: string, data: Buffer): void {
     const subscription = this.channels.get(channel);
     if (!subscription) {
+      // Redis sent what nobody here holds any more (an unsubscription on its way): dropped.
+      this.unrouted += 1;
       return;
     }
     const message = new BusMessage(channel, data);
