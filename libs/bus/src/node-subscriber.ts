@@ -91,7 +91,10 @@ export class NodeSubscriber {
     connection.on('close', () => {
       this.restored = false;
       this.settleAwaitingConnection();
-      events.changed();
+      // Closed on purpose (no channel of ours left on the node): not an outage.
+      if (!this.closing) {
+        events.changed();
+      }
     });
     connection.on('ready', () => this.restore());
   }

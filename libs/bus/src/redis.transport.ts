@@ -223,7 +223,8 @@ export class RedisTransport implements BusTransport {
       {
         message: (channel, data) => this.receive(channel, data),
         changed: () => {
-          if (this.isHealthy()) {
+          // This node lost its connection: an outage. It came back: healthy if all others are.
+          if (node.ready) {
             this.markUpIfHealthy();
           } else {
             this.markDown(this.lastError ?? `subscriber ${address}: connection closed`);
