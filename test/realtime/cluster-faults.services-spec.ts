@@ -1,5 +1,9 @@
 import { registerUser } from '@test/support/auth-helpers';
-import { useProcessFleet, waitUntilBackOnRedis } from '@test/support/process-fleet';
+import {
+  useProcessFleet,
+  waitUntilBackOnRedis,
+  waitUntilLiveBothWays,
+} from '@test/support/process-fleet';
 import { RedisClusterProcess, slotOf } from '@test/support/redis-cluster-process';
 import { createRoom } from '@test/support/room-helpers';
 import type { ServerProcess } from '@test/support/server-process';
@@ -9,7 +13,6 @@ import { WsTestClient } from '@test/support/ws-test-client';
 const KEY_PREFIX = 'cluster-faults:';
 /** A failover or a moved slot: the cluster's node timeout (2 s) plus the app's slot-map refresh. */
 const RESUME_TIMEOUT_MS = 30_000;
-const PROBE_WAIT_MS = 500;
 /** Messages sent while the cluster changes: bounded, one every 10 ms. */
 const DURING_FAULT = 60;
 
@@ -83,26 +86,7 @@ describe('two instances on a Redis Cluster while it changes (services)', () => {
     expect(synced.map((message) => message.seq)).toEqual(
       acks.map((_, index) => firstSeq + 1 + index),
     );
-    for (const [from, to] of [
-      [aliceOnA, bobOnB],
-      [bobOnB, aliceOnA],
-    ]) {
-      await waitUntil(
-        async () => {
-          const probe = await send(from, room.id, 'probe');
-          await sleep(PROBE_WAIT_MS);
-          return to.received('message').some((message) => message.id === probe.id);
-        },
-        RESUME_TIMEOUT_MS,
-        'live delivery across the instances after the change',
-      );
-    }
-    const after = await send(aliceOnA, room.id, 'after');
-    await waitUntil(
-      () => bobOnB.received('message').some((message) => message.id === after.id),
-      5000,
-      'the next message, live on B',
-    );
+    await waitUntilLiveBothWays([aliceOnA, bobOnB], room.id, RESUME_TIMEOUT_MS);
   }
 
   beforeAll(() => {

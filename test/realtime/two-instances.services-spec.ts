@@ -2,16 +2,15 @@ import { PresenceStatus } from '@libs/client';
 import { registerUser } from '@test/support/auth-helpers';
 import { presenceIn } from '@test/support/presence-helpers';
 import { createRoom } from '@test/support/room-helpers';
-import { useProcessFleet } from '@test/support/process-fleet';
+import { useProcessFleet, waitUntilLiveBothWays } from '@test/support/process-fleet';
 import type { ServerProcess } from '@test/support/server-process';
-import { sleep, waitUntil } from '@test/support/wait-until';
+import { sleep } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 /** How long a frame that must not come gets to show up. */
 const QUIET_MS = 300;
 /** Redis is back: by then both instances deliver live again (reconnect back-off is 2 s at most). */
 const RESUME_TIMEOUT_MS = 15_000;
-const PROBE_WAIT_MS = 500;
 
 /**
  * Issue 4, service-backed: two server processes on one PostgreSQL database and one Redis (a
@@ -146,25 +145,6 @@ describe('two server processes on one Redis and one PostgreSQL (services)', () =
     expect(history.hasMore).toBe(false);
 
     // Each direction: send until one arrives live on the other instance, then every one does.
-    for (const [from, to] of [
-      [aliceOnA, bobOnB],
-      [bobOnB, aliceOnA],
-    ]) {
-      await waitUntil(
-        async () => {
-          const probe = await send(from, room.id, 'probe');
-          await sleep(PROBE_WAIT_MS);
-          return to.received('message').some((message) => message.id === probe.id);
-        },
-        RESUME_TIMEOUT_MS,
-        'live delivery across the instances after the Redis restart',
-      );
-      const after = await send(from, room.id, 'after the restart');
-      await waitUntil(
-        () => to.received('message').some((message) => message.id === after.id),
-        5000,
-        'the next message, live',
-      );
-    }
+    await waitUntilLiveBothWays([aliceOnA, bobOnB], room.id, RESUME_TIMEOUT_MS);
   });
 });

@@ -4,7 +4,7 @@ import { RedisServerProcess } from './redis-server-process';
 import { createServerSetup, ServerProcess, ServerSetup } from './server-process';
 import { requireTestDatabaseUrl } from './test-database';
 import { requireTestRedisUrl, testRedisClusterNodes } from './test-redis';
-import { waitUntil } from './wait-until';
+import { sleep, waitUntil } from './wait-until';
 import { useWsTestClients, WsTestClient } from './ws-test-client';
 
 /**
@@ -134,4 +134,35 @@ export async function waitUntilBackOnRedis(instance: ServerProcess): Promise<voi
     15_000,
     'the instance to be back on Redis, nothing degraded',
   );
+}
+
+/** After a probe is sent, how long it gets to arrive before the next one. */
+const LIVE_PROBE_WAIT_MS = 500;
+
+/**
+ * Once Redis (or a cluster) is back: sends probes from each client of `pair` to the other until
+ * one arrives live, within `timeoutMs`, then one more message each way, which must arrive too.
+ */
+export async function waitUntilLiveBothWays(
+  pair: readonly [WsTestClient, WsTestClient],
+  roomId: string,
+  timeoutMs: number,
+): Promise<void> {
+  const send = async (from: WsTestClient, body: string) =>
+    (await from.request('send', { roomId, body }, 'ack')).data;
+  const arrived = (to: WsTestClient, id: string) =>
+    to.received('message').some((message) => message.id === id);
+  for (const [from, to] of [pair, [pair[1], pair[0]] as const]) {
+    await waitUntil(
+      async () => {
+        const probe = await send(from, 'probe');
+        await sleep(LIVE_PROBE_WAIT_MS);
+        return arrived(to, probe.id);
+      },
+      timeoutMs,
+      'live delivery across the instances',
+    );
+    const after = await send(from, 'after the probes');
+    await waitUntil(() => arrived(to, after.id), 5000, 'the next message, live');
+  }
 }
