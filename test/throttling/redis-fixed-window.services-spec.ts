@@ -1,26 +1,36 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Redis from 'ioredis';
+import { RedisCommands, RedisConnection } from '@libs/redis';
 import { RedisFixedWindowCounter } from '@app/throttling/redis-fixed-window.counter';
-import { requireTestRedisUrl } from '@test/support/test-redis';
+import { testRedisTarget } from '@test/support/test-redis';
 
+/** On one Redis, and in the cluster pass of test:services on a 3-primary cluster. */
 describe('RedisFixedWindowCounter on Redis (services)', () => {
-  let redis: Redis;
+  let connection: RedisConnection;
+  let redis: RedisCommands;
   let counter: RedisFixedWindowCounter;
   const prefix = `switchboard-test-${randomBytes(4).toString('hex')}:throttle:`;
   const key = (name: string) => `${prefix}${name}`;
 
-  beforeAll(() => {
-    redis = new Redis(requireTestRedisUrl());
+  beforeAll(async () => {
+    connection = new RedisConnection({
+      ...testRedisTarget(),
+      keyPrefix: '',
+      commandTimeoutMs: 2000,
+    });
+    await connection.connect();
+    redis = connection.client;
     counter = new RedisFixedWindowCounter(redis);
   });
 
   afterAll(async () => {
-    const keys = await redis.keys(`{${prefix}*`);
-    if (keys.length > 0) {
-      await redis.del(...keys);
+    // Each primary's own keys, one by one: one DEL of several would cross slots on a cluster.
+    for (const node of connection.primaries()) {
+      for (const found of await node.keys(`{${prefix}*`)) {
+        await node.del(found);
+      }
     }
-    redis.disconnect();
+    await connection.close();
   });
 
   it('counts hits in one window, blocks past the limit, and starts over when the block ends', async () => {
