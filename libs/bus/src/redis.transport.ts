@@ -276,10 +276,7 @@ export class RedisTransport implements BusTransport {
         `The Redis Cluster's slots moved: ${moves.length} channel(s) now subscribed on their new primaries`,
       );
     }
-    Promise.allSettled(moves).then(
-      () => this.markUpIfHealthy(),
-      () => undefined,
-    );
+    void Promise.allSettled(moves).then(() => this.markUpIfHealthy());
   }
 
   /** A node hinted that slots moved: read the map (at most every 100 ms), then place again. */
@@ -289,13 +286,15 @@ export class RedisTransport implements BusTransport {
     }
     this.logger.debug?.(`Checking the Redis Cluster's slot map: ${reason}`);
     this.topologyCheck = setTimeout(() => {
-      void this.connection.refreshTopology().then(() => {
+      void this.connection.refreshTopology().then((moved) => {
         this.topologyCheck = undefined;
-        // Unchanged map, but a node unsubscribed us or refused: send its channels again.
-        for (const node of this.nodes.values()) {
-          node.resubscribeAll();
+        // Moved: the channels were placed anew (placeChannels, a topology listener). Unchanged,
+        // but a node unsubscribed us or refused: send each node's channels again.
+        if (!moved) {
+          for (const node of this.nodes.values()) {
+            node.resubscribeAll();
+          }
         }
-        this.placeChannels();
       });
     }, TOPOLOGY_CHECK_INTERVAL_MS);
     this.topologyCheck.unref();

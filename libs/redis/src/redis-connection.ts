@@ -16,7 +16,7 @@ import Redis, {
 } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { ClusterSeeds, parseClusterSeeds } from './cluster-seed-nodes';
-import { LoopTimeDeadlines } from './loop-time-deadlines';
+import { LoopTimeDeadlines, withinLoopTime } from './loop-time-deadlines';
 import { COMMAND_TIMED_OUT, commandDeadlines, WatchedCluster, WatchedRedis } from './watched-redis';
 import { RedisUnavailableError } from './redis-unavailable.error';
 
@@ -219,17 +219,17 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     return () => this.topologyListeners.delete(listener);
   }
 
-  /** Asks the cluster for its slot map now (a node said a slot moved); nothing for one Redis. */
-  refreshTopology(): Promise<void> {
+  /**
+   * Asks the cluster for its slot map now (a node said a slot moved); resolves with whether
+   * slots changed owners (the listeners have then been told). Nothing for one Redis.
+   */
+  refreshTopology(): Promise<boolean> {
     const cluster = this.cluster;
     if (!cluster || this.closed) {
-      return Promise.resolve();
+      return Promise.resolve(false);
     }
     return new Promise((resolve) =>
-      cluster.refreshSlotsCache(() => {
-        this.topologyRefreshed();
-        resolve();
-      }),
+      cluster.refreshSlotsCache(() => resolve(this.topologyRefreshed())),
     );
   }
 
@@ -416,15 +416,16 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Tells the listeners when a refresh moved slots (not on every periodic refresh). */
-  private topologyRefreshed(): void {
+  private topologyRefreshed(): boolean {
     const owners = this.cluster?.slots.map((nodes) => nodes?.[0] ?? '').join(',') ?? '';
     if (owners === this.slotOwnersSeen) {
-      return;
+      return false;
     }
     this.slotOwnersSeen = owners;
     for (const listener of [...this.topologyListeners]) {
       listener();
     }
+    return true;
   }
 
   private startProbing(): void {
@@ -452,8 +453,14 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     const cluster = this.cluster;
-    const ping = cluster
-      ? () => Promise.all(cluster.nodes('master').map((node) => node.ping())).then(() => 'PONG')
+    // The cluster's node connections are ioredis's own, untimed: the probe is timed as a whole.
+    const ping: () => Promise<unknown> = cluster
+      ? () =>
+          withinLoopTime(
+            Promise.all(cluster.nodes('master').map((node) => node.ping())),
+            this.options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+            () => new Error(COMMAND_TIMED_OUT),
+          )
       : () => this.client.ping();
     this.breaker.execute(ping).catch(() => undefined);
   }
