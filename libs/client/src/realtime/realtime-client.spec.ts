@@ -215,9 +215,10 @@ describe(RealtimeClient.name, () => {
     server.post('room', 'live 3');
     await eventually(() => seen.length === 2, 'the live messages');
 
+    // Down before the close: the reconnect (5 ms) must not win a race with this test's 2 ms poll on a busy machine.
+    server.down = true;
     server.closeAll(CloseCode.GoingAway);
     await eventually(() => events.includes('reconnecting'), 'reconnecting');
-    server.down = true;
     // Meanwhile, more than two pages of messages.
     for (let i = 4; i <= 11; i++) {
       server.post('room', `missed ${i}`);
