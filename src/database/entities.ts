@@ -8,6 +8,7 @@ import { CreateUsersAndAuthSessions1764100000000 } from './migrations/1764100000
 import { CreateRoomsAndMessages1764200000000 } from './migrations/1764200000000-create-rooms-and-messages';
 import { CreateAuthSessionSpentSecrets1764310000000 } from './migrations/1764310000000-create-auth-session-spent-secrets';
 import { IndexAuthSessionsExpiresAt1765100000000 } from './migrations/1765100000000-index-auth-sessions-expires-at';
+import { AddReadStateAndRoomEvents1765200000000 } from './migrations/1765200000000-add-read-state-and-room-events';
 
 /** Every entity, listed by class so that the same list works under ts-jest and in `dist/`. */
 export const ENTITIES = [User, AuthSession, AuthSessionSpentSecret, Room, RoomMember, Message];
@@ -18,4 +19,5 @@ export const MIGRATIONS = [
   CreateRoomsAndMessages1764200000000,
   CreateAuthSessionSpentSecrets1764310000000,
   IndexAuthSessionsExpiresAt1765100000000,
+  AddReadStateAndRoomEvents1765200000000,
 ];

@@ -1,3 +1,4 @@
+import type { RoomEventKind } from '@libs/protocol';
 import { fromSqliteDatetime } from '@app/database/sqlite-writer';
 import { Message } from './message.entity';
 
@@ -10,11 +11,15 @@ export interface MessageRow {
   body: string;
   clientMsgId: string | null;
   createdAt: Date | string;
+  kind: RoomEventKind;
+  messageId: string | null;
+  editedAt: Date | string | null;
+  deletedAt: Date | string | null;
 }
 
 /** The columns of a `MessageRow`, for raw selects. */
 export const MESSAGE_COLUMNS =
-  '"id", "roomId", "seq", "senderId", "body", "clientMsgId", "createdAt"';
+  '"id", "roomId", "seq", "senderId", "body", "clientMsgId", "createdAt", "kind", "messageId", "editedAt", "deletedAt"';
 
 export function toMessage(row: MessageRow): Message {
   return {
@@ -24,6 +29,14 @@ export function toMessage(row: MessageRow): Message {
     senderId: row.senderId,
     body: row.body,
     clientMsgId: row.clientMsgId,
-    createdAt: row.createdAt instanceof Date ? row.createdAt : fromSqliteDatetime(row.createdAt),
+    createdAt: toDate(row.createdAt),
+    kind: row.kind,
+    messageId: row.messageId,
+    editedAt: row.editedAt === null ? null : toDate(row.editedAt),
+    deletedAt: row.deletedAt === null ? null : toDate(row.deletedAt),
   };
+}
+
+function toDate(value: Date | string): Date {
+  return value instanceof Date ? value : fromSqliteDatetime(value);
 }

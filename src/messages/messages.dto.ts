@@ -1,4 +1,4 @@
-import type { RealtimeMessage } from '@libs/protocol';
+import type { RealtimeMessage, RoomEventKind } from '@libs/protocol';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import {
@@ -55,9 +55,11 @@ export class ListRoomMessagesQueryDto extends PageQueryDto {
   before?: number;
 }
 
+export const ROOM_EVENT_KINDS: readonly RoomEventKind[] = ['message', 'edit', 'delete'];
+
 /**
- * A message: `{ id, roomId, seq, senderId, body, clientMsgId, createdAt }`. The same shape the
- * WebSocket protocol delivers; `implements` keeps the two from drifting apart.
+ * An entry of a room's sequence: a message, or an edit or delete of one (`kind`, `messageId`).
+ * The same shape the WebSocket protocol delivers; `implements` keeps the two from drifting apart.
  */
 export class MessageResponseDto implements RealtimeMessage {
   @ApiProperty(UUID_SCHEMA)
@@ -69,7 +71,8 @@ export class MessageResponseDto implements RealtimeMessage {
   seq: number;
   @ApiProperty(UUID_SCHEMA)
   senderId: string;
-  @ApiProperty({ minLength: 1, maxLength: MESSAGE_BODY_MAX_LENGTH })
+  /** The current text; `""` for a deleted message (a tombstone) and for a delete event. */
+  @ApiProperty({ minLength: 0, maxLength: MESSAGE_BODY_MAX_LENGTH })
   body: string;
   @ApiProperty({
     type: String,
@@ -80,6 +83,18 @@ export class MessageResponseDto implements RealtimeMessage {
   clientMsgId: string | null;
   @ApiProperty(TIMESTAMP_SCHEMA)
   createdAt: string;
+  /** `message`, or an `edit` or `delete` of the message `messageId`. */
+  @ApiProperty({ enum: ROOM_EVENT_KINDS, enumName: 'RoomEventKind' })
+  kind: RoomEventKind;
+  /** The message an edit or delete changes; null for a message. */
+  @ApiProperty({ ...UUID_SCHEMA, type: String, nullable: true })
+  messageId: string | null;
+  /** A message's last edit; null when never edited, and for events. */
+  @ApiProperty({ ...TIMESTAMP_SCHEMA, type: String, nullable: true })
+  editedAt: string | null;
+  /** When a message was deleted (its body is then erased); null otherwise, and for events. */
+  @ApiProperty({ ...TIMESTAMP_SCHEMA, type: String, nullable: true })
+  deletedAt: string | null;
 }
 
 export class MessagePageResponseDto {
@@ -100,6 +115,10 @@ export function toMessageResponse(message: Message): MessageResponseDto {
     body: message.body,
     clientMsgId: message.clientMsgId,
     createdAt: message.createdAt.toISOString(),
+    kind: message.kind,
+    messageId: message.messageId,
+    editedAt: message.editedAt?.toISOString() ?? null,
+    deletedAt: message.deletedAt?.toISOString() ?? null,
   };
 }
 

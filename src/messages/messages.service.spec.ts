@@ -122,6 +122,10 @@ describe(MessagesService.name, () => {
           body: 'hello',
           clientMsgId: 'c1',
           createdAt: new Date(),
+          kind: 'message',
+          messageId: null,
+          editedAt: null,
+          deletedAt: null,
         },
         3,
       );

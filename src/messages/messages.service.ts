@@ -69,6 +69,10 @@ export class MessagesService {
       body,
       clientMsgId,
       createdAt: new Date(),
+      kind: 'message',
+      messageId: null,
+      editedAt: null,
+      deletedAt: null,
     });
     let result = await this.messages.append(message());
     if (result.outcome === 'refused') {

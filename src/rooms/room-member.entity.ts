@@ -1,4 +1,5 @@
 import { Column, Entity, Index, ManyToOne, PrimaryColumn } from 'typeorm';
+import { bigintNumber } from '@app/database/bigint-number.transformer';
 import { User } from '@app/users/user.entity';
 import { Room } from './room.entity';
 
@@ -22,4 +23,8 @@ export class RoomMember {
 
   @Column({ type: Date })
   joinedAt: Date;
+
+  /** How far the member has read: only moves forward; their own entries move it too. */
+  @Column({ type: 'bigint', default: 0, transformer: bigintNumber })
+  lastReadSeq: number;
 }

@@ -7,6 +7,9 @@ import { isForeignKeyViolation } from '@app/database/unique-violation';
 import { RoomMember } from './room-member.entity';
 import { Room, RoomVisibility } from './room.entity';
 
+/** A membership to insert; its read position starts at the room's lastSeq (see the insert). */
+export type NewRoomMember = Pick<RoomMember, 'roomId' | 'userId' | 'joinedAt'>;
+
 /** A room as one user sees it. */
 export interface RoomAccess {
   room: Room;
@@ -39,7 +42,7 @@ export class RoomsRepository {
   ) {}
 
   /** Inserts a room and its owner's membership, both or neither; false when the owner is gone. */
-  insertWithOwner(room: Room, owner: RoomMember): Promise<boolean> {
+  insertWithOwner(room: Room, owner: NewRoomMember): Promise<boolean> {
     if (this.writer.sqlite) {
       return unlessReferenceMissing(
         this.writer.sqliteTransaction((statements) => {
@@ -163,10 +166,18 @@ export class RoomsRepository {
   }
 
   /**
-   * Adds the memberships that do not exist yet; existing ones keep their `joinedAt`. False when
-   * the room or one of the users no longer exists (nothing is added then).
+   * Adds the memberships of one room that do not exist yet; existing ones keep their `joinedAt`
+   * and read position. A new member has read what the room held when they joined (their unread
+   * count starts at 0, not at the room's whole history): the read position is the room's
+   * `lastSeq`, read by the insert itself. False when the room or one of the users no longer
+   * exists (nothing is added then).
    */
-  insertMembersUnlessPresent(members: RoomMember[]): Promise<boolean> {
+  insertMembersUnlessPresent(members: NewRoomMember[]): Promise<boolean> {
+    const roomIds = new Set(members.map((member) => member.roomId));
+    if (roomIds.size !== 1) {
+      throw new Error('insertMembersUnlessPresent adds members of one room at a time');
+    }
+    const [roomId] = roomIds;
     return unlessReferenceMissing(
       this.writer.run(() =>
         this.members
@@ -176,9 +187,14 @@ export class RoomsRepository {
           // users of a direct room writing first at once) deadlock on PostgreSQL.
           .values(
             [...members]
-              .sort((a, b) => compare(a.roomId, b.roomId) || compare(a.userId, b.userId))
-              .map((member) => ({ ...member })),
+              .sort((a, b) => compare(a.userId, b.userId))
+              .map((member) => ({
+                ...member,
+                lastReadSeq: () =>
+                  `COALESCE((SELECT "lastSeq" FROM "rooms" WHERE "id" = :readFromRoomId), 0)`,
+              })),
           )
+          .setParameter('readFromRoomId', roomId)
           .orIgnore()
           .execute(),
       ),

@@ -54,6 +54,10 @@ describe('room messages (e2e)', () => {
         body: 'hello',
         clientMsgId: 'first',
         createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        kind: 'message',
+        messageId: null,
+        editedAt: null,
+        deletedAt: null,
       });
       const second = await postMessage(testApp, alice, room.id, { clientMsgId: undefined });
       expect(second).toMatchObject({ seq: 2, clientMsgId: null });

@@ -56,6 +56,10 @@ describe(ResumeTracker.name, () => {
     body: '',
     clientMsgId: null,
     createdAt: '',
+    kind: 'message' as const,
+    messageId: null,
+    editedAt: null,
+    deletedAt: null,
   });
 
   it('counts what was handed on twice, skipped, or not yet at all', () => {

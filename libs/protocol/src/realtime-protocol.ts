@@ -5,16 +5,39 @@
  * `ack`, `history`, `authed`, `pong` or `error`) carries the same `ref`.
  */
 
-/** A message as the server delivers and returns it. */
+/**
+ * What a room's sequence holds: a message, or an event that changes an earlier one. Each takes
+ * the room's next `seq`, so `sync` replays edits and deletes in order, with no gap, exactly as it
+ * replays messages.
+ */
+export type RoomEventKind = 'message' | 'edit' | 'delete';
+
+/**
+ * An entry of a room's sequence as the server delivers and returns it: live as `message`,
+ * `edited` or `deleted` (by `kind`), and in `history`.
+ *
+ * - `message`: `body` is its current text, `editedAt` when it was last edited; once deleted it is a
+ *   tombstone: `body` is `""` (erased from storage) and `deletedAt` is set.
+ * - `edit`: `messageId` was given the text `body` by its sender (`senderId`).
+ * - `delete`: `messageId` was deleted by `senderId` (its sender or the room's owner); `body` is `""`.
+ *   An edit event of a deleted message has its `body` erased too.
+ */
 export interface RealtimeMessage {
   id: string;
   roomId: string;
-  /** 1, 2, 3 … per room, with no gap: a jump means messages were missed; `sync` fetches them. */
+  /** 1, 2, 3 … per room, with no gap: a jump means entries were missed; `sync` fetches them. */
   seq: number;
   senderId: string;
   body: string;
   clientMsgId: string | null;
   createdAt: string;
+  kind: RoomEventKind;
+  /** The message an `edit` or `delete` changes; null for a message. */
+  messageId: string | null;
+  /** A message's last edit; null when never edited, and for events. */
+  editedAt: string | null;
+  /** When a message was deleted; null while it is not, and for events. */
+  deletedAt: string | null;
 }
 
 /** What a client sends, by event. */
@@ -26,6 +49,14 @@ export interface ClientEventMap {
   sync: { roomId: string; afterSeq: number; limit?: number };
   auth: { token: string };
   ping: Record<string, never>;
+  /** The caller has read the room up to `seq` (clamped to the room's `lastSeq`); only moves forward. */
+  read: { roomId: string; seq: number };
+  /** The caller is typing in a room it joined on this connection; relayed at most every 2 s. */
+  typing: { roomId: string };
+  /** As `PATCH /api/rooms/:id/messages/:messageId`: answered with `ack` of the edit event. */
+  edit: { roomId: string; messageId: string; body: string; clientMsgId?: string };
+  /** As `DELETE /api/rooms/:id/messages/:messageId`: answered with `ack` of the delete event. */
+  delete: { roomId: string; messageId: string };
 }
 
 export type PresenceStatus = 'online' | 'offline';
@@ -40,6 +71,7 @@ export type RealtimeErrorCode =
   | 'not_member'
   | 'forbidden'
   | 'rate_limited'
+  | 'conflict'
   | 'unauthenticated'
   | 'unavailable'
   | 'internal';
@@ -51,6 +83,14 @@ export interface ServerEventMap {
   ack: { roomId: string; id: string; seq: number; clientMsgId: string | null };
   history: { roomId: string; messages: RealtimeMessage[]; hasMore: boolean };
   message: RealtimeMessage;
+  /** An `edit` entry of the room's sequence. */
+  edited: RealtimeMessage;
+  /** A `delete` entry of the room's sequence. */
+  deleted: RealtimeMessage;
+  /** Another member read the room up to `seq`. */
+  read: { roomId: string; userId: string; seq: number };
+  /** Another member is typing; treat it as over after TYPING_EXPIRES_MS without another. */
+  typing: { roomId: string; userId: string };
   presence: { roomId: string; userId: string; status: PresenceStatus };
   authed: { expiresAt: string };
   pong: Record<string, never>;
@@ -87,3 +127,8 @@ export const CloseCode = {
 } as const;
 
 export const MAX_REF_LENGTH = 64;
+
+/** At most one `typing` per connection and room is relayed this often; the rest are dropped. */
+export const TYPING_RELAY_INTERVAL_MS = 2000;
+/** A receiver treats someone as no longer typing this long after their last `typing`. */
+export const TYPING_EXPIRES_MS = 5000;

@@ -66,6 +66,11 @@ export type RoomMemberPageResponseDto = {
     nextCursor: string | null;
 };
 
+/**
+ * `message`, or an `edit` or `delete` of the message `messageId`.
+ */
+export type RoomEventKind = 'message' | 'edit' | 'delete';
+
 export type RegisterRequestDto = {
     /**
      * Shown instead of the username; defaults to it. Surrounding spaces are removed first.
@@ -100,10 +105,29 @@ export type PostMessageRequestDto = {
 export type NewRoomVisibility = 'public' | 'private';
 
 export type MessageResponseDto = {
+    /**
+     * The current text; `""` for a deleted message (a tombstone) and for a delete event.
+     */
     body: string;
     clientMsgId: string | null;
     createdAt: string;
+    /**
+     * When a message was deleted (its body is then erased); null otherwise, and for events.
+     */
+    deletedAt: string | null;
+    /**
+     * A message's last edit; null when never edited, and for events.
+     */
+    editedAt: string | null;
     id: string;
+    /**
+     * `message`, or an `edit` or `delete` of the message `messageId`.
+     */
+    kind: RoomEventKind;
+    /**
+     * The message an edit or delete changes; null for a message.
+     */
+    messageId: string | null;
     roomId: string;
     senderId: string;
     /**

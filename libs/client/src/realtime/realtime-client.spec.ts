@@ -43,6 +43,10 @@ class FakeServer {
       senderId: 'someone',
       body,
       clientMsgId,
+      kind: 'message',
+      messageId: null,
+      editedAt: null,
+      deletedAt: null,
       createdAt: new Date(0).toISOString(),
     };
     messages.push(message);

@@ -10,6 +10,10 @@ function aMessage(seq: number): RealtimeMessage {
     body: `message ${seq}`,
     clientMsgId: null,
     createdAt: new Date(0).toISOString(),
+    kind: 'message',
+    messageId: null,
+    editedAt: null,
+    deletedAt: null,
   };
 }
 
