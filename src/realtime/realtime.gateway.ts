@@ -1,4 +1,4 @@
-import { OnModuleDestroy, UseFilters, UsePipes } from '@nestjs/common';
+import { Logger, OnModuleDestroy, UseFilters, UsePipes } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -13,6 +13,7 @@ import { CompiledRequestSchemas } from '@app/common/validation/compiled-request-
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
 import { toMessageResponse } from '@app/messages/messages.dto';
 import { MessagesService } from '@app/messages/messages.service';
+import { ReadPositionsService } from '@app/rooms/read-positions.service';
 import { RoomsService } from '@app/rooms/rooms.service';
 import { ConnectionRegistry } from './connection-registry';
 import { RealtimeExceptionFilter } from './realtime-exception.filter';
@@ -22,6 +23,7 @@ import {
   AuthFrameDto,
   DirectMessageFrameDto,
   PingFrameDto,
+  ReadFrameDto,
   RoomFrameDto,
   SendFrameDto,
   SyncFrameDto,
@@ -40,6 +42,8 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
 // Frames are checked by compiled schemas of their DTOs where the rules allow (see the pipe).
 @UsePipes(createValidationPipe(new CompiledRequestSchemas()))
 export class RealtimeGateway implements OnModuleDestroy {
+  private readonly logger = new Logger(RealtimeGateway.name);
+
   constructor(
     private readonly registry: ConnectionRegistry,
     private readonly sessions: RealtimeSessions,
@@ -47,6 +51,7 @@ export class RealtimeGateway implements OnModuleDestroy {
     private readonly rooms: RoomsService,
     private readonly messages: MessagesService,
     private readonly authenticator: UpgradeAuthenticator,
+    private readonly readPositions: ReadPositionsService,
   ) {}
 
   /** Draining: no new upgrades, and every client is told to reconnect elsewhere. */
@@ -141,6 +146,24 @@ export class RealtimeGateway implements OnModuleDestroy {
         hasMore: page.nextCursor !== null,
       },
     };
+  }
+
+  /**
+   * Moves the caller's read position, as `PUT /api/rooms/:id/read`; no answer (the room's members
+   * hear `read`). Refused at once when the caller is no member; the write itself is not waited
+   * for, so that the connection's next frames do not queue behind a coalesced mark.
+   */
+  @SubscribeMessage('read')
+  async markRoomRead(
+    @MessageBody() frame: ReadFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
+  ): Promise<undefined> {
+    const { user } = open(connection);
+    const stored = await this.readPositions.markRead(user.id, frame.roomId, frame.seq);
+    stored().catch((error: Error) =>
+      this.logger.debug(`A read mark was not stored: ${error.message}`),
+    );
+    return undefined;
   }
 
   @SubscribeMessage('auth')

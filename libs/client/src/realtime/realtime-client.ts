@@ -357,6 +357,15 @@ export class RealtimeClient {
     return this.request('ping', {}, 'pong');
   }
 
+  /**
+   * Marks the room read up to `seq` (the room's members hear `read`). Not answered; refused
+   * with an `error` event when this user is no member. Marks made while the connection is down
+   * are dropped: positions only move forward, so the next mark covers them.
+   */
+  markRead(roomId: string, seq: number): void {
+    this.notify('read', { roomId, seq });
+  }
+
   /** Closes for good: no reconnect; unacknowledged sends are rejected. */
   close(): void {
     this.stopped = true;
@@ -703,6 +712,13 @@ export class RealtimeClient {
       this.pending.set(ref, { answer, resolve: resolve as (data: unknown) => void, reject, timer });
       socket.send(JSON.stringify({ event, data, ref }));
     });
+  }
+
+  /** A frame the server does not answer, sent when the connection is open, else dropped. */
+  private notify<E extends ClientEvent>(event: E, data: ClientEventMap[E]): void {
+    if (this.socket?.readyState === OPEN) {
+      this.socket.send(JSON.stringify({ event, data }));
+    }
   }
 
   private receive(text: string): void {
