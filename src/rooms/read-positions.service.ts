@@ -1,5 +1,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Counter } from 'prom-client';
 import { AppError } from '@app/common/errors/app-error';
+import { MetricsService } from '@app/metrics/metrics.service';
 import { ReadMarkCoalescer } from './read-mark-coalescer';
 import { ReadPositionsRepository, StoredReadMark } from './read-positions.repository';
 import { RoomCache } from './room-cache';
@@ -31,12 +33,26 @@ export class ReadPositionsService implements OnModuleDestroy {
     READ_MARK_INTERVAL_MS,
   );
 
+  /** Marks asked for, and the database writes they cost: the coalescing's effect. */
+  private readonly marks: Counter;
+  private readonly writes: Counter;
+
   constructor(
     private readonly positions: ReadPositionsRepository,
     private readonly rooms: RoomsService,
     private readonly cache: RoomCache,
     private readonly events: RoomEvents,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    this.marks = metrics.counter({
+      name: 'read_marks_total',
+      help: 'Read positions marked (REST and WebSocket), before merging',
+    });
+    this.writes = metrics.counter({
+      name: 'read_mark_writes_total',
+      help: 'Read-position writes to the database (at most one per member and room per second)',
+    });
+  }
 
   /** Marks still waiting for their interval are written before the database closes. */
   onModuleDestroy(): Promise<void> {
@@ -56,6 +72,7 @@ export class ReadPositionsService implements OnModuleDestroy {
     if (!(await this.rooms.isMember(userId, roomId))) {
       await this.rooms.assertMember(userId, roomId);
     }
+    this.marks.inc();
     return async () => {
       const stored = await this.coalescer.mark(keyOf(roomId, userId), seq);
       if (stored.outcome === 'refused') {
@@ -69,6 +86,7 @@ export class ReadPositionsService implements OnModuleDestroy {
 
   private async write(key: string, seq: number): Promise<StoredReadMark> {
     const [roomId, userId] = key.split(' ');
+    this.writes.inc();
     const stored = await this.positions.store({ roomId, userId, seq });
     if (stored.outcome === 'stored' && stored.moved) {
       await this.cache.readPositionMoved(roomId, userId);
