@@ -7,7 +7,7 @@ import { MarkRoomReadRequestDto } from '@app/rooms/rooms.dto';
 
 // The frames of the WebSocket protocol, validated by the same rules as their REST routes.
 
-/** `join {roomId}` and `leave {roomId}`. */
+/** `join {roomId}`, `leave {roomId}` and `typing {roomId}`. */
 export class RoomFrameDto {
   @IsId()
   roomId: string;

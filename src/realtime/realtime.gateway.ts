@@ -29,6 +29,7 @@ import {
   SyncFrameDto,
 } from './realtime.dto';
 import { RealtimeError } from './realtime.error';
+import { TypingIndicators } from './typing-indicators';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
 
 /**
@@ -52,6 +53,7 @@ export class RealtimeGateway implements OnModuleDestroy {
     private readonly messages: MessagesService,
     private readonly authenticator: UpgradeAuthenticator,
     private readonly readPositions: ReadPositionsService,
+    private readonly typingIndicators: TypingIndicators,
   ) {}
 
   /** Draining: no new upgrades, and every client is told to reconnect elsewhere. */
@@ -164,6 +166,18 @@ export class RealtimeGateway implements OnModuleDestroy {
       this.logger.debug(`A read mark was not stored: ${error.message}`),
     );
     return undefined;
+  }
+
+  /**
+   * The room's other members are told; no answer (nothing to wait for). Refused (`not_member`)
+   * unless the room was joined on this connection; past one per 2 s per room, dropped silently.
+   */
+  @SubscribeMessage('typing')
+  signalTyping(
+    @MessageBody() frame: RoomFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
+  ): void {
+    this.typingIndicators.typing(open(connection), frame.roomId);
   }
 
   @SubscribeMessage('auth')
