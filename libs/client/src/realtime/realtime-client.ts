@@ -16,6 +16,7 @@ import {
   retryAfterDelay,
 } from './reconnect-backoff';
 import { RoomSequencer } from './room-sequencer';
+import { TypingTracker } from './typing-tracker';
 
 export type { ReconnectOptions } from './reconnect-backoff';
 
@@ -90,7 +91,16 @@ export interface ConnectionEventMap {
   reconnected: { attempt: number };
 }
 
-export type RealtimeClientEventMap = ServerEventMap & ConnectionEventMap;
+/** Events the client derives from the server's. */
+export interface TypingEventMap {
+  /**
+   * Someone the client saw `typing` stopped: TYPING_EXPIRES_MS passed without another `typing`
+   * from them in the room, or their `message` arrived.
+   */
+  typingStopped: { roomId: string; userId: string };
+}
+
+export type RealtimeClientEventMap = ServerEventMap & ConnectionEventMap & TypingEventMap;
 export type RealtimeClientEvent = keyof RealtimeClientEventMap;
 
 /** The server refused a frame: `error {code, message}`. */
@@ -202,6 +212,9 @@ function newClientMessageId(): string {
  *   counts against neither `maxAttempts` nor the backoff.
  * - `send`/`dm` are kept until acknowledged (up to `maxQueuedSends`) and sent again with the same
  *   `clientMsgId` (one is generated when the app gives none), so a retry never stores twice.
+ * - `typing(roomId)` goes out at most once per room every TYPING_RELAY_INTERVAL_MS; each `typing`
+ *   received is followed by `typingStopped` after TYPING_EXPIRES_MS without another, or at once
+ *   when that user's `message` arrives (no timer outlives `close()`).
  * - 1008 (abuse), 4401 with no fresh token, `close()` and `maxAttempts` stop it for good:
  *   `closed` then resolves.
  *
@@ -218,6 +231,9 @@ export class RealtimeClient {
   private readonly queued: QueuedSend[] = [];
   private readonly queuedByRef = new Map<string, QueuedSend>();
   private readonly rooms = new Map<string, RoomState>();
+  private readonly typingTracker = new TypingTracker({
+    stopped: (roomId, userId) => this.emit('typingStopped', { roomId, userId }),
+  });
   private socket: WebSocketLike | undefined;
   /** Sends and gap-filling `sync`s wait until a new connection has rejoined and caught up. */
   private resumed = false;
@@ -353,6 +369,20 @@ export class RealtimeClient {
     return authed;
   }
 
+  /**
+   * Tells the room's other members that the user is typing: they get `typing`, then
+   * `typingStopped` once it expires. Call it on every keystroke: at most one per room every
+   * TYPING_RELAY_INTERVAL_MS goes out. There is no answer; false when nothing was sent (too soon,
+   * or not connected). A room not joined here is refused with an `error` event (`not_member`).
+   */
+  typing(roomId: string): boolean {
+    if (!this.connected || !this.typingTracker.takeTurn(roomId)) {
+      return false;
+    }
+    this.socket?.send(JSON.stringify({ event: 'typing', data: { roomId } }));
+    return true;
+  }
+
   ping(): Promise<ServerEventMap['pong']> {
     return this.request('ping', {}, 'pong');
   }
@@ -390,6 +420,7 @@ export class RealtimeClient {
   private dropRoom(roomId: string, reason: Error): void {
     const room = this.rooms.get(roomId);
     this.rooms.delete(roomId);
+    this.typingTracker.forgetRoom(roomId);
     clearTimeout(room?.gapTimer);
     for (const waiter of room?.joinWaiters.splice(0) ?? []) {
       waiter.reject(reason);
@@ -674,6 +705,7 @@ export class RealtimeClient {
       return;
     }
     this.finished = true;
+    this.typingTracker.clear();
     const error = new Error(`The client closed (${code}) before an acknowledgement`);
     for (const queued of this.queued.splice(0)) {
       clearTimeout(queued.timer);
@@ -734,10 +766,16 @@ export class RealtimeClient {
       }
     }
     if (frame.event === 'message') {
-      this.receiveMessage(frame.data as RealtimeMessage);
+      const message = frame.data as RealtimeMessage;
+      this.typingTracker.messageFrom(message.roomId, message.senderId);
+      this.receiveMessage(message);
       return;
     }
     this.emit(frame.event, frame.data);
+    if (frame.event === 'typing') {
+      const { roomId, userId } = frame.data as ServerEventMap['typing'];
+      this.typingTracker.received(roomId, userId);
+    }
   }
 
   private answerRequest(ref: string, frame: ServerFrame): boolean {
