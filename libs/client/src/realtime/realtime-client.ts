@@ -379,7 +379,7 @@ export class RealtimeClient {
     if (!this.connected || !this.typingTracker.takeTurn(roomId)) {
       return false;
     }
-    this.socket?.send(JSON.stringify({ event: 'typing', data: { roomId } }));
+    this.notify('typing', { roomId });
     return true;
   }
 
