@@ -2,6 +2,7 @@ import { clusterCachedRead } from './cluster.scenario';
 import { fleetRelay } from './fleet-relay.scenario';
 import { HTTP_READ_SCENARIOS } from './http-read.scenarios';
 import { MESSAGE_POST_SCENARIOS } from './message-post.scenarios';
+import { READ_MARK_SCENARIOS } from './read-marks.scenario';
 import { Scenario } from './scenario';
 import { websocketFanout } from './websocket-fanout.scenario';
 import { websocketHandshake } from './websocket-handshake.scenario';
@@ -12,6 +13,7 @@ import { websocketPeer } from './websocket-peer.scenario';
 export const ALL_SCENARIOS: readonly Scenario[] = [
   ...HTTP_READ_SCENARIOS,
   ...MESSAGE_POST_SCENARIOS,
+  ...READ_MARK_SCENARIOS,
   websocketHandshake,
   websocketIdleMemory,
   websocketFanout,

@@ -10,16 +10,16 @@ import { SwitchboardServer } from '@bench/support/switchboard-server';
 import { interleavedRounds, Measurement, Scenario, ScenarioContext } from './scenario';
 import { wrkMeasurement } from './wrk-measurement';
 
-const ROOMS = 10;
+export const ROOMS = 10;
 
 /** A server with one user who owns (and so is a member of) ten public rooms. */
-interface WriteSetup {
+export interface WriteSetup {
   server: SwitchboardServer;
   sender: BenchUser;
   roomIds: string[];
 }
 
-async function prepareWrites(context: ScenarioContext, databaseUrl?: string): Promise<WriteSetup> {
+export async function prepareWrites(context: ScenarioContext, databaseUrl?: string): Promise<WriteSetup> {
   const server = await SwitchboardServer.start(context.scope, {
     cores: SERVER_CORE,
     environment: databaseUrl ? { DATABASE_URL: databaseUrl } : {},
@@ -35,7 +35,7 @@ async function prepareWrites(context: ScenarioContext, databaseUrl?: string): Pr
 }
 
 /** wrk posting with a unique clientMsgId per request over `rooms` rooms, `connections` at once. */
-function postMeasurement(
+export function postMeasurement(
   context: ScenarioContext,
   setup: WriteSetup,
   connections: number,
