@@ -41,7 +41,10 @@ async function open(load: OpenLoad): Promise<{ readers: number }> {
     performance.now() + load.seconds * 1000,
     async (index) => {
       const roomId = load.roomIds[index % load.roomIds.length];
-      const socket = await connect({ url: load.url, token: load.readerTokens[index], roomId }, true);
+      const socket = await connect(
+        { url: load.url, token: load.readerTokens[index], roomId },
+        true,
+      );
       readers.push({ socket, roomId, scanner: scan(socket) });
     },
   );

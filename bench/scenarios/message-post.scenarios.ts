@@ -19,7 +19,10 @@ export interface WriteSetup {
   roomIds: string[];
 }
 
-export async function prepareWrites(context: ScenarioContext, databaseUrl?: string): Promise<WriteSetup> {
+export async function prepareWrites(
+  context: ScenarioContext,
+  databaseUrl?: string,
+): Promise<WriteSetup> {
   const server = await SwitchboardServer.start(context.scope, {
     cores: SERVER_CORE,
     environment: databaseUrl ? { DATABASE_URL: databaseUrl } : {},
