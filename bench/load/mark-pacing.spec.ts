@@ -23,8 +23,11 @@ describe('marksDue', () => {
 
 describe('writeBound', () => {
   it('allows one write per reader per server interval while marking, and one after', () => {
-    expect(writeBound(100, 5, 1000)).toBe(600);
-    expect(writeBound(100, 5.3, 1000)).toBe(700);
-    expect(writeBound(1, 0.5, 1000)).toBe(2);
+    // Marks from 0 to 4.99 s: writes at 0, 1, 2, 3, 4 s and the merged rest at 5 s.
+    expect(writeBound(100, 4.99, 1000)).toBe(600);
+    // A last mark at 5 s may come just after the write of 5 s began: one more at 6 s.
+    expect(writeBound(100, 5, 1000)).toBe(700);
+    // A single mark: its own write (the bound leaves room for one more).
+    expect(writeBound(1, 0, 1000)).toBe(2);
   });
 });

@@ -24,11 +24,12 @@ export function marksInRound(pacing: MarkPacing): number {
 }
 
 /**
- * The most database writes the server may make for marks sent over `seconds` when it writes at
- * most once per member and room per `serverIntervalMs`: each reader's writes start at least one
- * interval apart while it marks (ceil(seconds / interval) of them), and one more writes the marks
- * merged behind the last of those, one interval later.
+ * The most database writes the server may make for marks sent from the first to the last over
+ * `spanSeconds`, when it writes at most once per member and room per `serverIntervalMs`: each
+ * reader's writes start at least one interval apart while it marks (floor(span / interval) + 1
+ * of them, the first at its first mark), and one more writes the marks merged behind the last of
+ * those, one interval later.
  */
-export function writeBound(readers: number, seconds: number, serverIntervalMs: number): number {
-  return readers * (Math.ceil((seconds * 1000) / serverIntervalMs) + 1);
+export function writeBound(readers: number, spanSeconds: number, serverIntervalMs: number): number {
+  return readers * (Math.floor((spanSeconds * 1000) / serverIntervalMs) + 2);
 }

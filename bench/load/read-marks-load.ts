@@ -77,9 +77,11 @@ interface MarkRun {
 }
 
 export interface MarkResult {
-  /** `read` frames sent, over the seconds from the first to the last. */
+  /** `read` frames sent over the round's `seconds`. */
   marks: number;
   seconds: number;
+  /** From the first mark sent to the last: what the server's write bound is counted over. */
+  spanSeconds: number;
   /** Error events the readers received meanwhile (a refused mark), and readers the server closed. */
   errors: number;
   closedReaders: number;
@@ -102,12 +104,14 @@ async function mark(run: MarkRun): Promise<MarkResult> {
   const endsAt = startedAt + run.seconds * 1000;
   let due = 0;
   let marks = 0;
+  let lastMarkAt = startedAt;
   while (due < total && performance.now() < endsAt) {
     for (const until = marksDue(pacing, performance.now() - startedAt); due < until; due++) {
       const { socket, roomId, scanner } = readers[due % readers.length];
       if (socket.readyState === WebSocket.OPEN) {
         socket.send(JSON.stringify({ event: 'read', data: { roomId, seq: scanner.highestSeq } }));
         marks++;
+        lastMarkAt = performance.now();
       }
     }
     await sleep(TICK_MS);
@@ -118,6 +122,7 @@ async function mark(run: MarkRun): Promise<MarkResult> {
   return {
     marks,
     seconds,
+    spanSeconds: (lastMarkAt - startedAt) / 1000,
     errors: readers.reduce((sum, reader) => sum + reader.scanner.errors, 0) - errorsBefore,
     closedReaders: readers.filter(({ socket }) => socket.readyState !== WebSocket.OPEN).length,
     seenSeqTotal: readers.reduce((sum, reader) => sum + reader.scanner.highestSeq, 0),

@@ -62,7 +62,7 @@ function whileMarking(
     const after = await markCounters(server);
     const writes = after.writes - before.writes;
     const received = after.marks - before.marks;
-    const bound = writeBound(READERS, marked.seconds, SERVER_MARK_INTERVAL_MS);
+    const bound = writeBound(READERS, marked.spanSeconds, SERVER_MARK_INTERVAL_MS);
     return {
       ...sample,
       details: {
@@ -127,7 +127,7 @@ async function measureReadMarks(
   const title = `${database}, 100 connections posting over 10 rooms, ${READERS} members (${READERS_PER_ROOM} per room) marking read every ${MARK_INTERVAL_MS} ms`;
   const notes = [
     `${READERS} reader connections, one per member, each joined to its room (so every post reaches its room's ${READERS_PER_ROOM} readers on both sides), held by one load process on the load core beside wrk; each reader marks \`read {roomId, seq}\` with the highest seq it saw (its incoming bytes are scanned, not parsed), the readers spread evenly over each ${MARK_INTERVAL_MS} ms; posts alone: the same readers connected and idle`,
-    `marks: \`${MARKS}\` and \`${WRITES}\` from /metrics before the marking and ${DRAIN_MS} ms after it (the server writes a member's last merged marks one interval after its write before); a marking of T s costs at most T + 1 writes per member (the first mark is written at once, then one merged write per second, the last one a second after the marking), so writes/s is over T + 1 s and writes per mark, over the marks received, is (T + 1) / 10 T at the bound (0.117 for T = 6, 0.1 for a long marking); flagged when the writes exceed ${READERS} × (⌈marking seconds⌉ + 1), one write per member and room per second; marks sent but not counted by the server, error events and readers closed count as errors too`,
+    `marks: \`${MARKS}\` and \`${WRITES}\` from /metrics before the marking and ${DRAIN_MS} ms after it (the server writes a member's last merged marks one interval after its write before); a marking of T s costs at most T + 1 writes per member (the first mark is written at once, then one merged write per second, the last one a second after the marking), so writes/s is over T + 1 s and writes per mark, over the marks received, is (T + 1) / 10 T at the bound (0.114 for T = 7 s, the full run's 6 s of wrk and the margins; 0.117 with --quick; 0.1 for a long marking); flagged when the writes exceed ${READERS} × (⌊seconds from the first mark to the last⌋ + 2) (writeBound: one write per member and room per second while marking, and the last merged one); marks sent but not counted by the server, error events and readers closed count as errors too`,
   ];
   const common = { scenario, better: 'higher' as const, notes };
   const markErrors = (details: Record<string, number>) =>
