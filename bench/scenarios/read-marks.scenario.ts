@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { READ_MARK_INTERVAL_MS } from '@app/rooms/read-mark-interval';
 import { writeBound } from '@bench/load/mark-pacing';
 import type { MarkResult } from '@bench/load/read-marks-load';
 import { Figure, figureOf, Sample } from '@bench/report/figure';
@@ -16,12 +17,10 @@ const READERS_PER_ROOM = 10;
 const READERS = ROOMS * READERS_PER_ROOM;
 /** Each reader marks its room every 100 ms: ~1,000 marks/s in all, a room scrolled through. */
 const MARK_INTERVAL_MS = 100;
-/** The server's READ_MARK_INTERVAL_MS (src/rooms/read-positions.service.ts): one write per member and room per interval. */
-const SERVER_MARK_INTERVAL_MS = 1000;
 /** The marking starts before wrk and ends after it, so that every post of the round meets marks. */
 const MARKING_MARGIN_SECONDS = 0.5;
 /** After the marking: the last merged marks are written one server interval after the write before. */
-const DRAIN_MS = SERVER_MARK_INTERVAL_MS + 500;
+const DRAIN_MS = READ_MARK_INTERVAL_MS + 500;
 const MARKS = 'switchboard_read_marks_total';
 const WRITES = 'switchboard_read_mark_writes_total';
 
@@ -62,7 +61,7 @@ function whileMarking(
     const after = await markCounters(server);
     const writes = after.writes - before.writes;
     const received = after.marks - before.marks;
-    const bound = writeBound(READERS, marked.spanSeconds, SERVER_MARK_INTERVAL_MS);
+    const bound = writeBound(READERS, marked.spanSeconds, READ_MARK_INTERVAL_MS);
     return {
       ...sample,
       details: {
@@ -70,7 +69,7 @@ function whileMarking(
         marksPerSecond: marked.marks / marked.seconds,
         marksReceivedPerSecond: received / marked.seconds,
         // The last write covers the marks of the marking's last interval: it counts with the window.
-        writesPerSecond: writes / (marked.seconds + SERVER_MARK_INTERVAL_MS / 1000),
+        writesPerSecond: writes / (marked.seconds + READ_MARK_INTERVAL_MS / 1000),
         writesPerMark: received > 0 ? writes / received : Number.NaN,
         writes,
         writeBound: bound,

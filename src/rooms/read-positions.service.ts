@@ -3,6 +3,7 @@ import { Counter } from 'prom-client';
 import { AppError } from '@app/common/errors/app-error';
 import { MetricsService } from '@app/metrics/metrics.service';
 import { ReadMarkCoalescer } from './read-mark-coalescer';
+import { READ_MARK_INTERVAL_MS } from './read-mark-interval';
 import { ReadPositionsRepository, StoredReadMark } from './read-positions.repository';
 import { RoomCache } from './room-cache';
 import { RoomEvents } from './room-events';
@@ -15,9 +16,6 @@ export interface ReadPosition {
   lastReadSeq: number;
   lastSeq: number;
 }
-
-/** One write per member and room per this interval at most, however often they mark. */
-export const READ_MARK_INTERVAL_MS = 1000;
 
 /**
  * Where members mark how far they have read a room (REST `PUT /api/rooms/:id/read`, WebSocket
