@@ -16,6 +16,10 @@ const REALTIME_CODE: Record<AppErrorCode, RealtimeErrorCode> = {
   conflict: 'invalid_data',
   not_a_member: 'not_member',
   owner_cannot_leave: 'forbidden',
+  owner_cannot_be_banned: 'conflict',
+  new_owner_not_member: 'conflict',
+  // A join refused by a ban: the only `forbidden` answer a `join` gets (its message says so).
+  banned: 'forbidden',
   cannot_message_self: 'invalid_data',
   nesting_too_deep: 'nesting_too_deep',
 };

@@ -45,11 +45,11 @@ export function roomReadTags(
  *
  * | entry | tags | removed by |
  * | --- | --- | --- |
- * | `GET /api/rooms/:id`, per caller | `room:<id>`, `room:<id>:details`, `room:<id>:reader:<caller>` | a new entry (lastSeq), the caller's read position, deletion |
- * | `GET /api/rooms/:id/members` | `room:<id>`, `room:<id>:members` | join, leave, add, deletion |
+ * | `GET /api/rooms/:id`, per caller | `room:<id>`, `room:<id>:details`, `room:<id>:reader:<caller>` | a new entry (lastSeq), the caller's read position, a new owner, deletion |
+ * | `GET /api/rooms/:id/members` | `room:<id>`, `room:<id>:members` | join, leave, add, removal, ban, a new owner (roles), deletion |
  * | `GET /api/rooms/:id/messages` | `room:<id>`, `room:<id>:messages` | a new message, deletion |
  * | the room's visibility | `room:<id>` | deletion (it never changes otherwise) |
- * | one user's membership | `room:<id>`, `room:<id>:member:<user>` | that user's join, leave or add, deletion |
+ * | one user's membership | `room:<id>`, `room:<id>:member:<user>` | that user's join, leave, add, removal or ban, deletion |
  *
  * Access decisions are two entries, not one per (room, user): a public room needs only its
  * visibility, however many users read it; memberships are cached for private and direct rooms.
@@ -102,6 +102,11 @@ export class RoomCache {
       partTag(roomId, 'members'),
       ...userIds.map((userId) => memberTag(roomId, userId)),
     ]);
+  }
+
+  /** The room has a new owner: the room's `ownerId` and the members' roles change. */
+  ownerChanged(roomId: string): Promise<void> {
+    return this.cache.invalidateTags([partTag(roomId, 'details'), partTag(roomId, 'members')]);
   }
 
   /** The room is gone: everything cached about it goes. */

@@ -221,6 +221,73 @@ export class RoomsRepository {
     );
   }
 
+  /**
+   * Adds one membership unless it exists or the user is banned from the room, decided by the
+   * insert itself (no ban read before it that a ban could slip past). Resolves whether a row was
+   * added; null when the room or the user no longer exists. The read position starts at the
+   * room's `lastSeq`, as in `insertMembersUnlessPresent`.
+   */
+  async insertMemberUnlessBanned(member: NewRoomMember): Promise<boolean | null> {
+    // The SELECT has a WHERE clause, which SQLite needs to parse `INSERT … SELECT … ON CONFLICT`.
+    const insert = `INSERT INTO "room_members" ("roomId", "userId", "joinedAt", "lastReadSeq")
+      SELECT ?, ?, ?, COALESCE((SELECT "lastSeq" FROM "rooms" WHERE "id" = ?), 0)
+      WHERE NOT EXISTS (SELECT 1 FROM "room_bans" WHERE "roomId" = ? AND "userId" = ?)
+      ON CONFLICT DO NOTHING`;
+    const { roomId, userId } = member;
+    try {
+      if (this.writer.sqlite) {
+        const parameters = [
+          roomId,
+          userId,
+          toSqliteDatetime(member.joinedAt),
+          roomId,
+          roomId,
+          userId,
+        ];
+        const changes = await this.writer.sqliteTransaction(
+          (statements) => statements(insert).run(...parameters).changes,
+        );
+        return changes > 0;
+      }
+      let index = 0;
+      const rows = await this.writer.run(() =>
+        this.members.query<unknown[]>(
+          `${insert.replace(/\?/g, () => `$${++index}`)} RETURNING "userId"`,
+          [roomId, userId, member.joinedAt, roomId, roomId, userId],
+        ),
+      );
+      return rows.length > 0;
+    } catch (error) {
+      if (isForeignKeyViolation(error)) {
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Makes `newOwnerId` the room's owner if `ownerId` still owns it and `newOwnerId` is a member,
+   * checked by the update itself; resolves whether it did.
+   */
+  async updateOwnerIfMember(roomId: string, ownerId: string, newOwnerId: string): Promise<boolean> {
+    const membership = this.members
+      .createQueryBuilder('member')
+      .select('1')
+      .where('member.roomId = :roomId')
+      .andWhere('member.userId = :newOwnerId');
+    const result = await this.writer.run(() =>
+      this.rooms
+        .createQueryBuilder()
+        .update()
+        .set({ ownerId: newOwnerId })
+        .where('"id" = :roomId AND "ownerId" = :ownerId')
+        .andWhere(`EXISTS (${membership.getQuery()})`)
+        .setParameters({ roomId, ownerId, newOwnerId })
+        .execute(),
+    );
+    return result.affected === 1;
+  }
+
   async deleteMember(roomId: string, userId: string): Promise<void> {
     await this.writer.run(() => this.members.delete({ roomId, userId }));
   }

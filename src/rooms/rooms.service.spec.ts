@@ -2,6 +2,7 @@ import { UsersService } from '@app/users/users.service';
 import { RoomCache } from './room-cache';
 import { RoomEvents } from './room-events';
 import { Room, RoomVisibility } from './room.entity';
+import { RoomBansRepository } from './room-bans.repository';
 import { RoomsRepository } from './rooms.repository';
 import { RoomsService } from './rooms.service';
 
@@ -30,9 +31,10 @@ describe(RoomsService.name, () => {
     | 'findMember'
     | 'delete'
     | 'deleteMember'
-    | 'insertMembersUnlessPresent',
+    | 'insertMemberUnlessBanned',
     jest.Mock
   >;
+  let banned: Set<string>;
   let cache: Record<'visibility' | 'isMember' | 'membershipChanged' | 'roomDeleted', jest.Mock>;
   let events: RoomEvents;
   let order: string[];
@@ -41,6 +43,7 @@ describe(RoomsService.name, () => {
   beforeEach(() => {
     room = aRoom(RoomVisibility.Private);
     members = new Set([OWNER_ID]);
+    banned = new Set();
     order = [];
     repository = {
       findAccess: jest.fn((roomId: string, userId: string) =>
@@ -55,7 +58,11 @@ describe(RoomsService.name, () => {
         members.delete(userId);
         return Promise.resolve();
       }),
-      insertMembersUnlessPresent: jest.fn(() => Promise.resolve(true)),
+      insertMemberUnlessBanned: jest.fn(({ userId }: { userId: string }) => {
+        const added = !members.has(userId) && !banned.has(userId);
+        members.add(userId);
+        return Promise.resolve(added);
+      }),
     };
     // The cache's contract without its memory: every question goes to the loader.
     cache = {
@@ -74,6 +81,9 @@ describe(RoomsService.name, () => {
     events.accessRevoked.subscribe(() => order.push('revoked'));
     service = new RoomsService(
       repository as unknown as RoomsRepository,
+      {
+        isBanned: jest.fn((_roomId: string, userId: string) => Promise.resolve(banned.has(userId))),
+      } as unknown as RoomBansRepository,
       {} as UsersService,
       events,
       cache as unknown as RoomCache,
@@ -136,6 +146,43 @@ describe(RoomsService.name, () => {
 
       expect(cache.membershipChanged).toHaveBeenCalledTimes(1);
       expect(cache.membershipChanged).toHaveBeenCalledWith(ROOM_ID, [USER_ID]);
+    });
+  });
+
+  describe('a join racing a ban', () => {
+    beforeEach(() => (room = aRoom(RoomVisibility.Public)));
+
+    it('a ban committed before the join: refused with `banned`, no membership', async () => {
+      banned.add(USER_ID);
+      repository.insertMemberUnlessBanned.mockResolvedValueOnce(false);
+
+      await expect(service.joinRoom(USER_ID, ROOM_ID)).rejects.toMatchObject({ code: 'banned' });
+
+      expect(repository.deleteMember).not.toHaveBeenCalled();
+      expect(order).toEqual(['invalidated']);
+    });
+
+    it('a ban the insert did not see: found after it, the membership undone and revoked', async () => {
+      // The insert ran on a snapshot without the ban (PostgreSQL, read committed).
+      repository.insertMemberUnlessBanned.mockImplementationOnce(() => {
+        members.add(USER_ID);
+        banned.add(USER_ID);
+        return Promise.resolve(true);
+      });
+
+      await expect(service.joinRoom(USER_ID, ROOM_ID)).rejects.toMatchObject({ code: 'banned' });
+
+      expect(repository.deleteMember).toHaveBeenCalledWith(ROOM_ID, USER_ID);
+      expect(members.has(USER_ID)).toBe(false);
+      expect(order).toEqual(['invalidated', 'revoked']);
+    });
+
+    it('no ban: the join adds the member (positive control)', async () => {
+      await service.joinRoom(USER_ID, ROOM_ID);
+
+      expect(members.has(USER_ID)).toBe(true);
+      expect(repository.deleteMember).not.toHaveBeenCalled();
+      expect(order).toEqual(['invalidated']);
     });
   });
 });

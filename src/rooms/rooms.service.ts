@@ -1,12 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppError } from '@app/common/errors/app-error';
-import { decodeCursor, isRecord, Page, pageOf } from '@app/common/pagination/pagination';
+import {
+  decodeCursor,
+  isRecord,
+  isTimestamp,
+  isUuid,
+  Page,
+  pageOf,
+} from '@app/common/pagination/pagination';
 import type { User } from '@app/users/user.entity';
 import { UsersService } from '@app/users/users.service';
 import { RoomCache } from './room-cache';
 import { RoomMember } from './room-member.entity';
 import { Room, RoomVisibility } from './room.entity';
+import { RoomBansRepository } from './room-bans.repository';
 import { RoomEvents } from './room-events';
 import { RoomAccess, RoomsRepository, VisibleRoom } from './rooms.repository';
 
@@ -28,12 +36,13 @@ export interface RoomMemberProfile {
 }
 
 /** The same answer for a room that does not exist and one the caller may not see. */
-const ROOM_NOT_FOUND = 'Room not found';
+export const ROOM_NOT_FOUND = 'Room not found';
 
 @Injectable()
 export class RoomsService {
   constructor(
     private readonly rooms: RoomsRepository,
+    private readonly bans: RoomBansRepository,
     private readonly users: UsersService,
     private readonly events: RoomEvents,
     private readonly cache: RoomCache,
@@ -134,8 +143,9 @@ export class RoomsService {
   }
 
   /**
-   * Joins a public room; idempotent. A private or direct room is 404 unless already a member.
-   * Decided from the cached access entries: joining a room one is in already costs no query.
+   * Joins a public room; idempotent. A private or direct room is 404 unless already a member;
+   * a user banned from the room is refused (403 `banned`). Decided from the cached access
+   * entries: joining a room one is in already costs no query (a ban removed the membership).
    */
   async joinRoom(userId: string, roomId: string): Promise<void> {
     const visibility = await this.cachedVisibility(roomId);
@@ -148,12 +158,42 @@ export class RoomsService {
     if (visibility !== RoomVisibility.Public) {
       throw new AppError('not_found', ROOM_NOT_FOUND);
     }
-    if (
-      !(await this.rooms.insertMembersUnlessPresent([{ roomId, userId, joinedAt: new Date() }]))
-    ) {
-      await this.referenceMissing(roomId, userId);
+    await this.admit(roomId, userId, userId, 'You are banned from this room');
+  }
+
+  /**
+   * Makes `userId` a member unless they are banned from the room (403 `banned`, with `refusal`).
+   * Safe against a ban at the same moment: the insert adds no row when a ban is committed, and
+   * the ban is read again after a row was added, because on PostgreSQL a ban committed while the
+   * insert ran is invisible to it. The ban removes the membership only after it is committed
+   * itself (`RoomModerationService`), so one of the two always sees the other.
+   */
+  private async admit(
+    roomId: string,
+    userId: string,
+    callerId: string,
+    refusal: string,
+  ): Promise<void> {
+    const added = await this.rooms.insertMemberUnlessBanned({
+      roomId,
+      userId,
+      joinedAt: new Date(),
+    });
+    if (added === null) {
+      await this.referenceMissing(roomId, callerId);
+    }
+    const banned = await this.bans.isBanned(roomId, userId);
+    if (banned && added) {
+      await this.rooms.deleteMember(roomId, userId);
     }
     await this.cache.membershipChanged(roomId, [userId]);
+    if (banned) {
+      if (added) {
+        // A connection may have entered the room on the short-lived membership.
+        this.events.accessRevoked.emit({ roomId, userId });
+      }
+      throw new AppError('banned', refusal);
+    }
   }
 
   /**
@@ -216,19 +256,22 @@ export class RoomsService {
     this.events.accessRevoked.emit({ roomId, userId });
   }
 
-  /** The owner adds a user (the way into a private room); idempotent. */
+  /**
+   * The owner adds a user (the way into a private room); idempotent. A user banned from the room
+   * is refused (403 `banned`) until the ban is lifted.
+   */
   async addMember(callerId: string, roomId: string, userId: string): Promise<RoomMemberProfile> {
     const { room } = await this.getReadableRoom(callerId, roomId);
     if (room.ownerId !== callerId) {
       throw new AppError('forbidden', "Only the room's owner can add members");
     }
     const user = await this.users.getUser(userId);
-    if (
-      !(await this.rooms.insertMembersUnlessPresent([{ roomId, userId, joinedAt: new Date() }]))
-    ) {
-      await this.referenceMissing(roomId, callerId);
-    }
-    await this.cache.membershipChanged(roomId, [userId]);
+    await this.admit(
+      roomId,
+      userId,
+      callerId,
+      'This user is banned from the room; lift the ban first',
+    );
     const member = await this.rooms.findMember(roomId, userId);
     if (!member) {
       // The room was deleted in between.
@@ -349,14 +392,4 @@ function isRoomListCursor(value: unknown): value is RoomListCursor {
 
 function isMemberListCursor(value: unknown): value is MemberListCursor {
   return isRecord(value) && isTimestamp(value.joinedAt) && isUuid(value.userId);
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
-}
-
-function isTimestamp(value: unknown): value is string {
-  return typeof value === 'string' && !Number.isNaN(Date.parse(value));
 }

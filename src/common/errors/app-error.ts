@@ -14,6 +14,9 @@ export const APP_ERROR_STATUS = {
   conflict: HttpStatus.CONFLICT,
   not_a_member: HttpStatus.FORBIDDEN,
   owner_cannot_leave: HttpStatus.CONFLICT,
+  owner_cannot_be_banned: HttpStatus.CONFLICT,
+  new_owner_not_member: HttpStatus.CONFLICT,
+  banned: HttpStatus.FORBIDDEN,
   cannot_message_self: HttpStatus.BAD_REQUEST,
   nesting_too_deep: HttpStatus.BAD_REQUEST,
 } as const satisfies Record<string, HttpStatus>;
