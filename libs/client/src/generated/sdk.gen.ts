@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddRoomMemberData, AddRoomMemberErrors, AddRoomMemberResponses, CreateRoomData, CreateRoomErrors, CreateRoomResponses, DeleteRoomData, DeleteRoomErrors, DeleteRoomResponses, GetMyProfileData, GetMyProfileErrors, GetMyProfileResponses, GetRoomData, GetRoomErrors, GetRoomResponses, GetUserProfileData, GetUserProfileErrors, GetUserProfileResponses, JoinRoomData, JoinRoomErrors, JoinRoomResponses, LeaveRoomData, LeaveRoomErrors, LeaveRoomResponses, ListRoomMembersData, ListRoomMembersErrors, ListRoomMembersResponses, ListRoomMessagesData, ListRoomMessagesErrors, ListRoomMessagesResponses, ListRoomsData, ListRoomsErrors, ListRoomsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MarkRoomReadData, MarkRoomReadErrors, MarkRoomReadResponses, PostPrivateMessageData, PostPrivateMessageErrors, PostPrivateMessageResponses, PostRoomMessageData, PostRoomMessageErrors, PostRoomMessageResponses, RefreshTokensData, RefreshTokensErrors, RefreshTokensResponses, RegisterData, RegisterErrors, RegisterResponses } from './types.gen';
+import type { AddRoomMemberData, AddRoomMemberErrors, AddRoomMemberResponses, BanRoomUserData, BanRoomUserErrors, BanRoomUserResponses, CreateRoomData, CreateRoomErrors, CreateRoomResponses, DeleteRoomData, DeleteRoomErrors, DeleteRoomResponses, GetMyProfileData, GetMyProfileErrors, GetMyProfileResponses, GetRoomData, GetRoomErrors, GetRoomResponses, GetUserProfileData, GetUserProfileErrors, GetUserProfileResponses, JoinRoomData, JoinRoomErrors, JoinRoomResponses, LeaveRoomData, LeaveRoomErrors, LeaveRoomResponses, ListRoomBansData, ListRoomBansErrors, ListRoomBansResponses, ListRoomMembersData, ListRoomMembersErrors, ListRoomMembersResponses, ListRoomMessagesData, ListRoomMessagesErrors, ListRoomMessagesResponses, ListRoomsData, ListRoomsErrors, ListRoomsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MarkRoomReadData, MarkRoomReadErrors, MarkRoomReadResponses, PostPrivateMessageData, PostPrivateMessageErrors, PostPrivateMessageResponses, PostRoomMessageData, PostRoomMessageErrors, PostRoomMessageResponses, RefreshTokensData, RefreshTokensErrors, RefreshTokensResponses, RegisterData, RegisterErrors, RegisterResponses, RemoveRoomMemberData, RemoveRoomMemberErrors, RemoveRoomMemberResponses, TransferRoomOwnershipData, TransferRoomOwnershipErrors, TransferRoomOwnershipResponses, UnbanRoomUserData, UnbanRoomUserErrors, UnbanRoomUserResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -107,6 +107,34 @@ export const getRoom = <ThrowOnError extends boolean = false>(options: Options<G
 });
 
 /**
+ * The room's bans, oldest first.
+ */
+export const listRoomBans = <ThrowOnError extends boolean = false>(options: Options<ListRoomBansData, ThrowOnError>) => (options.client ?? client).get<ListRoomBansResponses, ListRoomBansErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/bans',
+    ...options
+});
+
+/**
+ * Lifts a ban; lifting one that does not exist changes nothing.
+ */
+export const unbanRoomUser = <ThrowOnError extends boolean = false>(options: Options<UnbanRoomUserData, ThrowOnError>) => (options.client ?? client).delete<UnbanRoomUserResponses, UnbanRoomUserErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/bans/{userId}',
+    ...options
+});
+
+/**
+ * Bans a user: removed, and cannot join or be added again until the ban is lifted (403 `banned`).
+ * Banning again changes nothing; the owner cannot be banned (409). 404 for a user that does not exist.
+ */
+export const banRoomUser = <ThrowOnError extends boolean = false>(options: Options<BanRoomUserData, ThrowOnError>) => (options.client ?? client).put<BanRoomUserResponses, BanRoomUserErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/bans/{userId}',
+    ...options
+});
+
+/**
  * The room's members in the order they joined.
  */
 export const listRoomMembers = <ThrowOnError extends boolean = false>(options: Options<ListRoomMembersData, ThrowOnError>) => (options.client ?? client).get<ListRoomMembersResponses, ListRoomMembersErrors, ThrowOnError>({
@@ -147,6 +175,15 @@ export const joinRoom = <ThrowOnError extends boolean = false>(options: Options<
 });
 
 /**
+ * Removes a member; removing a non-member changes nothing. The owner cannot remove themselves (409).
+ */
+export const removeRoomMember = <ThrowOnError extends boolean = false>(options: Options<RemoveRoomMemberData, ThrowOnError>) => (options.client ?? client).delete<RemoveRoomMemberResponses, RemoveRoomMemberErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/members/{userId}',
+    ...options
+});
+
+/**
  * A room's history by seq, oldest first; 404 to non-members of a private or direct room.
  */
 export const listRoomMessages = <ThrowOnError extends boolean = false>(options: Options<ListRoomMessagesData, ThrowOnError>) => (options.client ?? client).get<ListRoomMessagesResponses, ListRoomMessagesErrors, ThrowOnError>({
@@ -161,6 +198,20 @@ export const listRoomMessages = <ThrowOnError extends boolean = false>(options: 
 export const postRoomMessage = <ThrowOnError extends boolean = false>(options: Options<PostRoomMessageData, ThrowOnError>) => (options.client ?? client).post<PostRoomMessageResponses, PostRoomMessageErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/rooms/{id}/messages',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Hands the room to another member (409 for a non-member), who moderates it from then on; the
+ * caller stays a plain member. Read the room for its new `ownerId`.
+ */
+export const transferRoomOwnership = <ThrowOnError extends boolean = false>(options: Options<TransferRoomOwnershipData, ThrowOnError>) => (options.client ?? client).put<TransferRoomOwnershipResponses, TransferRoomOwnershipErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/owner',
     ...options,
     headers: {
         'Content-Type': 'application/json',

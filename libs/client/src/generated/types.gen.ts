@@ -11,6 +11,13 @@ export type UserResponseDto = {
     username: string;
 };
 
+export type TransferRoomOwnershipRequestDto = {
+    /**
+     * The new owner: a member of the room.
+     */
+    userId: string;
+};
+
 export type TokenPairResponseDto = {
     /**
      * A JWT for `Authorization: Bearer`, valid for JWT_TTL.
@@ -80,6 +87,19 @@ export type RoomMemberPageResponseDto = {
  * `message`, or an `edit` or `delete` of the message `messageId`.
  */
 export type RoomEventKind = 'message' | 'edit' | 'delete';
+
+export type RoomBanResponseDto = {
+    bannedAt: string;
+    user: UserResponseDto;
+};
+
+export type RoomBanPageResponseDto = {
+    items: Array<RoomBanResponseDto>;
+    /**
+     * Pass as `cursor` for the next page; null on the last page.
+     */
+    nextCursor: string | null;
+};
 
 export type RegisterRequestDto = {
     /**
@@ -620,6 +640,181 @@ export type GetRoomResponses = {
 
 export type GetRoomResponse = GetRoomResponses[keyof GetRoomResponses];
 
+export type ListRoomBansData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: {
+        /**
+         * How many items to return: 1 to 200, 50 when left out.
+         */
+        limit?: number;
+        /**
+         * The `nextCursor` of the previous page, as it was given.
+         */
+        cursor?: string;
+    };
+    url: '/api/rooms/{id}/bans';
+};
+
+export type ListRoomBansErrors = {
+    /**
+     * The request is malformed or a field is invalid (each one is named)
+     */
+    400: ErrorResponse;
+    /**
+     * No valid access token (or wrong credentials)
+     */
+    401: ErrorResponse;
+    /**
+     * Only the owner may do this
+     */
+    403: ErrorResponse;
+    /**
+     * No such resource, or not visible to the caller
+     */
+    404: ErrorResponse;
+    /**
+     * Over a rate limit; retry after the Retry-After delay
+     */
+    429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
+};
+
+export type ListRoomBansError = ListRoomBansErrors[keyof ListRoomBansErrors];
+
+export type ListRoomBansResponses = {
+    200: RoomBanPageResponseDto;
+};
+
+export type ListRoomBansResponse = ListRoomBansResponses[keyof ListRoomBansResponses];
+
+export type UnbanRoomUserData = {
+    body?: never;
+    path: {
+        id: string;
+        userId: string;
+    };
+    query?: never;
+    url: '/api/rooms/{id}/bans/{userId}';
+};
+
+export type UnbanRoomUserErrors = {
+    /**
+     * The request is malformed or a field is invalid (each one is named)
+     */
+    400: ErrorResponse;
+    /**
+     * No valid access token (or wrong credentials)
+     */
+    401: ErrorResponse;
+    /**
+     * Only the owner may do this
+     */
+    403: ErrorResponse;
+    /**
+     * No such resource, or not visible to the caller
+     */
+    404: ErrorResponse;
+    /**
+     * The body is over BODY_LIMIT
+     */
+    413: ErrorResponse;
+    /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
+     * Over a rate limit; retry after the Retry-After delay
+     */
+    429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
+};
+
+export type UnbanRoomUserError = UnbanRoomUserErrors[keyof UnbanRoomUserErrors];
+
+export type UnbanRoomUserResponses = {
+    204: void;
+};
+
+export type UnbanRoomUserResponse = UnbanRoomUserResponses[keyof UnbanRoomUserResponses];
+
+export type BanRoomUserData = {
+    body?: never;
+    path: {
+        id: string;
+        userId: string;
+    };
+    query?: never;
+    url: '/api/rooms/{id}/bans/{userId}';
+};
+
+export type BanRoomUserErrors = {
+    /**
+     * The request is malformed or a field is invalid (each one is named)
+     */
+    400: ErrorResponse;
+    /**
+     * No valid access token (or wrong credentials)
+     */
+    401: ErrorResponse;
+    /**
+     * Only the owner may do this
+     */
+    403: ErrorResponse;
+    /**
+     * No such resource, or not visible to the caller
+     */
+    404: ErrorResponse;
+    /**
+     * Conflicts with the current state
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over BODY_LIMIT
+     */
+    413: ErrorResponse;
+    /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
+     * Over a rate limit; retry after the Retry-After delay
+     */
+    429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
+};
+
+export type BanRoomUserError = BanRoomUserErrors[keyof BanRoomUserErrors];
+
+export type BanRoomUserResponses = {
+    204: void;
+};
+
+export type BanRoomUserResponse = BanRoomUserResponses[keyof BanRoomUserResponses];
+
 export type ListRoomMembersData = {
     body?: never;
     path: {
@@ -837,6 +1032,67 @@ export type JoinRoomResponses = {
 
 export type JoinRoomResponse = JoinRoomResponses[keyof JoinRoomResponses];
 
+export type RemoveRoomMemberData = {
+    body?: never;
+    path: {
+        id: string;
+        userId: string;
+    };
+    query?: never;
+    url: '/api/rooms/{id}/members/{userId}';
+};
+
+export type RemoveRoomMemberErrors = {
+    /**
+     * The request is malformed or a field is invalid (each one is named)
+     */
+    400: ErrorResponse;
+    /**
+     * No valid access token (or wrong credentials)
+     */
+    401: ErrorResponse;
+    /**
+     * Only the owner may do this
+     */
+    403: ErrorResponse;
+    /**
+     * No such resource, or not visible to the caller
+     */
+    404: ErrorResponse;
+    /**
+     * Conflicts with the current state
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over BODY_LIMIT
+     */
+    413: ErrorResponse;
+    /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
+     * Over a rate limit; retry after the Retry-After delay
+     */
+    429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
+};
+
+export type RemoveRoomMemberError = RemoveRoomMemberErrors[keyof RemoveRoomMemberErrors];
+
+export type RemoveRoomMemberResponses = {
+    204: void;
+};
+
+export type RemoveRoomMemberResponse = RemoveRoomMemberResponses[keyof RemoveRoomMemberResponses];
+
 export type ListRoomMessagesData = {
     body?: never;
     path: {
@@ -953,6 +1209,66 @@ export type PostRoomMessageResponses = {
 };
 
 export type PostRoomMessageResponse = PostRoomMessageResponses[keyof PostRoomMessageResponses];
+
+export type TransferRoomOwnershipData = {
+    body: TransferRoomOwnershipRequestDto;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/api/rooms/{id}/owner';
+};
+
+export type TransferRoomOwnershipErrors = {
+    /**
+     * The request is malformed or a field is invalid (each one is named)
+     */
+    400: ErrorResponse;
+    /**
+     * No valid access token (or wrong credentials)
+     */
+    401: ErrorResponse;
+    /**
+     * Only the owner may do this
+     */
+    403: ErrorResponse;
+    /**
+     * No such resource, or not visible to the caller
+     */
+    404: ErrorResponse;
+    /**
+     * Conflicts with the current state
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over BODY_LIMIT
+     */
+    413: ErrorResponse;
+    /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
+     * Over a rate limit; retry after the Retry-After delay
+     */
+    429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
+};
+
+export type TransferRoomOwnershipError = TransferRoomOwnershipErrors[keyof TransferRoomOwnershipErrors];
+
+export type TransferRoomOwnershipResponses = {
+    204: void;
+};
+
+export type TransferRoomOwnershipResponse = TransferRoomOwnershipResponses[keyof TransferRoomOwnershipResponses];
 
 export type MarkRoomReadData = {
     body: MarkRoomReadRequestDto;
