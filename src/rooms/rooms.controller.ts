@@ -89,10 +89,10 @@ export class RoomsController {
     await this.rooms.deleteRoom(caller.id, id);
   }
 
-  /** Joins a public room; joining again changes nothing. */
+  /** Joins a public room; joining again changes nothing. 403 `banned` for a user banned from it. */
   @Put(':id/members/me')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiErrors(HttpStatus.NOT_FOUND)
+  @ApiErrors(HttpStatus.FORBIDDEN, HttpStatus.NOT_FOUND)
   async joinRoom(
     @CurrentUser() caller: AuthenticatedUser,
     @Param('id', ParseIdPipe) id: string,
@@ -111,7 +111,10 @@ export class RoomsController {
     await this.rooms.leaveRoom(caller.id, id);
   }
 
-  /** The owner adds a member: the way into a private room. Adding a member again changes nothing. */
+  /**
+   * The owner adds a member: the way into a private room. Adding a member again changes nothing;
+   * a user banned from the room is refused (403 `banned`) until the ban is lifted.
+   */
   @Post(':id/members')
   @ApiErrors(
     HttpStatus.FORBIDDEN,

@@ -119,6 +119,10 @@ const CASES = {
       // A body this route does not take is still read first: too large, then not JSON.
       await join(room.id).send({ padding: 'x'.repeat(1_100_000) }),
       await join(room.id).type('form').send('a=b'),
+      await request(server)
+        .put(`/api/rooms/${room.id}/bans/${joiner.id}`)
+        .set(bearer(user.accessToken))
+        .then(() => join(room.id)),
     ];
   },
   leaveRoom: async (server, user) => {
@@ -158,6 +162,77 @@ const CASES = {
     const get = (query: string) =>
       request(server).get(`/api/rooms/${room.id}/members${query}`).set(bearer(user.accessToken));
     return [await get(''), await get(''), await get('?limit=0')];
+  },
+  removeRoomMember: async (server, user) => {
+    const room = await createRoom({ server, url: server }, user);
+    const member = await registerUser({ server, url: server });
+    await request(server).put(`/api/rooms/${room.id}/members/me`).set(bearer(member.accessToken));
+    const remove = (as: RegisteredUser, roomId: string, userId: string) =>
+      request(server).delete(`/api/rooms/${roomId}/members/${userId}`).set(bearer(as.accessToken));
+    return [
+      await remove(member, room.id, user.id),
+      await remove(user, room.id, member.id),
+      await remove(user, room.id, user.id),
+      await remove(user, MISSING_ID, member.id),
+      await remove(user, room.id, 'nobody'),
+    ];
+  },
+  banRoomUser: async (server, user) => {
+    const room = await createRoom({ server, url: server }, user);
+    const other = await registerUser({ server, url: server });
+    const ban = (as: RegisteredUser, userId: string) =>
+      request(server).put(`/api/rooms/${room.id}/bans/${userId}`).set(bearer(as.accessToken));
+    return [
+      await ban(user, other.id),
+      await ban(user, user.id),
+      await ban(other, user.id),
+      await ban(user, MISSING_ID),
+      await ban(user, 'nobody'),
+    ];
+  },
+  unbanRoomUser: async (server, user) => {
+    const room = await createRoom({ server, url: server }, user);
+    const other = await registerUser({ server, url: server });
+    const unban = (as: RegisteredUser, roomId: string, userId: string) =>
+      request(server).delete(`/api/rooms/${roomId}/bans/${userId}`).set(bearer(as.accessToken));
+    return [
+      await unban(user, room.id, other.id),
+      await unban(other, room.id, other.id),
+      await unban(user, MISSING_ID, other.id),
+      await unban(user, room.id, 'nobody'),
+    ];
+  },
+  listRoomBans: async (server, user) => {
+    const room = await createRoom({ server, url: server }, user);
+    const other = await registerUser({ server, url: server });
+    await request(server)
+      .put(`/api/rooms/${room.id}/bans/${other.id}`)
+      .set(bearer(user.accessToken));
+    const get = (as: RegisteredUser, roomId: string, query: string) =>
+      request(server).get(`/api/rooms/${roomId}/bans${query}`).set(bearer(as.accessToken));
+    return [
+      await get(user, room.id, ''),
+      await get(other, room.id, ''),
+      await get(user, MISSING_ID, ''),
+      await get(user, room.id, '?limit=0'),
+    ];
+  },
+  transferRoomOwnership: async (server, user) => {
+    const room = await createRoom({ server, url: server }, user);
+    const member = await registerUser({ server, url: server });
+    const outsider = await registerUser({ server, url: server });
+    await request(server).put(`/api/rooms/${room.id}/members/me`).set(bearer(member.accessToken));
+    const transfer = (as: RegisteredUser, roomId: string) =>
+      request(server).put(`/api/rooms/${roomId}/owner`).set(bearer(as.accessToken));
+    return [
+      await transfer(user, room.id).send({ userId: outsider.id }),
+      await transfer(outsider, room.id).send({ userId: outsider.id }),
+      await transfer(user, MISSING_ID).send({ userId: member.id }),
+      await transfer(user, room.id).send({ userId: 'nobody' }),
+      await transfer(user, room.id).send({ padding: 'x'.repeat(1_100_000) }),
+      await transfer(user, room.id).type('form').send('a=b'),
+      await transfer(user, room.id).send({ userId: member.id }),
+    ];
   },
   postRoomMessage: async (server, user) => {
     const room = await createRoom({ server, url: server }, user);
@@ -203,11 +278,16 @@ const EXPECTED_STATUSES: Record<keyof typeof CASES, number[]> = {
   listRooms: [200, 400, 400],
   getRoom: [200, 200, 404, 400],
   deleteRoom: [403, 415, 204, 404],
-  joinRoom: [204, 404, 413, 415],
+  joinRoom: [204, 404, 413, 415, 403],
   leaveRoom: [409, 413, 415],
   addRoomMember: [201, 403, 400],
   markRoomRead: [200, 403, 404, 400],
   listRoomMembers: [200, 200, 400],
+  removeRoomMember: [403, 204, 409, 404, 400],
+  banRoomUser: [204, 409, 403, 404, 400],
+  unbanRoomUser: [204, 403, 404, 400],
+  listRoomBans: [200, 403, 404, 400],
+  transferRoomOwnership: [409, 403, 404, 400, 413, 415, 204],
   postRoomMessage: [201, 403],
   listRoomMessages: [200, 200, 400, 404],
   checkLiveness: [200],

@@ -1359,6 +1359,16 @@ export type ResponseHeaders = {
       /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
       'X-Request-Id': string;
     };
+    403: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
     404: {
       /** Requests allowed per window, by the default limit, over all routes together */
       'X-RateLimit-Limit': `${number}`;

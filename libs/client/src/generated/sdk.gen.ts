@@ -144,7 +144,8 @@ export const listRoomMembers = <ThrowOnError extends boolean = false>(options: O
 });
 
 /**
- * The owner adds a member: the way into a private room. Adding a member again changes nothing.
+ * The owner adds a member: the way into a private room. Adding a member again changes nothing;
+ * a user banned from the room is refused (403 `banned`) until the ban is lifted.
  */
 export const addRoomMember = <ThrowOnError extends boolean = false>(options: Options<AddRoomMemberData, ThrowOnError>) => (options.client ?? client).post<AddRoomMemberResponses, AddRoomMemberErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -166,7 +167,7 @@ export const leaveRoom = <ThrowOnError extends boolean = false>(options: Options
 });
 
 /**
- * Joins a public room; joining again changes nothing.
+ * Joins a public room; joining again changes nothing. 403 `banned` for a user banned from it.
  */
 export const joinRoom = <ThrowOnError extends boolean = false>(options: Options<JoinRoomData, ThrowOnError>) => (options.client ?? client).put<JoinRoomResponses, JoinRoomErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

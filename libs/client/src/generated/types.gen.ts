@@ -999,6 +999,10 @@ export type JoinRoomErrors = {
      */
     401: ErrorResponse;
     /**
+     * Only the owner may do this
+     */
+    403: ErrorResponse;
+    /**
      * No such resource, or not visible to the caller
      */
     404: ErrorResponse;
