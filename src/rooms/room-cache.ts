@@ -45,7 +45,7 @@ export function roomReadTags(
  *
  * | entry | tags | removed by |
  * | --- | --- | --- |
- * | `GET /api/rooms/:id`, per caller | `room:<id>`, `room:<id>:details`, `room:<id>:reader:<caller>` | a new entry (lastSeq), the caller's read position, a new owner, deletion |
+ * | `GET /api/rooms/:id`, per caller | `room:<id>`, `room:<id>:details`, `room:<id>:reader:<caller>` | a new entry (lastSeq), the caller's read position or membership, a new owner, deletion |
  * | `GET /api/rooms/:id/members` | `room:<id>`, `room:<id>:members` | join, leave, add, removal, ban, a new owner (roles), deletion |
  * | `GET /api/rooms/:id/messages` | `room:<id>`, `room:<id>:messages` | a new message, deletion |
  * | the room's visibility | `room:<id>` | deletion (it never changes otherwise) |
@@ -96,11 +96,14 @@ export class RoomCache {
     return this.cache.invalidateTags([readerTag(roomId, userId)]);
   }
 
-  /** These users joined, left or were added: the member list and their access change. */
+  /**
+   * These users joined, left, were added, removed or banned: the member list, their access, and
+   * their view of the room (a member's read position and unreadCount, a non-member's nulls).
+   */
   membershipChanged(roomId: string, userIds: readonly string[]): Promise<void> {
     return this.cache.invalidateTags([
       partTag(roomId, 'members'),
-      ...userIds.map((userId) => memberTag(roomId, userId)),
+      ...userIds.flatMap((userId) => [memberTag(roomId, userId), readerTag(roomId, userId)]),
     ]);
   }
 

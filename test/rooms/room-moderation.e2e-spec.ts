@@ -108,9 +108,14 @@ describe('room moderation (e2e)', () => {
       const room = await createRoom(testApp, owner);
       await joinRoom(testApp, bob, room.id);
 
+      // Bob's view of the room, cached before the removal: a member's, with a read position.
+      expect((await readRoom(testApp, bob, room.id)).body).toMatchObject({ unreadCount: 0 });
+
       await expectStatus(remove(owner, room.id, bob.id), 204);
       expect(await listMemberIds(testApp, owner, room.id)).toEqual([owner.id]);
+      expect((await readRoom(testApp, bob, room.id)).body).toMatchObject({ unreadCount: null });
       await joinRoom(testApp, bob, room.id);
+      expect((await readRoom(testApp, bob, room.id)).body).toMatchObject({ unreadCount: 0 });
 
       expect(await listMemberIds(testApp, owner, room.id)).toEqual([owner.id, bob.id]);
     });
