@@ -208,6 +208,31 @@ describe('room moderation (e2e)', () => {
       expect((await readRoom(testApp, bob, room.id, '/messages')).status).toBe(200);
     });
 
+    it('joins racing bans: every banned user ends up out of the room, whichever came first', async () => {
+      const room = await createRoom(testApp, owner);
+      const joiners = await Promise.all(Array.from({ length: 8 }, () => registerUser(testApp)));
+
+      const answers = await Promise.all(
+        joiners.flatMap((joiner) => [
+          refusal(join(joiner, room.id)),
+          refusal(ban(owner, room.id, joiner.id)),
+        ]),
+      );
+
+      for (const [index, answer] of answers.entries()) {
+        const expected =
+          index % 2 === 0 ? [{ status: 204 }, { status: 403, code: 'banned' }] : [{ status: 204 }];
+        expect(expected).toContainEqual(
+          answer.code === undefined ? { status: answer.status } : answer,
+        );
+      }
+      expect(await listMemberIds(testApp, owner, room.id)).toEqual([owner.id]);
+      expect((await bannedIds(owner, room.id)).sort()).toEqual(joiners.map((j) => j.id).sort());
+      // Positive control: a user nobody banned joins the same room.
+      await joinRoom(testApp, bob, room.id);
+      expect(await listMemberIds(testApp, owner, room.id)).toEqual([owner.id, bob.id]);
+    });
+
     it('bans a user who is no member yet, who then cannot join', async () => {
       const room = await createRoom(testApp, owner);
 
