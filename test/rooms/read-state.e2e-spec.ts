@@ -151,16 +151,17 @@ describe('read state and unread counts (e2e)', () => {
     const writesBefore = await metric('switchboard_read_mark_writes_total');
     const marksBefore = await metric('switchboard_read_marks_total');
 
-    // A client scrolling: 40 marks at once, in order.
+    // A client scrolling: one mark, then 39 more at once while the first one's second runs.
+    const first = await mark(member, room.id, 1);
     const answers = await Promise.all(
-      Array.from({ length: 40 }, (_, index) => mark(member, room.id, index + 1)),
+      Array.from({ length: 39 }, (_, index) => mark(member, room.id, index + 2)),
     );
 
     expect(await metric('switchboard_read_marks_total')).toBe(marksBefore + 40);
-    // The first at once, the other 39 merged into one write at the end of the second.
+    // The first at once, the other 39 merged into one write at the end of its second.
     expect(await metric('switchboard_read_mark_writes_total')).toBe(writesBefore + 2);
-    expect(answers[0]).toMatchObject({ lastReadSeq: 1 });
-    expect(answers.slice(1).every((answer) => answer.lastReadSeq === 40)).toBe(true);
+    expect(first).toMatchObject({ lastReadSeq: 1 });
+    expect(answers.every((answer) => answer.lastReadSeq === 40)).toBe(true);
     expect(await roomAs(member, room.id)).toMatchObject({ lastReadSeq: 40, unreadCount: 0 });
   });
 
