@@ -1,12 +1,14 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { ENTRY_EVENT } from '@libs/protocol';
 import { CommittedMessage, InProcessMessageEvents } from '@app/messages/message-events';
 import { FleetRelay, RemoteFrame } from './fleet-relay';
 import { LocalFanout } from './local-fanout';
 import { PreparedFrame } from './prepared-frame';
 
 /**
- * Live delivery of every committed message, local first: the frame is built once, written to the
- * members on this instance at once (whatever the state of Redis: guarantee 9), and relayed on the
+ * Live delivery of every committed entry of a room's sequence (as `message`, `edited` or
+ * `deleted`, by its kind), local first: the frame is built once, written to the members on this
+ * instance at once (whatever the state of Redis: guarantee 9), and relayed on the
  * bus only for the other instances, which write it to theirs. A private message goes to every
  * connection of both users, without a join. Best-effort (guarantee 4): the message is committed,
  * and a client that missed it finds it with `sync`.
@@ -26,7 +28,7 @@ export class MessageDelivery implements OnModuleInit {
 
   /** The audience came with the commit: nothing is read from the database here. */
   deliver({ message, audience }: CommittedMessage): void {
-    const frame = PreparedFrame.of('message', message);
+    const frame = PreparedFrame.of(ENTRY_EVENT[message.kind], message);
     if (audience.kind === 'users') {
       this.fanout.toUsers(audience.userIds, frame);
       for (const userId of audience.userIds) {
