@@ -99,18 +99,20 @@ export class MessageChangesRepository {
     if (this.writer.sqlite) {
       return this.writer.sqliteTransaction((statements) => this.applyOnSqlite(statements, change));
     }
-    return retryTransient(() => this.dataSource.transaction((manager) => this.applyOnPostgres(manager, change)), {
-      // An unanswered commit is found by the entry's id on the next attempt; a sender deleted
-      // meanwhile is no member on it.
-      alsoRetry: (error) => isCommitOutcomeUnknown(error) || isForeignKeyViolation(error),
-    });
+    return retryTransient(
+      () => this.dataSource.transaction((manager) => this.applyOnPostgres(manager, change)),
+      {
+        // An unanswered commit is found by the entry's id on the next attempt; a sender deleted
+        // meanwhile is no member on it.
+        alsoRetry: (error) => isCommitOutcomeUnknown(error) || isForeignKeyViolation(error),
+      },
+    );
   }
 
   /** SQLite: synchronous inside the writer's BEGIN IMMEDIATE, so nothing runs between read and write. */
   private applyOnSqlite(statements: SqliteStatements, change: MessageChange): ChangeResult {
     const room = statements(ROOM_FACTS_SQL).get(change.senderId, change.roomId) as
-      | RoomFacts
-      | undefined;
+      RoomFacts | undefined;
     const related = relatedOf(
       statements(RELATED_SQL).all(...relatedParameters(change)) as RelatedRow[],
     );
@@ -149,9 +151,9 @@ export class MessageChangesRepository {
         at,
         change.messageId,
       );
-      statements(
-        `UPDATE "messages" SET "body" = '' WHERE "messageId" = ? AND "kind" = 'edit'`,
-      ).run(change.messageId);
+      statements(`UPDATE "messages" SET "body" = '' WHERE "messageId" = ? AND "kind" = 'edit'`).run(
+        change.messageId,
+      );
     }
     return createdOf(change, claim.firstSeq, claim.audience);
   }

@@ -73,9 +73,7 @@ export class MessageChangesService {
     });
   }
 
-  private async change(
-    request: Omit<MessageChange, 'id' | 'createdAt'>,
-  ): Promise<Message> {
+  private async change(request: Omit<MessageChange, 'id' | 'createdAt'>): Promise<Message> {
     const change = (): MessageChange => ({ ...request, id: randomUUID(), createdAt: new Date() });
     let result = await this.changes.apply(change());
     if (result.outcome === 'refused' && result.reason === 'not_member') {

@@ -51,7 +51,9 @@ export class MessagesRepository {
    */
   async append(message: NewMessage): Promise<AppendResult> {
     if (!this.postgres) {
-      return this.writer.sqliteTransaction((statements) => this.appendOnSqlite(statements, message));
+      return this.writer.sqliteTransaction((statements) =>
+        this.appendOnSqlite(statements, message),
+      );
     }
     const result = await this.postgres.append(message);
     if (result.outcome !== 'existing') {
