@@ -53,6 +53,7 @@ async function run(load: InsertLoad): Promise<InsertLoopResult> {
       clientMsgId,
       new Date(),
     ]);
+    await db.query(POSTGRES_STATEMENTS.readOwn, [roomId, load.senderId, bumped.rows[0].lastSeq]);
     await db.query('COMMIT');
     transactionMs.push(performance.now() - before);
     messages++;

@@ -11,7 +11,7 @@ import {
 
 /**
  * The SQLite write baseline: better-sqlite3 alone, on the server's own database file (the server
- * is idle meanwhile), WAL and synchronous=FULL as the server opens it, the same four statements
+ * is idle meanwhile), WAL and synchronous=FULL as the server opens it, the same five statements
  * per message in BEGIN IMMEDIATE transactions of `perTransaction` messages.
  */
 let database: Database.Database | undefined;
@@ -33,6 +33,7 @@ function run(load: InsertLoad): InsertLoopResult {
     existing: db.prepare(SQLITE_STATEMENTS.existing),
     bumpSeq: db.prepare(SQLITE_STATEMENTS.bumpSeq),
     insert: db.prepare(SQLITE_STATEMENTS.insert),
+    readOwn: db.prepare(SQLITE_STATEMENTS.readOwn),
   };
   const perTransaction = load.perTransaction ?? 1;
   let messages = 0;
@@ -55,6 +56,7 @@ function run(load: InsertLoad): InsertLoopResult {
         clientMsgId,
         createdAt,
       );
+      statements.readOwn.run(lastSeq, roomId, load.senderId, lastSeq);
       messages++;
     }
   });

@@ -11,6 +11,9 @@ export const SQLITE_STATEMENTS = {
   bumpSeq: 'UPDATE "rooms" SET "lastSeq" = "lastSeq" + 1 WHERE "id" = ? RETURNING "lastSeq"',
   insert: `INSERT INTO "messages" ("id", "roomId", "seq", "senderId", "body", "clientMsgId", "createdAt")
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  /** The sender's own message counts as read (src/rooms/room-sequence.ts, readOwnOnSqlite). */
+  readOwn: `UPDATE "room_members" SET "lastReadSeq" = ?
+            WHERE "roomId" = ? AND "userId" = ? AND "lastReadSeq" < ?`,
 } as const;
 
 export const POSTGRES_STATEMENTS = {
@@ -21,6 +24,9 @@ export const POSTGRES_STATEMENTS = {
     'SELECT "id" FROM "messages" WHERE "roomId" = $1 AND "senderId" = $2 AND "clientMsgId" = $3',
   insert: `INSERT INTO "messages" ("id", "roomId", "seq", "senderId", "body", "clientMsgId", "createdAt")
     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+  /** The sender's own message counts as read (the append's `read_own` CTE). */
+  readOwn: `UPDATE "room_members" SET "lastReadSeq" = $3
+    WHERE "roomId" = $1 AND "userId" = $2 AND "lastReadSeq" < $3`,
 } as const;
 
 /** What a bare insert loop is told to do, and for how long at most. */

@@ -73,8 +73,8 @@ function insertLoopMeasurement(
   };
 }
 
-const SQLITE_ONE_PER_TRANSACTION = 'better-sqlite3, same 4 statements, 1 message per transaction';
-const SQLITE_GROUP_COMMIT = 'better-sqlite3, same 4 statements, 100 per transaction, 10 rooms';
+const SQLITE_ONE_PER_TRANSACTION = 'better-sqlite3, same 5 statements, 1 message per transaction';
+const SQLITE_GROUP_COMMIT = 'better-sqlite3, same 5 statements, 100 per transaction, 10 rooms';
 
 const sqlitePosts: Scenario = {
   name: 'sqlite-posts',

@@ -84,7 +84,8 @@ function relatedParameters(change: MessageChange): unknown[] {
 /**
  * Edits and deletes: each is an entry of the room's sequence with the room's next seq, stored
  * with the change it makes to its message in one transaction of its own (never in the appends'
- * group statement): the seq claim, the entry, the message's new text or tombstone. Rare next to
+ * group statement): the seq claim, the entry, the message's new text or tombstone, the caller's
+ * read position (their own entry counts as read). Rare next to
  * sends, they take the simple way.
  */
 @Injectable()
@@ -155,6 +156,7 @@ export class MessageChangesRepository {
         change.messageId,
       );
     }
+    this.sequence.readOwnOnSqlite(statements, change.roomId, change.senderId, claim.firstSeq);
     return createdOf(change, claim.firstSeq, claim.audience);
   }
 
@@ -162,7 +164,8 @@ export class MessageChangesRepository {
    * PostgreSQL: the room's row is locked first (as the appends' statement locks it), so every
    * read after it sees each change of the room committed before, and nothing else of the room is
    * stored until this commits; then one statement claims the seq, inserts the entry and changes
-   * the message (rooms row, then messages rows: the appends' lock order).
+   * the message and moves the caller's read position past their own entry (rooms row, then
+   * messages and members rows: the appends' lock order).
    */
   private async applyOnPostgres(
     manager: EntityManager,
@@ -193,7 +196,9 @@ export class MessageChangesRepository {
          SELECT $1::uuid, $2::uuid, c."lastSeq", $3::uuid, $4::text, $5::varchar, $6::timestamp,
            $7::varchar, $8::uuid
          FROM claimed c
+         RETURNING "roomId", "senderId", "seq"
        ),
+       ${this.sequence.postgresReadOwnCte('inserted')},
        changed AS (
          UPDATE "messages" SET
            "body" = CASE WHEN $7 = 'edit' THEN $4::text ELSE '' END,

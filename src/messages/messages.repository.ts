@@ -122,6 +122,7 @@ export class MessagesRepository {
       message.clientMsgId,
       toSqliteDatetime(message.createdAt),
     );
+    this.sequence.readOwnOnSqlite(statements, message.roomId, message.senderId, claim.firstSeq);
     return {
       outcome: 'created',
       message: { ...message, seq: claim.firstSeq },

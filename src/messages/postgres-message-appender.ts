@@ -71,8 +71,9 @@ function appendBatchSql(sequence: RoomSequence): string {
         f."senderId", f."body", f."clientMsgId", f."createdAt"
       FROM fresh f JOIN claimed c ON c."id" = f."roomId"
       ON CONFLICT ("roomId", "senderId", "clientMsgId") DO NOTHING
-      RETURNING "id", "seq"
-    )
+      RETURNING "id", "roomId", "senderId", "seq"
+    ),
+    ${sequence.postgresReadOwnCte('inserted')}
     SELECT i."ord", ins."seq" AS "insertedSeq",
       e."id" AS "existingId", e."seq" AS "existingSeq", e."body" AS "existingBody",
       e."createdAt" AS "existingCreatedAt", c."visibility", c."directKey",

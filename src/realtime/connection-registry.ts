@@ -105,6 +105,7 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
     if (!connection.rooms.delete(roomId)) {
       return { removed: false, last: false };
     }
+    connection.forgetRoom(roomId);
     return { removed: true, last: removeFrom(this.byRoom, roomId, connection) };
   }
 

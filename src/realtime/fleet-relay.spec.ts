@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { InProcessTransport, MessageBus } from '@libs/bus';
+import { BusUnavailableError, InProcessTransport, MessageBus } from '@libs/bus';
 import { MetricsService } from '@app/metrics/metrics.service';
 import { ConnectionRegistry } from './connection-registry';
 import { ControlMessage, FleetRelay, RemoteFrame } from './fleet-relay';
@@ -28,6 +28,20 @@ class FlakyTransport extends InProcessTransport {
 
   reconnect(): void {
     this.reconnectedListeners.forEach((listener) => listener());
+  }
+}
+
+/** The in-process bus while Redis is unavailable: a publish is refused, as RedisTransport does. */
+class OutageTransport extends FlakyTransport {
+  down = false;
+  publishedWhileDown = 0;
+
+  override publish(channel: string, data: Buffer): Promise<void> {
+    if (this.down) {
+      this.publishedWhileDown += 1;
+      return Promise.reject(new BusUnavailableError(`"${channel}" was not published`));
+    }
+    return super.publish(channel, data);
   }
 }
 
@@ -148,6 +162,25 @@ describe('FleetRelay', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+
+  it('drops a typing control message published while the bus is down: nothing is delivered when it is back', async () => {
+    const transport = new OutageTransport();
+    const { relays, heard } = twoInstances(transport);
+    await Promise.all(relays.map((relay) => relay.watch('room', ROOM)));
+    const typing = (userId: string): ControlMessage => ({ type: 'typing', roomId: ROOM, userId });
+
+    transport.down = true;
+    relays[0].publishControl('room', ROOM, typing('during the outage'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(transport.publishedWhileDown).toBe(1);
+
+    transport.down = false;
+    transport.reconnect();
+    relays[0].publishControl('room', ROOM, typing('after it'));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Only the one published once the bus was back: the other was not kept for later.
+    expect(heard[1].control).toEqual([typing('after it')]);
   });
 
   it('tries a failed watch again when the bus is back, until unwatched, with one handler each', async () => {

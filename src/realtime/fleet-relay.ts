@@ -44,8 +44,8 @@ const WATCH_RETRY_MAX_MS = 10_000;
 /**
  * The way between instances. Live delivery is local first (LocalFanout): the relay only carries
  * a frame to the OTHER instances, tagged with its origin so that no instance delivers twice, and
- * brings theirs here. Frames (for clients) and control messages (revocation, presence: typed
- * messages the receiving instance acts on) travel on `relay:room:<id>` (likewise `relay:user:…`)
+ * brings theirs here. Frames (for clients) and control messages (revocation, presence, typing:
+ * typed messages the receiving instance acts on) travel on `relay:room:<id>` (likewise `relay:user:…`)
  * in the versioned format of `relay-wire-format.ts`, told apart by their kind byte, never by
  * looking into a frame. An instance subscribes a room's or a user's channel once, while it has a
  * connection there, however many connections that is. What it cannot read is dropped, counted

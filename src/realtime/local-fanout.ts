@@ -69,8 +69,13 @@ export class LocalFanout {
     }
   }
 
-  toConnections(connections: Iterable<RealtimeConnection>, frame: PreparedFrame): void {
-    this.deliver(connections, frame, undefined);
+  /** With `roomId`: a frame of that room, not written to a connection that left it meanwhile. */
+  toConnections(
+    connections: Iterable<RealtimeConnection>,
+    frame: PreparedFrame,
+    roomId?: string,
+  ): void {
+    this.deliver(connections, frame, roomId);
   }
 
   /** Writes now while the turn has room and the connection has nothing waiting; else queues. */

@@ -1,5 +1,11 @@
 import type { WebSocket } from 'ws';
-import { CloseCode, RealtimeErrorCode, ServerEvent, ServerEventMap } from '@libs/protocol';
+import {
+  CloseCode,
+  RealtimeErrorCode,
+  ServerEvent,
+  ServerEventMap,
+  TYPING_RELAY_INTERVAL_MS,
+} from '@libs/protocol';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { PreparedFrame, WebSocketInternals } from './prepared-frame';
 import { takeToken, TokenBucket, TokenBucketState } from './rate-limiter';
@@ -44,6 +50,11 @@ export class RealtimeConnection implements Expiring, TokenBucketState {
   private closed = false;
   /** Made on the first refused frame: most connections never send one. */
   private abuse: TokenBucket | undefined;
+  /**
+   * When a `typing` of each room was last relayed; made on the first one. An entry lives only
+   * while the connection is in its room (see `forgetRoom`), so it holds at most `rooms.size`.
+   */
+  private typingRelayedAt: Map<string, number> | undefined;
 
   constructor(
     /** Unique on this instance; the fleet-wide id adds the instance's. */
@@ -133,6 +144,27 @@ export class RealtimeConnection implements Expiring, TokenBucketState {
   }
 
   /**
+   * Whether a `typing` in `roomId` (a room it is in) is relayed now: at most one per room every
+   * TYPING_RELAY_INTERVAL_MS; the others are dropped, not queued.
+   */
+  takeTypingTurn(roomId: string, now: number): boolean {
+    this.typingRelayedAt ??= new Map();
+    const last = this.typingRelayedAt.get(roomId);
+    if (last !== undefined && now - last < TYPING_RELAY_INTERVAL_MS) {
+      return false;
+    }
+    this.typingRelayedAt.set(roomId, now);
+    return true;
+  }
+
+  /** The connection left the room (the registry calls this): nothing of the room is kept. */
+  forgetRoom(roomId: string): void {
+    if (this.typingRelayedAt?.delete(roomId) && this.typingRelayedAt.size === 0) {
+      this.typingRelayedAt = undefined;
+    }
+  }
+
+  /**
    * Answers a refused frame with `error {code, message, ref}`. When the client caused it
    * (`counts`), it is held against the abuse allowance: past it the connection is closed with 1008.
    */
@@ -187,6 +219,12 @@ export class RealtimeConnection implements Expiring, TokenBucketState {
   /** Called once the socket is gone. */
   dispose(): void {
     this.closed = true;
+    this.typingRelayedAt = undefined;
+  }
+
+  /** Rooms with `typing` throttle state: at most the rooms it is in, none once closed. */
+  get typingRoomsTracked(): number {
+    return this.typingRelayedAt?.size ?? 0;
   }
 
   private canWrite(): boolean {

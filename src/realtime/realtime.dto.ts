@@ -3,10 +3,11 @@ import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { IsId } from '@app/common/validation/canonical-id';
 import { MAX_PAGE_LIMIT } from '@app/common/pagination/page-query.dto';
 import { PostMessageRequestDto } from '@app/messages/messages.dto';
+import { MarkRoomReadRequestDto } from '@app/rooms/rooms.dto';
 
 // The frames of the WebSocket protocol, validated by the same rules as their REST routes.
 
-/** `join {roomId}` and `leave {roomId}`. */
+/** `join {roomId}`, `leave {roomId}` and `typing {roomId}`. */
 export class RoomFrameDto {
   @IsId()
   roomId: string;
@@ -69,3 +70,9 @@ export class AuthFrameDto {
 
 /** `ping {}`. */
 export class PingFrameDto {}
+
+/** `read {roomId, seq}`: as `PUT /api/rooms/:id/read`. */
+export class ReadFrameDto extends MarkRoomReadRequestDto {
+  @IsId()
+  roomId: string;
+}

@@ -1,4 +1,4 @@
-import { OnModuleDestroy, UseFilters, UsePipes } from '@nestjs/common';
+import { Logger, OnModuleDestroy, UseFilters, UsePipes } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -14,6 +14,7 @@ import { createValidationPipe } from '@app/common/validation/validation.pipe';
 import { toMessageResponse } from '@app/messages/messages.dto';
 import { MessageChangesService } from '@app/messages/message-changes.service';
 import { MessagesService } from '@app/messages/messages.service';
+import { ReadPositionsService } from '@app/rooms/read-positions.service';
 import { RoomsService } from '@app/rooms/rooms.service';
 import { ConnectionRegistry } from './connection-registry';
 import { RealtimeExceptionFilter } from './realtime-exception.filter';
@@ -25,11 +26,13 @@ import {
   DirectMessageFrameDto,
   EditFrameDto,
   PingFrameDto,
+  ReadFrameDto,
   RoomFrameDto,
   SendFrameDto,
   SyncFrameDto,
 } from './realtime.dto';
 import { RealtimeError } from './realtime.error';
+import { TypingIndicators } from './typing-indicators';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
 
 /**
@@ -43,6 +46,8 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
 // Frames are checked by compiled schemas of their DTOs where the rules allow (see the pipe).
 @UsePipes(createValidationPipe(new CompiledRequestSchemas()))
 export class RealtimeGateway implements OnModuleDestroy {
+  private readonly logger = new Logger(RealtimeGateway.name);
+
   constructor(
     private readonly registry: ConnectionRegistry,
     private readonly sessions: RealtimeSessions,
@@ -50,6 +55,8 @@ export class RealtimeGateway implements OnModuleDestroy {
     private readonly rooms: RoomsService,
     private readonly messages: MessagesService,
     private readonly authenticator: UpgradeAuthenticator,
+    private readonly readPositions: ReadPositionsService,
+    private readonly typingIndicators: TypingIndicators,
     private readonly changes: MessageChangesService,
   ) {}
 
@@ -173,6 +180,36 @@ export class RealtimeGateway implements OnModuleDestroy {
         hasMore: page.nextCursor !== null,
       },
     };
+  }
+
+  /**
+   * Moves the caller's read position, as `PUT /api/rooms/:id/read`; no answer (the room's members
+   * hear `read`). Refused at once when the caller is no member; the write itself is not waited
+   * for, so that the connection's next frames do not queue behind a coalesced mark.
+   */
+  @SubscribeMessage('read')
+  async markRoomRead(
+    @MessageBody() frame: ReadFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
+  ): Promise<undefined> {
+    const { user } = open(connection);
+    const stored = await this.readPositions.markRead(user.id, frame.roomId, frame.seq);
+    stored().catch((error: Error) =>
+      this.logger.debug(`A read mark was not stored: ${error.message}`),
+    );
+    return undefined;
+  }
+
+  /**
+   * The room's other members are told; no answer (nothing to wait for). Refused (`not_member`)
+   * unless the room was joined on this connection; past one per 2 s per room, dropped silently.
+   */
+  @SubscribeMessage('typing')
+  signalTyping(
+    @MessageBody() frame: RoomFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
+  ): void {
+    this.typingIndicators.typing(open(connection), frame.roomId);
   }
 
   @SubscribeMessage('auth')

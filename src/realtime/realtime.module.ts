@@ -22,6 +22,7 @@ import { RealtimeSessions } from './realtime-sessions';
 import { RegistryPresence } from './registry-presence';
 import { RealtimeGateway } from './realtime.gateway';
 import { RoomAccessRevocation } from './room-access-revocation';
+import { TypingIndicators } from './typing-indicators';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
 import { WsFastPath } from './ws-fast-path';
 
@@ -35,6 +36,7 @@ import { WsFastPath } from './ws-fast-path';
     FleetRelay,
     MessageDelivery,
     RoomAccessRevocation,
+    TypingIndicators,
     PresenceService,
     RegistryPresence,
     EndedLoginCloser,

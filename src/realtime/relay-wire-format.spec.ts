@@ -11,6 +11,7 @@ const USER = '5d1c9f7a-0000-4000-8000-000000000002';
 const frame = Buffer.from(`{"event":"message","data":{"roomId":"${ROOM}","body":"é ✓"}}`);
 const revoked: ControlMessage = { type: 'revoked', roomId: ROOM, userId: USER };
 const presence: ControlMessage = { type: 'presence', roomId: ROOM, userId: USER, status: 'online' };
+const typing: ControlMessage = { type: 'typing', roomId: ROOM, userId: USER };
 
 /** What releases before the relay (commit 56ee10c, `serializeFrame`) published: plain JSON. */
 const plainFrame = (event: string, data: unknown) => Buffer.from(JSON.stringify({ event, data }));
@@ -24,7 +25,7 @@ describe('relay wire format', () => {
     expect(decodedFrame.kind === 'frame' && decodedFrame.payload.equals(frame)).toBe(true);
     expect(decodedFrame.kind === 'frame' && decodedFrame.origin.toString()).toBe(ORIGIN);
 
-    for (const message of [revoked, presence, { ...revoked, userId: null }]) {
+    for (const message of [revoked, presence, typing, { ...revoked, userId: null }]) {
       const decoded = decodeRelayMessage(encoder.control(message));
       expect(decoded).toMatchObject({ kind: 'control', message });
       expect(decoded.kind === 'control' && decoded.origin.equals(encoder.origin)).toBe(true);
@@ -68,6 +69,9 @@ describe('relay wire format', () => {
       { type: 'renamed', roomId: ROOM },
       { type: 'revoked', roomId: 7, userId: null },
       { type: 'presence', roomId: ROOM, userId: USER, status: 'away' },
+      { type: 'typing', roomId: ROOM },
+      { type: 'typing', roomId: ROOM, userId: null },
+      { type: 'typing', roomId: [ROOM], userId: USER },
     ]) {
       const data = Buffer.concat([header, Buffer.from(JSON.stringify(body))]);
       expect(decodeRelayMessage(data)).toEqual({ kind: 'unreadable', reason: 'malformed' });

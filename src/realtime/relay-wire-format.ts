@@ -6,7 +6,9 @@ export type Audience = 'room' | 'user';
 /** What instances tell each other beside the frames themselves (never sent to a client as is). */
 export type ControlMessage =
   | { type: 'revoked'; roomId: string; userId: string | null }
-  | { type: 'presence'; roomId: string; userId: string; status: PresenceStatus };
+  | { type: 'presence'; roomId: string; userId: string; status: PresenceStatus }
+  /** `userId` is typing in the room: its members here, less the user's own connections, are told. */
+  | { type: 'typing'; roomId: string; userId: string };
 
 /**
  * The format between instances, versioned so that two releases can run side by side (a rolling
@@ -120,6 +122,9 @@ function parseControl(body: Buffer): ControlMessage | undefined {
     (value.status === 'online' || value.status === 'offline')
   ) {
     return { type, roomId, userId, status: value.status };
+  }
+  if (type === 'typing' && typeof userId === 'string') {
+    return { type, roomId, userId };
   }
   return undefined;
 }

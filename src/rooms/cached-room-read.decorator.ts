@@ -5,7 +5,8 @@ import { roomReadTags, RoomCachedPart } from './room-cache';
 import { RoomReadGuard } from './room-read.guard';
 
 /**
- * A cached read of one part of the room `:id`, shared by all who may read it: `RoomReadGuard`
+ * A cached read of one part of the room `:id`, shared by all who may read it (the details, which
+ * carry the caller's read position, per caller): `RoomReadGuard`
  * decides access first (404 otherwise), then the response cache answers, tagged so that the
  * writes that change that part remove it (see `RoomCache`). The guard and the cache go together
  * here so that no room route can have one without the other.
@@ -13,7 +14,10 @@ import { RoomReadGuard } from './room-read.guard';
 export function CachedRoomRead(part: RoomCachedPart): MethodDecorator {
   return applyDecorators(
     UseGuards(RoomReadGuard),
-    CacheResponse({ tags: ({ params }) => roomReadTags(params.id, part) }),
+    CacheResponse({
+      perCaller: part === 'details',
+      tags: ({ params }, caller) => roomReadTags(params.id, part, caller),
+    }),
     ApiErrors(HttpStatus.NOT_FOUND),
     ApiCachedRead(),
   );

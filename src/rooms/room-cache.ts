@@ -22,9 +22,22 @@ function memberTag(roomId: string, userId: string): string {
   return `${roomTag(roomId)}:member:${userId}`;
 }
 
-/** The tags of a cached read of one part of a room (`@CacheResponse({ tags })`). */
-export function roomReadTags(roomId: string, part: RoomCachedPart): string[] {
-  return [roomTag(roomId), partTag(roomId, part)];
+/** One member's read position: part of their view of the room (`unreadCount`). */
+function readerTag(roomId: string, userId: string): string {
+  return `${roomTag(roomId)}:reader:${userId}`;
+}
+
+/**
+ * The tags of a cached read of one part of a room (`@CacheResponse({ tags })`); `caller` is set
+ * for the room's details, which carry the caller's read position and are cached per caller.
+ */
+export function roomReadTags(
+  roomId: string,
+  part: RoomCachedPart,
+  caller: string | undefined,
+): string[] {
+  const tags = [roomTag(roomId), partTag(roomId, part)];
+  return caller === undefined ? tags : [...tags, readerTag(roomId, caller)];
 }
 
 /**
@@ -32,7 +45,7 @@ export function roomReadTags(roomId: string, part: RoomCachedPart): string[] {
  *
  * | entry | tags | removed by |
  * | --- | --- | --- |
- * | `GET /api/rooms/:id` | `room:<id>`, `room:<id>:details` | a new message (lastSeq), deletion |
+ * | `GET /api/rooms/:id`, per caller | `room:<id>`, `room:<id>:details`, `room:<id>:reader:<caller>` | a new entry (lastSeq), the caller's read position, deletion |
  * | `GET /api/rooms/:id/members` | `room:<id>`, `room:<id>:members` | join, leave, add, deletion |
  * | `GET /api/rooms/:id/messages` | `room:<id>`, `room:<id>:messages` | a new message, deletion |
  * | the room's visibility | `room:<id>` | deletion (it never changes otherwise) |
@@ -76,6 +89,11 @@ export class RoomCache {
   /** A message was stored: the history pages and the room (its lastSeq) change. */
   messagePosted(roomId: string): Promise<void> {
     return this.cache.invalidateTags([partTag(roomId, 'messages'), partTag(roomId, 'details')]);
+  }
+
+  /** A member's read position moved: their view of the room (its unreadCount) changes. */
+  readPositionMoved(roomId: string, userId: string): Promise<void> {
+    return this.cache.invalidateTags([readerTag(roomId, userId)]);
   }
 
   /** These users joined, left or were added: the member list and their access change. */

@@ -80,6 +80,33 @@ export class RoomSequence {
       )`;
   }
 
+  /**
+   * SQLite, inside the writer's transaction: the sender's own entry counts as read, so their read
+   * position moves to it (forward only).
+   */
+  readOwnOnSqlite(statements: SqliteStatements, roomId: string, userId: string, seq: number): void {
+    statements(
+      `UPDATE "room_members" SET "lastReadSeq" = ?
+       WHERE "roomId" = ? AND "userId" = ? AND "lastReadSeq" < ?`,
+    ).run(seq, roomId, userId, seq);
+  }
+
+  /**
+   * PostgreSQL: a CTE that moves each sender's read position to their newest entry of CTE
+   * `stored` ("roomId", "senderId", "seq"): their own entries count as read. Row locks on
+   * `room_members` come after the room locks of the claim, as in every write of a member.
+   */
+  postgresReadOwnCte(stored: string): string {
+    return `read_own AS (
+        UPDATE "room_members" rm SET "lastReadSeq" = o."seq"
+        FROM (
+          SELECT "roomId", "senderId", max("seq") AS "seq" FROM ${stored}
+          GROUP BY "roomId", "senderId"
+        ) o
+        WHERE rm."roomId" = o."roomId" AND rm."userId" = o."senderId" AND rm."lastReadSeq" < o."seq"
+      )`;
+  }
+
   /** The claim a `claimed` row stands for, `count` of its seqs. */
   claimOf(row: ClaimedRoomRow, count: number): SeqClaim {
     return { firstSeq: Number(row.lastSeq) - count + 1, audience: audienceOf(row) };

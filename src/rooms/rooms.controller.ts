@@ -19,6 +19,9 @@ import { PageQueryDto } from '@app/common/pagination/page-query.dto';
 import {
   AddRoomMemberRequestDto,
   CreateRoomRequestDto,
+  MarkRoomReadRequestDto,
+  ReadPositionResponseDto,
+  toReadPositionResponse,
   RoomMemberPageResponseDto,
   RoomMemberResponseDto,
   RoomPageResponseDto,
@@ -29,6 +32,7 @@ import {
   toRoomResponse,
 } from './rooms.dto';
 import { CachedRoomRead } from './cached-room-read.decorator';
+import { ReadPositionsService } from './read-positions.service';
 import { RoomsService } from './rooms.service';
 
 /** A private or direct room is 404 to non-members on every route, as if it did not exist. */
@@ -37,7 +41,10 @@ import { RoomsService } from './rooms.service';
 @Authenticated()
 @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.TOO_MANY_REQUESTS)
 export class RoomsController {
-  constructor(private readonly rooms: RoomsService) {}
+  constructor(
+    private readonly rooms: RoomsService,
+    private readonly readPositions: ReadPositionsService,
+  ) {}
 
   /** Creates a room; the caller is its owner and first member. */
   @Post()
@@ -46,7 +53,10 @@ export class RoomsController {
     @CurrentUser() caller: AuthenticatedUser,
     @Body() request: CreateRoomRequestDto,
   ): Promise<RoomResponseDto> {
-    return toRoomResponse(await this.rooms.createRoom(caller.id, request));
+    return toRoomResponse({
+      room: await this.rooms.createRoom(caller.id, request),
+      lastReadSeq: 0,
+    });
   }
 
   /** Public rooms and the caller's rooms (direct ones included), oldest first. */
@@ -115,6 +125,26 @@ export class RoomsController {
     @Body() request: AddRoomMemberRequestDto,
   ): Promise<RoomMemberResponseDto> {
     return toRoomMemberResponse(await this.rooms.addMember(caller.id, id, request.userId));
+  }
+
+  /**
+   * Marks the room read up to `seq` for the caller, a member: clamped to the room's `lastSeq`, and
+   * never moved back. Answers once stored; marks in a burst share one write per second.
+   */
+  @Put(':id/read')
+  @ApiErrors(
+    HttpStatus.FORBIDDEN,
+    HttpStatus.NOT_FOUND,
+    HttpStatus.PAYLOAD_TOO_LARGE,
+    HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  )
+  async markRoomRead(
+    @CurrentUser() caller: AuthenticatedUser,
+    @Param('id', ParseIdPipe) id: string,
+    @Body() request: MarkRoomReadRequestDto,
+  ): Promise<ReadPositionResponseDto> {
+    const stored = await this.readPositions.markRead(caller.id, id, request.seq);
+    return toReadPositionResponse(await stored());
   }
 
   /** The room's members in the order they joined. */

@@ -1,11 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsIn, IsString, Length } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsIn, IsInt, IsString, Length, Max, Min } from 'class-validator';
 import { IsId } from '@app/common/validation/canonical-id';
 import { Page } from '@app/common/pagination/pagination';
 import { toUserResponse, UserResponseDto } from '@app/users/users.dto';
-import { Room, RoomVisibility } from './room.entity';
+import { RoomVisibility } from './room.entity';
+import type { ReadPosition } from './read-positions.service';
 import { RoomMemberProfile } from './rooms.service';
+import type { VisibleRoom } from './rooms.repository';
 import {
   NOT_BLANK_PATTERN,
   SEQ_SCHEMA,
@@ -53,11 +55,43 @@ export class RoomResponseDto {
   /** Null for a direct room, which nobody owns. */
   @ApiProperty({ ...UUID_SCHEMA, type: String, nullable: true })
   ownerId: string | null;
-  /** The seq of the newest message; 0 when there is none yet. */
+  /** The seq of the room's newest entry (message, edit or delete); 0 when there is none yet. */
   @ApiProperty(SEQ_SCHEMA)
   lastSeq: number;
   @ApiProperty(TIMESTAMP_SCHEMA)
   createdAt: string;
+  /**
+   * How far the caller has read (`PUT /api/rooms/:id/read`); their own entries count as read.
+   * Null when the caller is not a member.
+   */
+  @ApiProperty({ ...SEQ_SCHEMA, type: 'integer', nullable: true })
+  lastReadSeq: number | null;
+  /**
+   * `lastSeq - lastReadSeq`: the entries of the room after the caller's read position (messages,
+   * and edits and deletes, which are entries too). Null when the caller is not a member.
+   */
+  @ApiProperty({ ...SEQ_SCHEMA, type: 'integer', nullable: true })
+  unreadCount: number | null;
+}
+
+export class MarkRoomReadRequestDto {
+  /** Read up to this seq. Past the room's `lastSeq` it is taken as `lastSeq`; it never moves back. */
+  @ApiProperty({ type: 'integer', format: 'int64', minimum: 0 })
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  seq: number;
+}
+
+export class ReadPositionResponseDto {
+  @ApiProperty(UUID_SCHEMA)
+  roomId: string;
+  /** The caller's read position now: the one asked for, clamped to `lastSeq`, or a later one. */
+  @ApiProperty(SEQ_SCHEMA)
+  lastReadSeq: number;
+  @ApiProperty(SEQ_SCHEMA)
+  unreadCount: number;
 }
 
 export class RoomPageResponseDto {
@@ -89,7 +123,8 @@ export class RoomMemberPageResponseDto {
   nextCursor: string | null;
 }
 
-export function toRoomResponse(room: Room): RoomResponseDto {
+/** A room as `caller` sees it: with their read position, or null ones when not a member. */
+export function toRoomResponse({ room, lastReadSeq }: VisibleRoom): RoomResponseDto {
   return {
     id: room.id,
     name: room.name,
@@ -97,11 +132,21 @@ export function toRoomResponse(room: Room): RoomResponseDto {
     ownerId: room.ownerId,
     lastSeq: room.lastSeq,
     createdAt: room.createdAt.toISOString(),
+    lastReadSeq,
+    unreadCount: lastReadSeq === null ? null : Math.max(0, room.lastSeq - lastReadSeq),
   };
 }
 
-export function toRoomPageResponse(page: Page<Room>): RoomPageResponseDto {
+export function toRoomPageResponse(page: Page<VisibleRoom>): RoomPageResponseDto {
   return { items: page.items.map(toRoomResponse), nextCursor: page.nextCursor };
+}
+
+export function toReadPositionResponse(position: ReadPosition): ReadPositionResponseDto {
+  return {
+    roomId: position.roomId,
+    lastReadSeq: position.lastReadSeq,
+    unreadCount: Math.max(0, position.lastSeq - position.lastReadSeq),
+  };
 }
 
 export function toRoomMemberResponse(profile: RoomMemberProfile): RoomMemberResponseDto {

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { UsersModule } from '@app/users/users.module';
+import { ReadPositionsRepository } from './read-positions.repository';
+import { ReadPositionsService } from './read-positions.service';
 import { RoomCache } from './room-cache';
 import { RoomEvents } from './room-events';
 import { RoomSequence } from './room-sequence';
@@ -13,7 +15,15 @@ import { RoomsService } from './rooms.service';
 @Module({
   imports: [UsersModule, TypeOrmModule.forFeature([Room, RoomMember])],
   controllers: [RoomsController],
-  providers: [RoomsRepository, RoomsService, RoomEvents, RoomCache, RoomSequence],
-  exports: [RoomsService, RoomEvents, RoomCache, RoomSequence],
+  providers: [
+    RoomsRepository,
+    RoomsService,
+    RoomEvents,
+    RoomCache,
+    RoomSequence,
+    ReadPositionsRepository,
+    ReadPositionsService,
+  ],
+  exports: [RoomsService, RoomEvents, RoomCache, RoomSequence, ReadPositionsService],
 })
 export class RoomsModule {}

@@ -14,6 +14,14 @@ export type NewRoomMember = Pick<RoomMember, 'roomId' | 'userId' | 'joinedAt'>;
 export interface RoomAccess {
   room: Room;
   isMember: boolean;
+  /** The user's read position; null when they are not a member. */
+  lastReadSeq: number | null;
+}
+
+/** A room of the list, with the caller's read position (null when not a member). */
+export interface VisibleRoom {
+  room: Room;
+  lastReadSeq: number | null;
 }
 
 /** Where a page of the room list starts: after this room. */
@@ -86,7 +94,7 @@ export class RoomsRepository {
     return this.rooms.findOneBy({ id });
   }
 
-  /** The room and whether `userId` is a member, in one query; null when there is no room. */
+  /** The room, whether `userId` is a member and their read position, in one query. */
   async findAccess(roomId: string, userId: string): Promise<RoomAccess | null> {
     const { entities, raw } = await this.rooms
       .createQueryBuilder('room')
@@ -94,26 +102,34 @@ export class RoomsRepository {
         userId,
       })
       .addSelect('member.userId', 'memberUserId')
+      .addSelect('member.lastReadSeq', 'memberLastReadSeq')
       .where('room.id = :roomId', { roomId })
-      .getRawAndEntities<{ memberUserId: string | null }>();
+      .getRawAndEntities<MemberColumns>();
     const room = entities[0];
-    return room ? { room, isMember: raw[0]?.memberUserId != null } : null;
+    return room ? { room, ...membershipOf(raw[0]) } : null;
   }
 
-  /** Public rooms and the rooms `userId` is a member of, oldest first, `limit + 1` of them. */
-  listVisible(userId: string, after: RoomListPosition | null, limit: number): Promise<Room[]> {
-    const membership = this.members
-      .createQueryBuilder('member')
-      .select('1')
-      .where('member.roomId = room.id')
-      .andWhere('member.userId = :userId');
+  /**
+   * Public rooms and the rooms `userId` is a member of, oldest first, `limit + 1` of them, each
+   * with the caller's read position: one query, the membership a join on the primary key.
+   */
+  async listVisible(
+    userId: string,
+    after: RoomListPosition | null,
+    limit: number,
+  ): Promise<VisibleRoom[]> {
     const query = this.rooms
       .createQueryBuilder('room')
+      .leftJoin(RoomMember, 'member', 'member.roomId = room.id AND member.userId = :userId', {
+        userId,
+      })
+      .addSelect('member.userId', 'memberUserId')
+      .addSelect('member.lastReadSeq', 'memberLastReadSeq')
       .where(
         new Brackets((visible) =>
           visible
             .where('room.visibility = :public', { public: RoomVisibility.Public })
-            .orWhere(`EXISTS (${membership.getQuery()})`, { userId }),
+            .orWhere('member.userId IS NOT NULL'),
         ),
       );
     if (after) {
@@ -127,11 +143,15 @@ export class RoomsRepository {
         ),
       );
     }
-    return query
+    const { entities, raw } = await query
       .orderBy('room.createdAt', 'ASC')
       .addOrderBy('room.id', 'ASC')
       .limit(limit + 1)
-      .getMany();
+      .getRawAndEntities<MemberColumns & { room_id: string }>();
+    const readPositions = new Map(
+      raw.map((row) => [row.room_id, membershipOf(row).lastReadSeq] as const),
+    );
+    return entities.map((room) => ({ room, lastReadSeq: readPositions.get(room.id) ?? null }));
   }
 
   /** Deletes the room; its memberships and messages go with it (ON DELETE CASCADE). */
@@ -254,6 +274,17 @@ export class RoomsRepository {
         .execute(),
     );
   }
+}
+
+/** The raw columns of the caller's membership that the room reads join in. */
+interface MemberColumns {
+  memberUserId: string | null;
+  memberLastReadSeq: number | string | null;
+}
+
+function membershipOf(row: MemberColumns | undefined): Omit<RoomAccess, 'room'> {
+  const isMember = row?.memberUserId != null;
+  return { isMember, lastReadSeq: isMember ? Number(row.memberLastReadSeq) : null };
 }
 
 /** Resolves true once `write` is done, false when it failed on a foreign key (a row is gone). */

@@ -8,7 +8,7 @@ import { RoomCache } from './room-cache';
 import { RoomMember } from './room-member.entity';
 import { Room, RoomVisibility } from './room.entity';
 import { RoomEvents } from './room-events';
-import { RoomAccess, RoomsRepository } from './rooms.repository';
+import { RoomAccess, RoomsRepository, VisibleRoom } from './rooms.repository';
 
 export interface NewRoom {
   name: string;
@@ -64,19 +64,24 @@ export class RoomsService {
     return room;
   }
 
-  /** Public rooms and the caller's own (private and direct ones included), oldest first. */
-  async listRooms(userId: string, page: PageRequest): Promise<Page<Room>> {
+  /**
+   * Public rooms and the caller's own (private and direct ones included), oldest first, each with
+   * the caller's read position.
+   */
+  async listRooms(userId: string, page: PageRequest): Promise<Page<VisibleRoom>> {
     const after = page.cursor ? decodeCursor(page.cursor, isRoomListCursor) : null;
     const rows = await this.rooms.listVisible(
       userId,
       after && { createdAt: new Date(after.createdAt), id: after.id },
       page.limit,
     );
-    return pageOf(rows, page.limit, (last) => roomListCursor(last));
+    return pageOf(rows, page.limit, (last) => roomListCursor(last.room));
   }
 
-  async getRoom(userId: string, roomId: string): Promise<Room> {
-    return (await this.getReadableRoom(userId, roomId)).room;
+  /** The room with the caller's read position. */
+  async getRoom(userId: string, roomId: string): Promise<VisibleRoom> {
+    const { room, lastReadSeq } = await this.getReadableRoom(userId, roomId);
+    return { room, lastReadSeq };
   }
 
   /**

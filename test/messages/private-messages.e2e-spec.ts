@@ -60,6 +60,9 @@ describe('private messages (e2e)', () => {
       ownerId: null,
       lastSeq: 3,
       createdAt: expect.any(String),
+      // Bob's own reply (seq 2) counts as read; alice's later message does not.
+      lastReadSeq: 2,
+      unreadCount: 1,
     });
     expect(await readHistory(testApp, bob, first.roomId)).toEqual([first, reply, again]);
     expect(await roomIdsOf(alice)).toContain(first.roomId);

@@ -141,6 +141,18 @@ const CASES = {
         .send({ userId });
     return [await add(user, other.id), await add(other, user.id), await add(user, 'nobody')];
   },
+  markRoomRead: async (server, user) => {
+    const room = await createRoom({ server, url: server }, user);
+    const outsider = await registerUser({ server, url: server });
+    const mark = (as: RegisteredUser, id: string, seq: unknown) =>
+      request(server).put(`/api/rooms/${id}/read`).set(bearer(as.accessToken)).send({ seq });
+    return [
+      await mark(user, room.id, 5),
+      await mark(outsider, room.id, 1),
+      await mark(user, MISSING_ID, 1),
+      await mark(user, room.id, -1),
+    ];
+  },
   listRoomMembers: async (server, user) => {
     const room = await createRoom({ server, url: server }, user);
     const get = (query: string) =>
@@ -243,6 +255,7 @@ const EXPECTED_STATUSES: Record<keyof typeof CASES, number[]> = {
   joinRoom: [204, 404, 413, 415],
   leaveRoom: [409, 413, 415],
   addRoomMember: [201, 403, 400],
+  markRoomRead: [200, 403, 404, 400],
   listRoomMembers: [200, 200, 400],
   postRoomMessage: [201, 403],
   listRoomMessages: [200, 200, 400, 404],

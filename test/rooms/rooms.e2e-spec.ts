@@ -41,6 +41,8 @@ describe('rooms (e2e)', () => {
         ownerId: alice.id,
         lastSeq: 0,
         createdAt: expect.any(String),
+        lastReadSeq: 0,
+        unreadCount: 0,
       });
       const members = await http()
         .get(`/api/rooms/${response.body.id}/members`)
@@ -94,7 +96,8 @@ describe('rooms (e2e)', () => {
 
       const client = apiClient(testApp, bob.accessToken);
       const shown = await expectStatus(getRoom({ client, path: { id: room.id } }), 200);
-      expect(shown).toEqual(room);
+      // Bob is no member: he has no read position there.
+      expect(shown).toEqual({ ...room, lastReadSeq: null, unreadCount: null });
     });
 
     it('shows a private room to its members only; to others it is 404 like a missing room', async () => {

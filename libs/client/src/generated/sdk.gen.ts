@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddRoomMemberData, AddRoomMemberErrors, AddRoomMemberResponses, CreateRoomData, CreateRoomErrors, CreateRoomResponses, DeleteRoomData, DeleteRoomErrors, DeleteRoomMessageData, DeleteRoomMessageErrors, DeleteRoomMessageResponses, DeleteRoomResponses, EditRoomMessageData, EditRoomMessageErrors, EditRoomMessageResponses, GetMyProfileData, GetMyProfileErrors, GetMyProfileResponses, GetRoomData, GetRoomErrors, GetRoomResponses, GetUserProfileData, GetUserProfileErrors, GetUserProfileResponses, JoinRoomData, JoinRoomErrors, JoinRoomResponses, LeaveRoomData, LeaveRoomErrors, LeaveRoomResponses, ListRoomMembersData, ListRoomMembersErrors, ListRoomMembersResponses, ListRoomMessagesData, ListRoomMessagesErrors, ListRoomMessagesResponses, ListRoomsData, ListRoomsErrors, ListRoomsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, PostPrivateMessageData, PostPrivateMessageErrors, PostPrivateMessageResponses, PostRoomMessageData, PostRoomMessageErrors, PostRoomMessageResponses, RefreshTokensData, RefreshTokensErrors, RefreshTokensResponses, RegisterData, RegisterErrors, RegisterResponses } from './types.gen';
+import type { AddRoomMemberData, AddRoomMemberErrors, AddRoomMemberResponses, CreateRoomData, CreateRoomErrors, CreateRoomResponses, DeleteRoomData, DeleteRoomErrors, DeleteRoomMessageData, DeleteRoomMessageErrors, DeleteRoomMessageResponses, DeleteRoomResponses, EditRoomMessageData, EditRoomMessageErrors, EditRoomMessageResponses, GetMyProfileData, GetMyProfileErrors, GetMyProfileResponses, GetRoomData, GetRoomErrors, GetRoomResponses, GetUserProfileData, GetUserProfileErrors, GetUserProfileResponses, JoinRoomData, JoinRoomErrors, JoinRoomResponses, LeaveRoomData, LeaveRoomErrors, LeaveRoomResponses, ListRoomMembersData, ListRoomMembersErrors, ListRoomMembersResponses, ListRoomMessagesData, ListRoomMessagesErrors, ListRoomMessagesResponses, ListRoomsData, ListRoomsErrors, ListRoomsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MarkRoomReadData, MarkRoomReadErrors, MarkRoomReadResponses, PostPrivateMessageData, PostPrivateMessageErrors, PostPrivateMessageResponses, PostRoomMessageData, PostRoomMessageErrors, PostRoomMessageResponses, RefreshTokensData, RefreshTokensErrors, RefreshTokensResponses, RegisterData, RegisterErrors, RegisterResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -186,6 +186,20 @@ export const deleteRoomMessage = <ThrowOnError extends boolean = false>(options:
 export const editRoomMessage = <ThrowOnError extends boolean = false>(options: Options<EditRoomMessageData, ThrowOnError>) => (options.client ?? client).patch<EditRoomMessageResponses, EditRoomMessageErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/rooms/{id}/messages/{messageId}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Marks the room read up to `seq` for the caller, a member: clamped to the room's `lastSeq`, and
+ * never moved back. Answers once stored; marks in a burst share one write per second.
+ */
+export const markRoomRead = <ThrowOnError extends boolean = false>(options: Options<MarkRoomReadData, ThrowOnError>) => (options.client ?? client).put<MarkRoomReadResponses, MarkRoomReadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/read',
     ...options,
     headers: {
         'Content-Type': 'application/json',

@@ -28,7 +28,12 @@ export type RoomResponseDto = {
     createdAt: string;
     id: string;
     /**
-     * The seq of the newest message; 0 when there is none yet.
+     * How far the caller has read (`PUT /api/rooms/:id/read`); their own entries count as read.
+     * Null when the caller is not a member.
+     */
+    lastReadSeq: number | null;
+    /**
+     * The seq of the room's newest entry (message, edit or delete); 0 when there is none yet.
      */
     lastSeq: number;
     /**
@@ -39,6 +44,11 @@ export type RoomResponseDto = {
      * Null for a direct room, which nobody owns.
      */
     ownerId: string | null;
+    /**
+     * `lastSeq - lastReadSeq`: the entries of the room after the caller's read position (messages,
+     * and edits and deletes, which are entries too). Null when the caller is not a member.
+     */
+    unreadCount: number | null;
     visibility: RoomVisibility;
 };
 
@@ -85,6 +95,15 @@ export type RegisterRequestDto = {
 
 export type RefreshTokenRequestDto = {
     refreshToken: string;
+};
+
+export type ReadPositionResponseDto = {
+    /**
+     * The caller's read position now: the one asked for, clamped to `lastSeq`, or a later one.
+     */
+    lastReadSeq: number;
+    roomId: string;
+    unreadCount: number;
 };
 
 export type PostMessageRequestDto = {
@@ -145,6 +164,13 @@ export type MessagePageResponseDto = {
      * Pass as `cursor` for the next page; null on the last page.
      */
     nextCursor: string | null;
+};
+
+export type MarkRoomReadRequestDto = {
+    /**
+     * Read up to this seq. Past the room's `lastSeq` it is taken as `lastSeq`; it never moves back.
+     */
+    seq: number;
 };
 
 export type LoginRequestDto = {
@@ -1057,6 +1083,62 @@ export type EditRoomMessageResponses = {
 };
 
 export type EditRoomMessageResponse = EditRoomMessageResponses[keyof EditRoomMessageResponses];
+
+export type MarkRoomReadData = {
+    body: MarkRoomReadRequestDto;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/api/rooms/{id}/read';
+};
+
+export type MarkRoomReadErrors = {
+    /**
+     * The request is malformed or a field is invalid (each one is named)
+     */
+    400: ErrorResponse;
+    /**
+     * No valid access token (or wrong credentials)
+     */
+    401: ErrorResponse;
+    /**
+     * Only the owner may do this
+     */
+    403: ErrorResponse;
+    /**
+     * No such resource, or not visible to the caller
+     */
+    404: ErrorResponse;
+    /**
+     * The body is over BODY_LIMIT
+     */
+    413: ErrorResponse;
+    /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
+     * Over a rate limit; retry after the Retry-After delay
+     */
+    429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
+};
+
+export type MarkRoomReadError = MarkRoomReadErrors[keyof MarkRoomReadErrors];
+
+export type MarkRoomReadResponses = {
+    200: ReadPositionResponseDto;
+};
+
+export type MarkRoomReadResponse = MarkRoomReadResponses[keyof MarkRoomReadResponses];
 
 export type GetMyProfileData = {
     body?: never;

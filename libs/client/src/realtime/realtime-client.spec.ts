@@ -1,4 +1,10 @@
-import { ClientFrame, CloseCode, RealtimeMessage, ServerFrame } from '@libs/protocol';
+import {
+  ClientFrame,
+  CloseCode,
+  RealtimeMessage,
+  ServerFrame,
+  TYPING_EXPIRES_MS,
+} from '@libs/protocol';
 import {
   RealtimeClient,
   RealtimeClientOptions,
@@ -144,6 +150,9 @@ class FakeServer {
         answer('ack', { roomId, id: entry.id, seq: entry.seq, clientMsgId: entry.clientMsgId });
         return;
       }
+      case 'typing':
+        // Relayed to the others; no answer to the sender.
+        return;
       default:
         answer('pong', {});
     }
@@ -405,6 +414,69 @@ describe(RealtimeClient.name, () => {
     server.down = false;
 
     await expect(joined).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('sends typing at most once per room every interval, and nothing while disconnected', async () => {
+    const client = await connect();
+    await client.join('room');
+    const typingSent = () => server.frames.filter((frame) => frame.event === 'typing');
+
+    expect(client.typing('room')).toBe(true);
+    expect(client.typing('room')).toBe(false);
+    expect(client.typing('other')).toBe(true);
+    await eventually(() => typingSent().length === 2, 'the typing frames');
+    expect(typingSent().map((frame) => frame.data)).toEqual([
+      { roomId: 'room' },
+      { roomId: 'other' },
+    ]);
+
+    server.down = true;
+    server.closeAll(CloseCode.GoingAway);
+    await eventually(() => !client.connected, 'the disconnect');
+    expect(client.typing('third')).toBe(false);
+    expect(typingSent()).toHaveLength(2);
+  });
+
+  it("surfaces typing, and typingStopped on expiry or on the typer's message; no timer outlives close", async () => {
+    const client = await connect();
+    await client.join('room');
+    const events: string[] = [];
+    client.on('typing', ({ roomId, userId }) => events.push(`typing ${roomId} ${userId}`));
+    client.on('typingStopped', ({ roomId, userId }) => events.push(`stopped ${roomId} ${userId}`));
+    client.on('message', ({ senderId }) => events.push(`message ${senderId}`));
+    const flush = async () => {
+      for (let turn = 0; turn < 5; turn++) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    try {
+      const [socket] = server.open;
+      socket.push({ event: 'typing', data: { roomId: 'room', userId: 'someone' } });
+      socket.push({ event: 'typing', data: { roomId: 'room', userId: 'bob' } });
+      await flush();
+      // `someone` posts: their typing ends with the message, bob's goes on.
+      server.post('room', 'done typing');
+      await flush();
+      expect(events).toEqual([
+        'typing room someone',
+        'typing room bob',
+        'stopped room someone',
+        'message someone',
+      ]);
+      jest.advanceTimersByTime(TYPING_EXPIRES_MS);
+      expect(events.at(-1)).toBe('stopped room bob');
+
+      socket.push({ event: 'typing', data: { roomId: 'room', userId: 'carol' } });
+      await flush();
+      client.close();
+      await client.closed;
+      jest.advanceTimersByTime(TYPING_EXPIRES_MS * 2);
+      expect(events.filter((event) => event.includes('carol'))).toEqual(['typing room carol']);
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('hands on edits and deletes as `edited` and `deleted`, in seq order with messages, live and after a resume', async () => {

@@ -17,6 +17,7 @@ import {
   retryAfterDelay,
 } from './reconnect-backoff';
 import { RoomSequencer } from './room-sequencer';
+import { TypingTracker } from './typing-tracker';
 
 export type { ReconnectOptions } from './reconnect-backoff';
 
@@ -91,7 +92,16 @@ export interface ConnectionEventMap {
   reconnected: { attempt: number };
 }
 
-export type RealtimeClientEventMap = ServerEventMap & ConnectionEventMap;
+/** Events the client derives from the server's. */
+export interface TypingEventMap {
+  /**
+   * Someone the client saw `typing` stopped: TYPING_EXPIRES_MS passed without another `typing`
+   * from them in the room, or their `message` arrived.
+   */
+  typingStopped: { roomId: string; userId: string };
+}
+
+export type RealtimeClientEventMap = ServerEventMap & ConnectionEventMap & TypingEventMap;
 export type RealtimeClientEvent = keyof RealtimeClientEventMap;
 
 /** The server refused a frame: `error {code, message}`. */
@@ -208,6 +218,9 @@ function newClientMessageId(): string {
  * - `send`/`dm`/`edit`/`delete` are kept until acknowledged (up to `maxQueuedSends`) and sent
  *   again with the same `clientMsgId` (one is generated when the app gives none), so a retry never
  *   stores twice (a second delete stores nothing).
+ * - `typing(roomId)` goes out at most once per room every TYPING_RELAY_INTERVAL_MS; each `typing`
+ *   received is followed by `typingStopped` after TYPING_EXPIRES_MS without another, or at once
+ *   when that user's `message` arrives (no timer outlives `close()`).
  * - 1008 (abuse), 4401 with no fresh token, `close()` and `maxAttempts` stop it for good:
  *   `closed` then resolves.
  *
@@ -224,6 +237,9 @@ export class RealtimeClient {
   private readonly queued: QueuedSend[] = [];
   private readonly queuedByRef = new Map<string, QueuedSend>();
   private readonly rooms = new Map<string, RoomState>();
+  private readonly typingTracker = new TypingTracker({
+    stopped: (roomId, userId) => this.emit('typingStopped', { roomId, userId }),
+  });
   private socket: WebSocketLike | undefined;
   /** Sends and gap-filling `sync`s wait until a new connection has rejoined and caught up. */
   private resumed = false;
@@ -380,8 +396,31 @@ export class RealtimeClient {
     return authed;
   }
 
+  /**
+   * Tells the room's other members that the user is typing: they get `typing`, then
+   * `typingStopped` once it expires. Call it on every keystroke: at most one per room every
+   * TYPING_RELAY_INTERVAL_MS goes out. There is no answer; false when nothing was sent (too soon,
+   * or not connected). A room not joined here is refused with an `error` event (`not_member`).
+   */
+  typing(roomId: string): boolean {
+    if (!this.connected || !this.typingTracker.takeTurn(roomId)) {
+      return false;
+    }
+    this.notify('typing', { roomId });
+    return true;
+  }
+
   ping(): Promise<ServerEventMap['pong']> {
     return this.request('ping', {}, 'pong');
+  }
+
+  /**
+   * Marks the room read up to `seq` (the room's members hear `read`). Not answered; refused
+   * with an `error` event when this user is no member. Marks made while the connection is down
+   * are dropped: positions only move forward, so the next mark covers them.
+   */
+  markRead(roomId: string, seq: number): void {
+    this.notify('read', { roomId, seq });
   }
 
   /** Closes for good: no reconnect; unacknowledged sends are rejected. */
@@ -409,6 +448,7 @@ export class RealtimeClient {
   private dropRoom(roomId: string, reason: Error): void {
     const room = this.rooms.get(roomId);
     this.rooms.delete(roomId);
+    this.typingTracker.forgetRoom(roomId);
     clearTimeout(room?.gapTimer);
     for (const waiter of room?.joinWaiters.splice(0) ?? []) {
       waiter.reject(reason);
@@ -693,6 +733,7 @@ export class RealtimeClient {
       return;
     }
     this.finished = true;
+    this.typingTracker.clear();
     const error = new Error(`The client closed (${code}) before an acknowledgement`);
     for (const queued of this.queued.splice(0)) {
       clearTimeout(queued.timer);
@@ -733,6 +774,13 @@ export class RealtimeClient {
     });
   }
 
+  /** A frame the server does not answer, sent when the connection is open, else dropped. */
+  private notify<E extends ClientEvent>(event: E, data: ClientEventMap[E]): void {
+    if (this.socket?.readyState === OPEN) {
+      this.socket.send(JSON.stringify({ event, data }));
+    }
+  }
+
   private receive(text: string): void {
     let frame: ServerFrame;
     try {
@@ -746,10 +794,18 @@ export class RealtimeClient {
       }
     }
     if (frame.event === 'message' || frame.event === 'edited' || frame.event === 'deleted') {
-      this.receiveMessage(frame.data as RealtimeMessage);
+      const entry = frame.data as RealtimeMessage;
+      if (frame.event === 'message') {
+        this.typingTracker.messageFrom(entry.roomId, entry.senderId);
+      }
+      this.receiveMessage(entry);
       return;
     }
     this.emit(frame.event, frame.data);
+    if (frame.event === 'typing') {
+      const { roomId, userId } = frame.data as ServerEventMap['typing'];
+      this.typingTracker.received(roomId, userId);
+    }
   }
 
   private answerRequest(ref: string, frame: ServerFrame): boolean {
