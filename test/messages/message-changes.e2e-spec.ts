@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import {
   deleteRoomMessage,
   editRoomMessage,
+  getRoom,
   postRoomMessage,
   RealtimeClient,
   RealtimeMessage,
@@ -278,6 +279,24 @@ describe('message edits and deletes (e2e)', () => {
       const history = await readHistory(testApp, alice, roomId);
       expect(history.map((entry) => entry.kind)).toEqual(['message', 'delete']);
       expect((await postMessage(testApp, alice, roomId)).seq).toBe(3);
+    });
+
+    it('counts as unread for the other members, not for the one who made it', async () => {
+      const { roomId, message } = await roomWithMessage();
+      const unread = async (user: RegisteredUser) =>
+        (
+          await expectStatus(
+            getRoom({ client: apiClient(testApp, user.accessToken), path: { id: roomId } }),
+            200,
+          )
+        ).unreadCount;
+      expect([await unread(alice), await unread(bob)]).toEqual([0, 1]);
+
+      await expectStatus(edit(testApp, alice, roomId, message.id, 'v2'), 200);
+      expect([await unread(alice), await unread(bob), await unread(owner)]).toEqual([0, 2, 2]);
+
+      await expectStatus(remove(testApp, owner, roomId, message.id), 200);
+      expect([await unread(alice), await unread(bob), await unread(owner)]).toEqual([1, 3, 0]);
     });
 
     it('erases the text from storage: the rows, and (SQLite) the database file once checkpointed', async () => {
