@@ -42,6 +42,8 @@ export function dataSourceOptions(database: AppConfig['database']): DataSourceOp
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
+      // A deleted message's text is erased, not hidden: freed space is overwritten with zeros.
+      db.pragma('secure_delete = ON');
     },
   };
 }

@@ -52,11 +52,7 @@ export class DatabaseWriter {
     if (this.sqlite) {
       return this.sqlite.read<T>(sql, parameters);
     }
-    let index = 0;
-    return this.dataSource.query<T[]>(
-      sql.replace(/\?/g, () => `$${++index}`),
-      parameters as unknown[],
-    );
+    return this.dataSource.query<T[]>(toPostgresPlaceholders(sql), parameters as unknown[]);
   }
 
   /** SQLite only: synchronous statements in one transaction of the writer, committed as a group. */
@@ -66,4 +62,10 @@ export class DatabaseWriter {
     }
     return this.sqlite.transaction(work);
   }
+}
+
+/** SQL written with `?` placeholders (SQLite's) numbered for PostgreSQL: `$1`, `$2`, … */
+export function toPostgresPlaceholders(sql: string): string {
+  let index = 0;
+  return sql.replace(/\?/g, () => `$${++index}`);
 }

@@ -31,6 +31,12 @@ export class PostMessageRequestDto {
 }
 
 /**
+ * A message's new text. The same clientMsgId again from the same sender in the same room (a
+ * retry) answers the first edit entry; one used for another entry is refused with 409.
+ */
+export class EditMessageRequestDto extends PostMessageRequestDto {}
+
+/**
  * `?after=` alone (or nothing): oldest first from there. `?before=` alone: the newest `limit`
  * messages below it, still oldest first, and `nextCursor` goes further back. Both: the range
  * between, oldest first. A `cursor` carries on the way it was given and takes neither.

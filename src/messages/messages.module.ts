@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { RoomsModule } from '@app/rooms/rooms.module';
 import { UsersModule } from '@app/users/users.module';
+import { MessageChangesRepository } from './message-changes.repository';
+import { MessageChangesService } from './message-changes.service';
 import { InProcessMessageEvents, MessageEvents } from './message-events';
 import { Message } from './message.entity';
 import { MessagesController } from './messages.controller';
@@ -14,10 +16,12 @@ import { MessagesService } from './messages.service';
   providers: [
     MessagesRepository,
     MessagesService,
+    MessageChangesRepository,
+    MessageChangesService,
     InProcessMessageEvents,
     // The seam: MessageDelivery (realtime) subscribes to it and publishes to every instance.
     { provide: MessageEvents, useExisting: InProcessMessageEvents },
   ],
-  exports: [MessagesService, MessageEvents, InProcessMessageEvents],
+  exports: [MessagesService, MessageChangesService, MessageEvents, InProcessMessageEvents],
 })
 export class MessagesModule {}

@@ -49,10 +49,23 @@ export class MessagesRepository {
    * clientMsgId resolves with the stored one instead. Two writers to one room never get one seq,
    * and a seq is never skipped: a claim that is not stored is undone with its transaction.
    */
-  append(message: NewMessage): Promise<AppendResult> {
-    return this.postgres
-      ? this.postgres.append(message)
-      : this.writer.sqliteTransaction((statements) => this.appendOnSqlite(statements, message));
+  async append(message: NewMessage): Promise<AppendResult> {
+    if (!this.postgres) {
+      return this.writer.sqliteTransaction((statements) =>
+        this.appendOnSqlite(statements, message),
+      );
+    }
+    const result = await this.postgres.append(message);
+    if (result.outcome !== 'existing') {
+      return result;
+    }
+    // The batch statement reads back little of a stored entry, which may since have been edited
+    // or deleted, or be an edit: a retry (rare) reads it whole.
+    const [stored] = await this.writer.read<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM "messages" WHERE "id" = ?`,
+      [result.message.id],
+    );
+    return stored ? { outcome: 'existing', message: toMessage(stored) } : result;
   }
 
   /** Up to `take` messages of the room in `range`: one indexed query on (roomId, seq). */

@@ -139,6 +139,9 @@ export class MessagesService {
     if (result.outcome === 'refused') {
       throw new AppError('not_a_member', 'Join the room first');
     }
+    if (result.outcome === 'existing' && result.message.kind !== 'message') {
+      throw new AppError('conflict', 'This clientMsgId was used for another entry of the room');
+    }
     // Also for a retry: the first attempt may have died between its commit and this.
     await this.sequence.messagesStored(roomId);
     if (result.outcome === 'created') {

@@ -1,4 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { ENTRY_EVENT } from '@libs/protocol';
 import { CommittedMessage, InProcessMessageEvents } from '@app/messages/message-events';
 import { RoomEvents } from '@app/rooms/room-events';
 import type { DeliveryAudience } from '@app/rooms/room-sequence';
@@ -7,11 +8,12 @@ import { LocalFanout } from './local-fanout';
 import { PreparedFrame } from './prepared-frame';
 
 /**
- * Live delivery of every committed message (and of read positions that moved), local first: the frame is built once, written to the
- * members on this instance at once (whatever the state of Redis: guarantee 9), and relayed on the
- * bus only for the other instances, which write it to theirs. A private message goes to every
- * connection of both users, without a join. Best-effort (guarantee 4): the message is committed,
- * and a client that missed it finds it with `sync`.
+ * Live delivery of every committed entry of a room's sequence (as `message`, `edited` or
+ * `deleted`, by its kind) and of read positions that moved, local first: the frame is built once,
+ * written to the members on this instance at once (whatever the state of Redis: guarantee 9), and
+ * relayed on the bus only for the other instances, which write it to theirs. A private message
+ * goes to every connection of both users, without a join. Best-effort (guarantee 4): the entry is
+ * committed, and a client that missed it finds it with `sync`.
  */
 @Injectable()
 export class MessageDelivery implements OnModuleInit {
@@ -32,7 +34,7 @@ export class MessageDelivery implements OnModuleInit {
 
   /** The audience came with the commit: nothing is read from the database here. */
   deliver({ message, audience }: CommittedMessage): void {
-    this.toAudience(message.roomId, audience, PreparedFrame.of('message', message));
+    this.toAudience(message.roomId, audience, PreparedFrame.of(ENTRY_EVENT[message.kind], message));
   }
 
   /**

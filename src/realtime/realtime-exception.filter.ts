@@ -13,7 +13,7 @@ const REALTIME_CODE: Record<AppErrorCode, RealtimeErrorCode> = {
   username_taken: 'invalid_data',
   not_found: 'not_found',
   forbidden: 'forbidden',
-  conflict: 'invalid_data',
+  conflict: 'conflict',
   not_a_member: 'not_member',
   owner_cannot_leave: 'forbidden',
   owner_cannot_be_banned: 'conflict',

@@ -25,6 +25,24 @@ export class DirectMessageFrameDto extends PostMessageRequestDto {
   userId: string;
 }
 
+/** `edit {roomId, messageId, body, clientMsgId?}`: as `PATCH /api/rooms/:id/messages/:messageId`. */
+export class EditFrameDto extends PostMessageRequestDto {
+  @IsId()
+  roomId: string;
+
+  @IsId()
+  messageId: string;
+}
+
+/** `delete {roomId, messageId}`: as `DELETE /api/rooms/:id/messages/:messageId`. */
+export class DeleteFrameDto {
+  @IsId()
+  roomId: string;
+
+  @IsId()
+  messageId: string;
+}
+
 /** `sync {roomId, afterSeq, limit?}`: the messages after `afterSeq`, oldest first. */
 export class SyncFrameDto {
   @IsId()

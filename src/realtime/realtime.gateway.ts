@@ -12,6 +12,7 @@ import { DEFAULT_PAGE_LIMIT } from '@app/common/pagination/page-query.dto';
 import { CompiledRequestSchemas } from '@app/common/validation/compiled-request-schemas';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
 import { toMessageResponse } from '@app/messages/messages.dto';
+import { MessageChangesService } from '@app/messages/message-changes.service';
 import { MessagesService } from '@app/messages/messages.service';
 import { ReadPositionsService } from '@app/rooms/read-positions.service';
 import { RoomsService } from '@app/rooms/rooms.service';
@@ -21,7 +22,9 @@ import { RealtimeConnection } from './realtime-connection';
 import { RealtimeSessions } from './realtime-sessions';
 import {
   AuthFrameDto,
+  DeleteFrameDto,
   DirectMessageFrameDto,
+  EditFrameDto,
   PingFrameDto,
   ReadFrameDto,
   RoomFrameDto,
@@ -54,6 +57,7 @@ export class RealtimeGateway implements OnModuleDestroy {
     private readonly authenticator: UpgradeAuthenticator,
     private readonly readPositions: ReadPositionsService,
     private readonly typingIndicators: TypingIndicators,
+    private readonly changes: MessageChangesService,
   ) {}
 
   /** Draining: no new upgrades, and every client is told to reconnect elsewhere. */
@@ -127,6 +131,34 @@ export class RealtimeGateway implements OnModuleDestroy {
       frame.clientMsgId,
     );
     return { event: 'ack', data: ackOf(message) };
+  }
+
+  /** As `PATCH /api/rooms/:id/messages/:messageId`: `ack` of the edit entry. */
+  @SubscribeMessage('edit')
+  async editMessage(
+    @MessageBody() frame: EditFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
+  ): Promise<WsResponse<ServerEventMap['ack']>> {
+    const { user } = open(connection);
+    const entry = await this.changes.editMessage(
+      user.id,
+      frame.roomId,
+      frame.messageId,
+      frame.body,
+      frame.clientMsgId,
+    );
+    return { event: 'ack', data: ackOf(entry) };
+  }
+
+  /** As `DELETE /api/rooms/:id/messages/:messageId`: `ack` of the delete entry. */
+  @SubscribeMessage('delete')
+  async deleteMessage(
+    @MessageBody() frame: DeleteFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
+  ): Promise<WsResponse<ServerEventMap['ack']>> {
+    const { user } = open(connection);
+    const entry = await this.changes.deleteMessage(user.id, frame.roomId, frame.messageId);
+    return { event: 'ack', data: ackOf(entry) };
   }
 
   /** The messages after `afterSeq`, oldest first: how a client fills a gap or catches up. */

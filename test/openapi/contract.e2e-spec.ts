@@ -260,6 +260,55 @@ const CASES = {
       await get(outsider, ''),
     ];
   },
+  editRoomMessage: async (server, user) => {
+    const room = await createRoom({ server, url: server }, user);
+    const other = await registerUser({ server, url: server });
+    await request(server).put(`/api/rooms/${room.id}/members/me`).set(bearer(other.accessToken));
+    const post = (as: RegisteredUser) =>
+      request(server)
+        .post(`/api/rooms/${room.id}/messages`)
+        .set(bearer(as.accessToken))
+        .send(aMessage());
+    const mine = (await post(user)).body as { id: string };
+    const gone = (await post(user)).body as { id: string };
+    await request(server)
+      .delete(`/api/rooms/${room.id}/messages/${gone.id}`)
+      .set(bearer(user.accessToken));
+    const patch = (as: RegisteredUser, messageId: string, body: object) =>
+      request(server)
+        .patch(`/api/rooms/${room.id}/messages/${messageId}`)
+        .set(bearer(as.accessToken))
+        .send(body);
+    return [
+      await patch(user, mine.id, { body: 'edited', clientMsgId: 'edit-1' }),
+      await patch(other, mine.id, { body: 'not mine' }),
+      await patch(user, gone.id, { body: 'too late' }),
+      await patch(user, MISSING_ID, { body: 'nothing' }),
+      await patch(user, mine.id, { body: '' }),
+    ];
+  },
+  deleteRoomMessage: async (server, user) => {
+    const room = await createRoom({ server, url: server }, user);
+    const other = await registerUser({ server, url: server });
+    await request(server).put(`/api/rooms/${room.id}/members/me`).set(bearer(other.accessToken));
+    const message = (
+      await request(server)
+        .post(`/api/rooms/${room.id}/messages`)
+        .set(bearer(user.accessToken))
+        .send(aMessage())
+    ).body as { id: string };
+    const remove = (as: RegisteredUser, messageId: string) =>
+      request(server)
+        .delete(`/api/rooms/${room.id}/messages/${messageId}`)
+        .set(bearer(as.accessToken));
+    return [
+      await remove(other, message.id),
+      await remove(user, message.id),
+      await remove(user, message.id),
+      await remove(user, MISSING_ID),
+      await remove(user, 'not-an-id'),
+    ];
+  },
   checkLiveness: async (server) => [await request(server).get('/health')],
   checkReadiness: async (server) => [await request(server).get('/health/ready')],
   scrapeMetrics: async (server) => [await request(server).get('/metrics')],
@@ -290,6 +339,8 @@ const EXPECTED_STATUSES: Record<keyof typeof CASES, number[]> = {
   transferRoomOwnership: [409, 403, 404, 400, 413, 415, 204],
   postRoomMessage: [201, 403],
   listRoomMessages: [200, 200, 400, 404],
+  editRoomMessage: [200, 403, 409, 404, 400],
+  deleteRoomMessage: [403, 200, 200, 404, 400],
   checkLiveness: [200],
   checkReadiness: [200],
   scrapeMetrics: [200],

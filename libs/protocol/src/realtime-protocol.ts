@@ -40,6 +40,13 @@ export interface RealtimeMessage {
   deletedAt: string | null;
 }
 
+/** The server event that delivers an entry of each kind live. */
+export const ENTRY_EVENT = {
+  message: 'message',
+  edit: 'edited',
+  delete: 'deleted',
+} as const satisfies Record<RoomEventKind, keyof ServerEventMap>;
+
 /** What a client sends, by event. */
 export interface ClientEventMap {
   join: { roomId: string };

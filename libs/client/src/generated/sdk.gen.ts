@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddRoomMemberData, AddRoomMemberErrors, AddRoomMemberResponses, BanRoomUserData, BanRoomUserErrors, BanRoomUserResponses, CreateRoomData, CreateRoomErrors, CreateRoomResponses, DeleteRoomData, DeleteRoomErrors, DeleteRoomResponses, GetMyProfileData, GetMyProfileErrors, GetMyProfileResponses, GetRoomData, GetRoomErrors, GetRoomResponses, GetUserProfileData, GetUserProfileErrors, GetUserProfileResponses, JoinRoomData, JoinRoomErrors, JoinRoomResponses, LeaveRoomData, LeaveRoomErrors, LeaveRoomResponses, ListRoomBansData, ListRoomBansErrors, ListRoomBansResponses, ListRoomMembersData, ListRoomMembersErrors, ListRoomMembersResponses, ListRoomMessagesData, ListRoomMessagesErrors, ListRoomMessagesResponses, ListRoomsData, ListRoomsErrors, ListRoomsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MarkRoomReadData, MarkRoomReadErrors, MarkRoomReadResponses, PostPrivateMessageData, PostPrivateMessageErrors, PostPrivateMessageResponses, PostRoomMessageData, PostRoomMessageErrors, PostRoomMessageResponses, RefreshTokensData, RefreshTokensErrors, RefreshTokensResponses, RegisterData, RegisterErrors, RegisterResponses, RemoveRoomMemberData, RemoveRoomMemberErrors, RemoveRoomMemberResponses, TransferRoomOwnershipData, TransferRoomOwnershipErrors, TransferRoomOwnershipResponses, UnbanRoomUserData, UnbanRoomUserErrors, UnbanRoomUserResponses } from './types.gen';
+import type { AddRoomMemberData, AddRoomMemberErrors, AddRoomMemberResponses, BanRoomUserData, BanRoomUserErrors, BanRoomUserResponses, CreateRoomData, CreateRoomErrors, CreateRoomResponses, DeleteRoomData, DeleteRoomErrors, DeleteRoomMessageData, DeleteRoomMessageErrors, DeleteRoomMessageResponses, DeleteRoomResponses, EditRoomMessageData, EditRoomMessageErrors, EditRoomMessageResponses, GetMyProfileData, GetMyProfileErrors, GetMyProfileResponses, GetRoomData, GetRoomErrors, GetRoomResponses, GetUserProfileData, GetUserProfileErrors, GetUserProfileResponses, JoinRoomData, JoinRoomErrors, JoinRoomResponses, LeaveRoomData, LeaveRoomErrors, LeaveRoomResponses, ListRoomBansData, ListRoomBansErrors, ListRoomBansResponses, ListRoomMembersData, ListRoomMembersErrors, ListRoomMembersResponses, ListRoomMessagesData, ListRoomMessagesErrors, ListRoomMessagesResponses, ListRoomsData, ListRoomsErrors, ListRoomsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MarkRoomReadData, MarkRoomReadErrors, MarkRoomReadResponses, PostPrivateMessageData, PostPrivateMessageErrors, PostPrivateMessageResponses, PostRoomMessageData, PostRoomMessageErrors, PostRoomMessageResponses, RefreshTokensData, RefreshTokensErrors, RefreshTokensResponses, RegisterData, RegisterErrors, RegisterResponses, RemoveRoomMemberData, RemoveRoomMemberErrors, RemoveRoomMemberResponses, TransferRoomOwnershipData, TransferRoomOwnershipErrors, TransferRoomOwnershipResponses, UnbanRoomUserData, UnbanRoomUserErrors, UnbanRoomUserResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -199,6 +199,31 @@ export const listRoomMessages = <ThrowOnError extends boolean = false>(options: 
 export const postRoomMessage = <ThrowOnError extends boolean = false>(options: Options<PostRoomMessageData, ThrowOnError>) => (options.client ?? client).post<PostRoomMessageResponses, PostRoomMessageErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/rooms/{id}/messages',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * The sender or the room's owner deletes a message: answers the `delete` entry, with the room's
+ * next seq; the message becomes a tombstone whose text is erased from storage. Deleting it again
+ * stores nothing and answers the first `delete` entry.
+ */
+export const deleteRoomMessage = <ThrowOnError extends boolean = false>(options: Options<DeleteRoomMessageData, ThrowOnError>) => (options.client ?? client).delete<DeleteRoomMessageResponses, DeleteRoomMessageErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/messages/{messageId}',
+    ...options
+});
+
+/**
+ * The sender edits a message: answers the `edit` entry, with the room's next seq, once it is
+ * committed; the message shows the new text and `editedAt`. 409 for a deleted message.
+ */
+export const editRoomMessage = <ThrowOnError extends boolean = false>(options: Options<EditRoomMessageData, ThrowOnError>) => (options.client ?? client).patch<EditRoomMessageResponses, EditRoomMessageErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/rooms/{id}/messages/{messageId}',
     ...options,
     headers: {
         'Content-Type': 'application/json',

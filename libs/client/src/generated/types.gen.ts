@@ -233,6 +233,18 @@ export type ErrorResponse = {
     statusCode: number;
 };
 
+export type EditMessageRequestDto = {
+    /**
+     * 1 to 4000 characters.
+     */
+    body: string;
+    /**
+     * A key the client picks, 1 to 64 characters, to make a retry safe: the same key from the same
+     * sender in the same room stores one message, and a retry gets that message back.
+     */
+    clientMsgId?: string;
+};
+
 export type CreateRoomRequestDto = {
     /**
      * 1 to 100 characters once surrounding spaces are removed.
@@ -1213,6 +1225,124 @@ export type PostRoomMessageResponses = {
 };
 
 export type PostRoomMessageResponse = PostRoomMessageResponses[keyof PostRoomMessageResponses];
+
+export type DeleteRoomMessageData = {
+    body?: never;
+    path: {
+        id: string;
+        messageId: string;
+    };
+    query?: never;
+    url: '/api/rooms/{id}/messages/{messageId}';
+};
+
+export type DeleteRoomMessageErrors = {
+    /**
+     * The request is malformed or a field is invalid (each one is named)
+     */
+    400: ErrorResponse;
+    /**
+     * No valid access token (or wrong credentials)
+     */
+    401: ErrorResponse;
+    /**
+     * Only the owner may do this
+     */
+    403: ErrorResponse;
+    /**
+     * No such resource, or not visible to the caller
+     */
+    404: ErrorResponse;
+    /**
+     * The body is over BODY_LIMIT
+     */
+    413: ErrorResponse;
+    /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
+     * Over a rate limit; retry after the Retry-After delay
+     */
+    429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
+};
+
+export type DeleteRoomMessageError = DeleteRoomMessageErrors[keyof DeleteRoomMessageErrors];
+
+export type DeleteRoomMessageResponses = {
+    200: MessageResponseDto;
+};
+
+export type DeleteRoomMessageResponse = DeleteRoomMessageResponses[keyof DeleteRoomMessageResponses];
+
+export type EditRoomMessageData = {
+    body: EditMessageRequestDto;
+    path: {
+        id: string;
+        messageId: string;
+    };
+    query?: never;
+    url: '/api/rooms/{id}/messages/{messageId}';
+};
+
+export type EditRoomMessageErrors = {
+    /**
+     * The request is malformed or a field is invalid (each one is named)
+     */
+    400: ErrorResponse;
+    /**
+     * No valid access token (or wrong credentials)
+     */
+    401: ErrorResponse;
+    /**
+     * Only the owner may do this
+     */
+    403: ErrorResponse;
+    /**
+     * No such resource, or not visible to the caller
+     */
+    404: ErrorResponse;
+    /**
+     * Conflicts with the current state
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over BODY_LIMIT
+     */
+    413: ErrorResponse;
+    /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
+     * Over a rate limit; retry after the Retry-After delay
+     */
+    429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
+};
+
+export type EditRoomMessageError = EditRoomMessageErrors[keyof EditRoomMessageErrors];
+
+export type EditRoomMessageResponses = {
+    200: MessageResponseDto;
+};
+
+export type EditRoomMessageResponse = EditRoomMessageResponses[keyof EditRoomMessageResponses];
 
 export type TransferRoomOwnershipData = {
     body: TransferRoomOwnershipRequestDto;

@@ -35,7 +35,12 @@ class FakeServer {
   }
 
   /** Stores a message as another client would, and pushes it live. */
-  post(roomId: string, body: string, clientMsgId: string | null = null): RealtimeMessage {
+  post(
+    roomId: string,
+    body: string,
+    clientMsgId: string | null = null,
+    live = true,
+  ): RealtimeMessage {
     const messages = this.rooms.get(roomId) ?? [];
     this.rooms.set(roomId, messages);
     const existing = clientMsgId && messages.find((m) => m.clientMsgId === clientMsgId);
@@ -56,12 +61,40 @@ class FakeServer {
       createdAt: new Date(0).toISOString(),
     };
     messages.push(message);
-    if (!this.dropLive) {
+    if (live && !this.dropLive) {
       for (const socket of this.open.filter((s) => s.joined.has(roomId))) {
         socket.push({ event: 'message', data: message });
       }
     }
     return message;
+  }
+
+  /** Stores an edit or delete entry of message `messageId`, and pushes it live. */
+  change(
+    roomId: string,
+    kind: 'edit' | 'delete',
+    messageId: string,
+    body = '',
+    clientMsgId: string | null = null,
+  ): RealtimeMessage {
+    const messages = this.rooms.get(roomId) ?? [];
+    this.rooms.set(roomId, messages);
+    const existing = clientMsgId && messages.find((m) => m.clientMsgId === clientMsgId);
+    if (existing) {
+      return existing;
+    }
+    const entry: RealtimeMessage = {
+      ...this.post(roomId, body, clientMsgId, false),
+      kind,
+      messageId,
+    };
+    messages[messages.length - 1] = entry;
+    if (!this.dropLive) {
+      for (const socket of this.open.filter((s) => s.joined.has(roomId))) {
+        socket.push({ event: kind === 'edit' ? 'edited' : 'deleted', data: entry });
+      }
+    }
+    return entry;
   }
 
   handle(socket: FakeSocket, frame: ClientFrame): void {
@@ -100,6 +133,21 @@ class FakeServer {
         };
         const message = this.post(roomId, body, clientMsgId ?? null);
         answer('ack', { roomId, id: message.id, seq: message.seq, clientMsgId });
+        return;
+      }
+      case 'edit':
+      case 'delete': {
+        if (this.holdSends) {
+          return;
+        }
+        const { roomId, messageId, body, clientMsgId } = frame.data as {
+          roomId: string;
+          messageId: string;
+          body?: string;
+          clientMsgId?: string;
+        };
+        const entry = this.change(roomId, frame.event, messageId, body, clientMsgId ?? null);
+        answer('ack', { roomId, id: entry.id, seq: entry.seq, clientMsgId: entry.clientMsgId });
         return;
       }
       case 'typing':
@@ -429,5 +477,94 @@ describe(RealtimeClient.name, () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  it('hands on edits and deletes as `edited` and `deleted`, in seq order with messages, live and after a resume', async () => {
+    const client = await connect();
+    const seen: string[] = [];
+    client.on('message', (message) => seen.push(`message ${message.seq}`));
+    client.on('edited', (entry) => seen.push(`edited ${entry.seq} of ${entry.messageId}`));
+    client.on('deleted', (entry) => seen.push(`deleted ${entry.seq} of ${entry.messageId}`));
+    const reconnected = new Promise((resolve) => client.on('reconnected', resolve));
+    await client.join('room');
+    const first = server.post('room', 'first');
+    server.change('room', 'edit', first.id, 'first, edited');
+    await eventually(() => seen.length === 2, 'the live message and edit');
+
+    server.down = true;
+    server.closeAll(CloseCode.GoingAway);
+    await eventually(() => !client.connected, 'the disconnect');
+    // Made while the client is away: it finds them with sync.
+    const second = server.post('room', 'second');
+    server.change('room', 'edit', second.id, 'second, edited');
+    server.change('room', 'delete', first.id);
+    server.down = false;
+    await reconnected;
+    server.change('room', 'delete', second.id);
+
+    await eventually(() => seen.length === 6, 'every entry');
+    expect(seen).toEqual([
+      'message 1',
+      `edited 2 of ${first.id}`,
+      'message 3',
+      `edited 4 of ${second.id}`,
+      `deleted 5 of ${first.id}`,
+      `deleted 6 of ${second.id}`,
+    ]);
+    expect(server.frames.filter((frame) => frame.event === 'sync')).toHaveLength(1);
+  });
+
+  it('fills a gap left by a lost `edited` with sync before handing on the next message', async () => {
+    const client = await connect();
+    const seen: string[] = [];
+    client.on('message', (message) => seen.push(`message ${message.seq}`));
+    client.on('edited', (entry) => seen.push(`edited ${entry.seq}`));
+    await client.join('room');
+    const first = server.post('room', 'first');
+    server.dropLive = true;
+    server.change('room', 'edit', first.id, 'edited, lost live');
+    server.dropLive = false;
+    server.post('room', 'third');
+
+    await eventually(() => seen.length === 3, 'three entries');
+    expect(seen).toEqual(['message 1', 'edited 2', 'message 3']);
+  });
+
+  it('edits and deletes through acknowledged frames; an unacknowledged edit goes again with its clientMsgId: stored once', async () => {
+    const client = await connect();
+    await client.join('room');
+    const message = server.post('room', 'hello');
+    server.holdSends = true;
+    const edited = client.edit('room', message.id, 'hello, edited');
+    await eventually(() => server.frames.some((f) => f.event === 'edit'), 'the first edit');
+
+    // The first try was stored; its ack is lost with the connection.
+    const first = server.frames.find((f) => f.event === 'edit')!
+      .data as ClientFrame<'edit'>['data'];
+    server.change('room', 'edit', message.id, first.body, first.clientMsgId);
+    server.holdSends = false;
+    server.closeAll(CloseCode.GoingAway);
+
+    const ack = await edited;
+    const edits = server.frames.filter((f) => f.event === 'edit').map((f) => f.data);
+    expect(edits).toEqual([
+      {
+        roomId: 'room',
+        messageId: message.id,
+        body: 'hello, edited',
+        clientMsgId: first.clientMsgId,
+      },
+      edits[0],
+    ]);
+    expect(ack).toMatchObject({ seq: 2, clientMsgId: first.clientMsgId });
+    await expect(client.delete('room', message.id)).resolves.toMatchObject({ seq: 3 });
+    expect(server.frames.filter((f) => f.event === 'delete').map((f) => f.data)).toEqual([
+      { roomId: 'room', messageId: message.id },
+    ]);
+    expect(server.rooms.get('room')!.map((entry) => entry.kind)).toEqual([
+      'message',
+      'edit',
+      'delete',
+    ]);
   });
 });

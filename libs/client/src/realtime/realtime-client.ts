@@ -2,6 +2,7 @@ import {
   ClientEvent,
   ClientEventMap,
   CloseCode,
+  ENTRY_EVENT,
   MAX_REF_LENGTH,
   RealtimeErrorCode,
   RealtimeMessage,
@@ -157,10 +158,13 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
-/** A `send` or `dm` kept until acknowledged; sent again, unchanged, after a reconnect. */
+/** Frames answered with `ack`: kept until acknowledged and sent again, unchanged, after a reconnect. */
+type AckedEvent = 'send' | 'dm' | 'edit' | 'delete';
+
+/** A frame answered with `ack`, kept until acknowledged; sent again, unchanged, after a reconnect. */
 interface QueuedSend {
-  event: 'send' | 'dm';
-  data: ClientEventMap['send'] | ClientEventMap['dm'];
+  event: AckedEvent;
+  data: ClientEventMap[AckedEvent];
   resolve: (ack: ServerEventMap['ack']) => void;
   reject: (error: Error) => void;
   ref?: string;
@@ -202,16 +206,18 @@ function newClientMessageId(): string {
  * A typed client of the `/ws` protocol that resumes. Requests (`join`, `send`, `dm`, `sync`,
  * `auth`, `ping`) return their answer, matched by `ref`; pushed events reach `on()`.
  *
- * - `message` events come exactly once per room and in `seq` order: duplicates are dropped, and a
- *   gap in `seq` is filled with `sync` before later messages are handed on.
+ * - `message`, `edited` and `deleted` events (the entries of a room's sequence) come exactly once
+ *   per room and in `seq` order, live or from `sync` alike: duplicates are dropped, and a gap in
+ *   `seq` is filled with `sync` before later entries are handed on.
  * - A lost connection is reopened with jittered exponential backoff (a fresh token from the
  *   `accessToken` function each time); joined rooms are joined again and `sync`ed from the last
  *   `seq` delivered, paging through `hasMore`. `reconnecting` / `reconnected` tell the app.
  * - An upgrade refused with 503 and Retry-After (the server lets a storm in at its pace) is not a
  *   failure: the client waits that long with jitter and tries again, also in `connect()`; it
  *   counts against neither `maxAttempts` nor the backoff.
- * - `send`/`dm` are kept until acknowledged (up to `maxQueuedSends`) and sent again with the same
- *   `clientMsgId` (one is generated when the app gives none), so a retry never stores twice.
+ * - `send`/`dm`/`edit`/`delete` are kept until acknowledged (up to `maxQueuedSends`) and sent
+ *   again with the same `clientMsgId` (one is generated when the app gives none), so a retry never
+ *   stores twice (a second delete stores nothing).
  * - `typing(roomId)` goes out at most once per room every TYPING_RELAY_INTERVAL_MS; each `typing`
  *   received is followed by `typingStopped` after TYPING_EXPIRES_MS without another, or at once
  *   when that user's `message` arrives (no timer outlives `close()`).
@@ -345,6 +351,27 @@ export class RealtimeClient {
     return this.enqueue('dm', { userId, body, clientMsgId });
   }
 
+  /**
+   * Edits one of the caller's messages: resolves with the `ack` of the `edit` entry, also when
+   * that takes a reconnect (a retry with the same `clientMsgId` stores one edit).
+   */
+  edit(
+    roomId: string,
+    messageId: string,
+    body: string,
+    clientMsgId: string = newClientMessageId(),
+  ): Promise<ServerEventMap['ack']> {
+    return this.enqueue('edit', { roomId, messageId, body, clientMsgId });
+  }
+
+  /**
+   * Deletes a message (the caller's, or any in a room the caller owns): resolves with the `ack`
+   * of the `delete` entry, also when that takes a reconnect (deleting again stores nothing).
+   */
+  delete(roomId: string, messageId: string): Promise<ServerEventMap['ack']> {
+    return this.enqueue('delete', { roomId, messageId });
+  }
+
   /** One page of a room's history after `afterSeq`, as the server answers it. */
   sync(roomId: string, afterSeq: number, limit?: number): Promise<ServerEventMap['history']> {
     return this.request(
@@ -411,7 +438,8 @@ export class RealtimeClient {
   private newRoom(): RoomState {
     return {
       joined: false,
-      sequencer: new RoomSequencer((message) => this.emit('message', message)),
+      // Each entry as its live event would be: `message`, `edited` or `deleted`.
+      sequencer: new RoomSequencer((entry) => this.emit(ENTRY_EVENT[entry.kind], entry)),
       syncAgain: false,
       joinWaiters: [],
     };
@@ -649,9 +677,9 @@ export class RealtimeClient {
     return room.syncing;
   }
 
-  private enqueue(
-    event: 'send' | 'dm',
-    data: ClientEventMap['send'] | ClientEventMap['dm'],
+  private enqueue<E extends AckedEvent>(
+    event: E,
+    data: ClientEventMap[E],
   ): Promise<ServerEventMap['ack']> {
     if (this.finished) {
       return Promise.reject(new Error('The client is closed'));
@@ -765,10 +793,12 @@ export class RealtimeClient {
         return;
       }
     }
-    if (frame.event === 'message') {
-      const message = frame.data as RealtimeMessage;
-      this.typingTracker.messageFrom(message.roomId, message.senderId);
-      this.receiveMessage(message);
+    if (frame.event === 'message' || frame.event === 'edited' || frame.event === 'deleted') {
+      const entry = frame.data as RealtimeMessage;
+      if (frame.event === 'message') {
+        this.typingTracker.messageFrom(entry.roomId, entry.senderId);
+      }
+      this.receiveMessage(entry);
       return;
     }
     this.emit(frame.event, frame.data);
