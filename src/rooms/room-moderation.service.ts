@@ -140,7 +140,10 @@ export class RoomModerationService {
 
   /** Out of the room everywhere: the membership, its cached access, and live delivery. */
   private async revokeMembership(roomId: string, userId: string): Promise<void> {
-    await this.rooms.deleteMember(roomId, userId);
+    if (!(await this.rooms.deleteMemberUnlessOwner(roomId, userId))) {
+      // Handed the room meanwhile: the owner is never removed.
+      throw new AppError('owner_cannot_leave', 'The room was handed to this user meanwhile');
+    }
     await this.cache.membershipChanged(roomId, [userId]);
     this.events.accessRevoked.emit({ roomId, userId });
   }

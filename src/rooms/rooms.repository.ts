@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, In, Repository } from 'typeorm';
-import { DatabaseWriter } from '@app/database/database-writer';
+import { DatabaseWriter, toPostgresPlaceholders } from '@app/database/database-writer';
 import { toSqliteDatetime } from '@app/database/sqlite-writer';
 import { isForeignKeyViolation } from '@app/database/unique-violation';
 import { RoomMember } from './room-member.entity';
@@ -266,30 +266,66 @@ export class RoomsRepository {
   }
 
   /**
-   * Makes `newOwnerId` the room's owner if `ownerId` still owns it and `newOwnerId` is a member,
-   * checked by the update itself; resolves whether it did.
+   * Makes `newOwnerId` the room's owner if `ownerId` still owns it and `newOwnerId` is a member;
+   * resolves whether it did. Against a leave of the new owner at the same moment (which would
+   * leave the room to a non-member): on PostgreSQL the room's row is locked first and membership
+   * read after the lock (a new snapshot), as `deleteMemberUnlessOwner` does in the same order; on
+   * SQLite the one statement runs alone.
    */
   async updateOwnerIfMember(roomId: string, ownerId: string, newOwnerId: string): Promise<boolean> {
-    const membership = this.members
-      .createQueryBuilder('member')
-      .select('1')
-      .where('member.roomId = :roomId')
-      .andWhere('member.userId = :newOwnerId');
-    const result = await this.writer.run(() =>
-      this.rooms
-        .createQueryBuilder()
-        .update()
-        .set({ ownerId: newOwnerId })
-        .where('"id" = :roomId AND "ownerId" = :ownerId')
-        .andWhere(`EXISTS (${membership.getQuery()})`)
-        .setParameters({ roomId, ownerId, newOwnerId })
-        .execute(),
-    );
-    return result.affected === 1;
+    const changeOwner = `UPDATE "rooms" SET "ownerId" = ?
+      WHERE "id" = ? AND "ownerId" = ?
+        AND EXISTS (SELECT 1 FROM "room_members" WHERE "roomId" = ? AND "userId" = ?)`;
+    const parameters = [newOwnerId, roomId, ownerId, roomId, newOwnerId];
+    if (this.writer.sqlite) {
+      return this.writer.sqliteTransaction(
+        (statements) => statements(changeOwner).run(...parameters).changes === 1,
+      );
+    }
+    return this.writer.postgresTransaction(async (manager) => {
+      await manager.query('SELECT 1 FROM "rooms" WHERE "id" = $1 FOR UPDATE', [roomId]);
+      const [, affected] = await manager.query<[unknown, number]>(
+        toPostgresPlaceholders(changeOwner),
+        parameters,
+      );
+      return affected === 1;
+    });
   }
 
   async deleteMember(roomId: string, userId: string): Promise<void> {
     await this.writer.run(() => this.members.delete({ roomId, userId }));
+  }
+
+  /**
+   * Ends `userId`'s membership unless they own the room now; false (nothing deleted) when they
+   * do. Decided under the room row's lock on PostgreSQL, so a handover to this user that commits
+   * at the same moment either comes first (and the leave is refused) or waits for the leave (and
+   * finds no member to hand the room to).
+   */
+  async deleteMemberUnlessOwner(roomId: string, userId: string): Promise<boolean> {
+    const deleteUnlessOwner = `DELETE FROM "room_members" WHERE "roomId" = ? AND "userId" = ?
+      AND NOT EXISTS (SELECT 1 FROM "rooms" WHERE "id" = ? AND "ownerId" = ?)`;
+    const ownsIt = 'SELECT 1 FROM "rooms" WHERE "id" = ? AND "ownerId" = ?';
+    if (this.writer.sqlite) {
+      return this.writer.sqliteTransaction((statements) => {
+        statements(deleteUnlessOwner).run(roomId, userId, roomId, userId);
+        return statements(ownsIt).get(roomId, userId) === undefined;
+      });
+    }
+    return this.writer.postgresTransaction(async (manager) => {
+      const owner = await manager.query<{ ownerId: string | null }[]>(
+        'SELECT "ownerId" FROM "rooms" WHERE "id" = $1 FOR SHARE',
+        [roomId],
+      );
+      if (owner[0]?.ownerId === userId) {
+        return false;
+      }
+      await manager.query('DELETE FROM "room_members" WHERE "roomId" = $1 AND "userId" = $2', [
+        roomId,
+        userId,
+      ]);
+      return true;
+    });
   }
 
   countMembers(roomId: string, userIds: string[]): Promise<number> {

@@ -251,7 +251,13 @@ export class RoomsService {
         "The room's owner cannot leave it; delete it instead",
       );
     }
-    await this.rooms.deleteMember(roomId, userId);
+    if (!(await this.rooms.deleteMemberUnlessOwner(roomId, userId))) {
+      // The room was handed to them meanwhile.
+      throw new AppError(
+        'owner_cannot_leave',
+        "The room's owner cannot leave it; delete it instead",
+      );
+    }
     await this.cache.membershipChanged(roomId, [userId]);
     this.events.accessRevoked.emit({ roomId, userId });
   }

@@ -1,13 +1,20 @@
 import {
   banRoomUser,
   joinRoom as joinRoomCall,
+  leaveRoom as leaveRoomCall,
   removeRoomMember,
   transferRoomOwnership,
   unbanRoomUser,
 } from '@libs/client';
 import { apiClient, expectStatus } from '@test/support/api-client';
 import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
-import { addMember, createRoom, joinRoom, readRoom } from '@test/support/room-helpers';
+import {
+  addMember,
+  createRoom,
+  joinRoom,
+  listMemberIds,
+  readRoom,
+} from '@test/support/room-helpers';
 import { useProcessFleet } from '@test/support/process-fleet';
 import type { ServerProcess } from '@test/support/server-process';
 import type { WsTestClient } from '@test/support/ws-test-client';
@@ -143,5 +150,42 @@ describe('room moderation across two instances (services)', () => {
     expect((await ownerOnA.next('left')).data).toEqual({ roomId: room.id });
     const sent = (await bobOnB.request('send', { roomId: room.id, body: 'mine now' }, 'ack')).data;
     expect((await carolOnB.next('message')).data.id).toBe(sent.id);
+  });
+
+  it('a handover and the new owner leaving at the same moment never leave the room to a non-member', async () => {
+    let handedOver = 0;
+    let left = 0;
+    for (let round = 0; round < 12; round++) {
+      const owner = await registerUser(instanceA);
+      const bob = await registerUser(instanceB);
+      const room = await createRoom(instanceA, owner, { visibility: 'private' });
+      await addMember(instanceA, owner, room.id, bob.id);
+
+      // Through different instances, so that the two writes meet in PostgreSQL.
+      const [handover, leave] = await Promise.all([
+        transferRoomOwnership({
+          client: apiClient(instanceA, owner.accessToken),
+          path: { id: room.id },
+          body: { userId: bob.id },
+        }),
+        leaveRoomCall({ client: apiClient(instanceB, bob.accessToken), path: { id: room.id } }),
+      ]);
+
+      // One of them wins, and the other is refused: never both.
+      expect([handover.response.status, leave.response.status].sort()).toEqual([204, 409]);
+      const members = await listMemberIds(instanceA, owner, room.id).catch(() => null);
+      if (handover.response.status === 204) {
+        handedOver++;
+        // Bob owns it and is still in it; the old owner stays a member.
+        expect(await listMemberIds(instanceB, bob, room.id)).toEqual(
+          expect.arrayContaining([owner.id, bob.id]),
+        );
+      } else {
+        left++;
+        expect(members).toEqual([owner.id]);
+      }
+    }
+    // Both outcomes are possible; the invariant held in every round.
+    expect(handedOver + left).toBe(12);
   });
 });
