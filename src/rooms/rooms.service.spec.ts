@@ -31,6 +31,7 @@ describe(RoomsService.name, () => {
     | 'findMember'
     | 'delete'
     | 'deleteMember'
+    | 'deleteMemberUnlessOwner'
     | 'insertMemberUnlessBanned',
     jest.Mock
   >;
@@ -57,6 +58,13 @@ describe(RoomsService.name, () => {
       deleteMember: jest.fn((roomId: string, userId: string) => {
         members.delete(userId);
         return Promise.resolve();
+      }),
+      deleteMemberUnlessOwner: jest.fn((roomId: string, userId: string) => {
+        if (room?.ownerId === userId) {
+          return Promise.resolve(false);
+        }
+        members.delete(userId);
+        return Promise.resolve(true);
       }),
       insertMemberUnlessBanned: jest.fn(({ userId }: { userId: string }) => {
         const added = !members.has(userId) && !banned.has(userId);
