@@ -1,3 +1,4 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
   CLIENT_FRAME_SCHEMAS,
   CLOSE_CODES,
@@ -10,6 +11,8 @@ import {
   SERVER_EVENT_SCHEMAS,
   ServerEvent,
 } from '@libs/protocol';
+import { sortKeys } from '@app/openapi/openapi-document';
+import { renderAsyncApiPage } from './asyncapi-page';
 
 export const ASYNCAPI_JSON_PATH = 'asyncapi.json';
 /** The rendered document, beside Swagger UI at /docs. */
@@ -233,4 +236,24 @@ function errorCodesTable(): string {
     ([code, meaning]) => `| \`${code}\` | ${meaning} |`,
   );
   return ['Error codes:', '', '| code | meaning |', '| --- | --- |', ...rows].join('\n');
+}
+
+/**
+ * The document at /asyncapi.json and its page at /docs/realtime, outside the /api prefix and the
+ * OpenAPI document, unauthenticated like /openapi.json. Both are built once, here.
+ */
+export function serveAsyncApiDocument(app: NestFastifyApplication): void {
+  const document = createAsyncApiDocument();
+  const json = JSON.stringify(sortKeys(document));
+  const page = renderAsyncApiPage(document);
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.get(`/${ASYNCAPI_JSON_PATH}`, (_request, reply) =>
+    reply.type('application/json; charset=utf-8').send(json),
+  );
+  fastify.get(`/${REALTIME_DOCS_PATH}`, (_request, reply) =>
+    reply
+      .header('content-security-policy', page.contentSecurityPolicy)
+      .type('text/html; charset=utf-8')
+      .send(page.html),
+  );
 }
