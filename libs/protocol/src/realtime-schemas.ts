@@ -122,7 +122,7 @@ export const REALTIME_ERROR_CODES: Readonly<Record<RealtimeErrorCode, string>> =
   not_member: 'The caller is not a member of the room.',
   forbidden: "Not the caller's to do (another user's token, message or room).",
   rate_limited: 'Too many frames; slow down. Repeated, the connection is closed with 1008.',
-  conflict: 'The change conflicts with the current state (e.g. editing a deleted message).',
+  conflict: 'The change conflicts with the current state of what it changes.',
   unauthenticated: 'The token is invalid or expired, or the connection is closing.',
   unavailable: 'A service the server needs is down; retry later.',
   internal: "The server's fault; it never counts toward 1008.",
