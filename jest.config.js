@@ -25,4 +25,6 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
   testTimeout: 30000,
+  // A test fails when a WebSocket frame it sent or received breaks asyncapi.json.
+  setupFilesAfterEnv: ['<rootDir>/test/support/frame-contract.setup.ts'],
 };

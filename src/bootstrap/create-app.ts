@@ -5,6 +5,7 @@ import { AppConfig } from '@config';
 import { AppModule } from '@app/app.module';
 import { RealtimeWsAdapter } from '@app/realtime/realtime-ws.adapter';
 import { createOpenApiDocument, serveOpenApiDocument } from '@app/openapi/openapi-document';
+import { serveAsyncApiDocument } from '@app/asyncapi/asyncapi-document';
 import { compileResponsesFromDocument } from '@app/openapi/compiled-responses';
 import { CompiledRequestSchemas } from '@app/common/validation/compiled-request-schemas';
 import { registerJsonBodyParser } from '@app/common/validation/json-body-parser';
@@ -15,7 +16,15 @@ import { requestIdFor } from './request-id';
 import { registerResponseHeaders } from './response-headers';
 
 /** Routes that stay at the root, outside the `/api` prefix. */
-export const ROOT_ROUTES = ['health', 'health/ready', 'metrics', 'docs', 'openapi.json'];
+export const ROOT_ROUTES = [
+  'health',
+  'health/ready',
+  'metrics',
+  'docs',
+  'openapi.json',
+  'docs/realtime',
+  'asyncapi.json',
+];
 
 export interface CreateAppOptions {
   /** Keep Nest's start-up lines until `app.flushLogs()`, so that `main.ts` can speak first. */
@@ -66,6 +75,7 @@ export async function createApp(
   compileResponsesFromDocument(app, document);
   if (config.http.docs) {
     serveOpenApiDocument(app, document);
+    serveAsyncApiDocument(app);
   }
   return app;
 }

@@ -1,4 +1,9 @@
-import type { RealtimeMessage, RoomEventKind } from '@libs/protocol';
+import {
+  CLIENT_MESSAGE_ID_MAX_LENGTH,
+  MESSAGE_BODY_MAX_LENGTH,
+  type RealtimeMessage,
+  type RoomEventKind,
+} from '@libs/protocol';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import {
@@ -11,8 +16,8 @@ import { Message } from './message.entity';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { SEQ_SCHEMA, TIMESTAMP_SCHEMA, UUID_SCHEMA } from '@app/openapi/api-schemas';
 
-export const MESSAGE_BODY_MAX_LENGTH = 4000;
-export const CLIENT_MESSAGE_ID_MAX_LENGTH = 64;
+// One source for the limits: the WebSocket protocol (and its AsyncAPI document) states them too.
+export { CLIENT_MESSAGE_ID_MAX_LENGTH, MESSAGE_BODY_MAX_LENGTH } from '@libs/protocol';
 
 export class PostMessageRequestDto {
   /** 1 to 4000 characters. */

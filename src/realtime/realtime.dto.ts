@@ -1,3 +1,4 @@
+import { ACCESS_TOKEN_MAX_LENGTH } from '@libs/protocol';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { IsId } from '@app/common/validation/canonical-id';
@@ -64,7 +65,7 @@ export class SyncFrameDto {
 /** `auth {token}`: a fresh access token for a connection whose token is about to expire. */
 export class AuthFrameDto {
   @IsString()
-  @Length(1, 4096)
+  @Length(1, ACCESS_TOKEN_MAX_LENGTH)
   token: string;
 }
 

@@ -1,4 +1,4 @@
-import WebSocket from 'ws';
+import { CheckedWebSocket } from '@test/support/checked-web-socket';
 import {
   createClient,
   createConfig,
@@ -58,12 +58,12 @@ describe('a session through the generated client (e2e)', () => {
     const aliceSocket = await RealtimeClient.connect({
       baseUrl: testApp.url,
       accessToken,
-      WebSocket,
+      WebSocket: CheckedWebSocket,
     });
     const bobSocket = await RealtimeClient.connect({
       baseUrl: testApp.url,
       accessToken: bobRegistered.data.accessToken,
-      WebSocket,
+      WebSocket: CheckedWebSocket,
     });
     try {
       const received: RealtimeMessage[] = [];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import WebSocket from 'ws';
+import { CheckedWebSocket } from '@test/support/checked-web-socket';
 import { RealtimeClient, RealtimeMessage } from '@libs/client';
 import { bearer, registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import { NginxProcess } from '@test/support/nginx-process';
@@ -143,7 +143,7 @@ describe('rolling restart under load (services)', () => {
           const client = await RealtimeClient.connect({
             baseUrl: nginx.url,
             accessToken: () => user.accessToken,
-            WebSocket,
+            WebSocket: CheckedWebSocket,
             reconnect: { initialDelayMs: 250, maxDelayMs: 2000 },
             timeoutMs: 20_000,
           });

@@ -66,7 +66,7 @@ describe('metrics (e2e)', () => {
       await socket.request('join', { roomId: room.id }, 'joined');
       await socket.request('send', { roomId: room.id, body: 'counted' }, 'ack');
       await socket.next('message');
-      socket.sendFrame('not json');
+      socket.sendUnchecked('not json');
       await socket.next('error');
 
       const samples = parsePrometheusText((await request(live.server).get('/metrics')).text);

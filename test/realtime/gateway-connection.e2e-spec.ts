@@ -106,7 +106,7 @@ describe('WebSocket gateway: connection, frames and protection (e2e)', () => {
     ])('answers %s with an error and keeps the socket open', async (_case, frame, code) => {
       const client = await connect();
 
-      client.sendFrame(frame);
+      client.sendUnchecked(frame);
 
       const error = await client.next('error');
       expect(error.data.code).toBe(code);
@@ -117,7 +117,7 @@ describe('WebSocket gateway: connection, frames and protection (e2e)', () => {
     it('closes with 1009 a frame over WS_MAX_PAYLOAD', async () => {
       const client = await connect();
 
-      client.send('ping', { padding: 'x'.repeat(2048) });
+      client.sendUnchecked({ event: 'ping', data: { padding: 'x'.repeat(2048) } });
 
       expect((await client.closed).code).toBe(CloseCode.MessageTooBig);
     });

@@ -1,4 +1,4 @@
-import WebSocket from 'ws';
+import { CheckedWebSocket } from '@test/support/checked-web-socket';
 import { RealtimeClient, RealtimeMessage } from '@libs/client';
 import { registerUser, RegisteredUser } from '@test/support/auth-helpers';
 import { createRoom, postMessage, readHistory } from '@test/support/room-helpers';
@@ -38,7 +38,7 @@ describe('RealtimeClient across a server restart (e2e)', () => {
         tokenCalls += 1;
         return reader.accessToken;
       },
-      WebSocket,
+      WebSocket: CheckedWebSocket,
       reconnect: { initialDelayMs: 100, maxDelayMs: 500 },
     });
     const delivered: RealtimeMessage[] = [];

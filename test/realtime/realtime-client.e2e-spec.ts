@@ -1,5 +1,5 @@
 import { IncomingMessage } from 'node:http';
-import WebSocket from 'ws';
+import { CheckedWebSocket } from '@test/support/checked-web-socket';
 import { RealtimeClient, RealtimeRequestError } from '@libs/client';
 import { registerUser } from '@test/support/auth-helpers';
 import { useTestApp } from '@test/support/test-app';
@@ -11,7 +11,7 @@ describe('RealtimeClient against the gateway (e2e)', () => {
     RealtimeClient.connect({
       baseUrl: testApp.url,
       accessToken,
-      WebSocket: WebSocket,
+      WebSocket: CheckedWebSocket,
     });
 
   it('sends the token in the Authorization header in Node, never in the URL', async () => {

@@ -1,4 +1,4 @@
-import WebSocket from 'ws';
+import { CheckedWebSocket } from '@test/support/checked-web-socket';
 import { CloseCode, ConnectionEventMap, RealtimeClient, RealtimeMessage } from '@libs/client';
 import { ConnectionRegistry } from '@app/realtime/connection-registry';
 import { registerUser } from '@test/support/auth-helpers';
@@ -90,7 +90,7 @@ describe('WebSocket upgrade admission (e2e)', () => {
     const client = await RealtimeClient.connect({
       baseUrl: testApp.url,
       accessToken: reader.accessToken,
-      WebSocket,
+      WebSocket: CheckedWebSocket,
       // One failure would end it: a 503 must not count as one.
       reconnect: { initialDelayMs: 100, maxDelayMs: 100, maxAttempts: 1 },
     });

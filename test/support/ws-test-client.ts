@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import type { ServerEvent, ServerEventMap, ServerFrame } from '@libs/client';
+import { assertClientFrame, checkServerFrame } from './frame-contract';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -19,10 +20,14 @@ export type UpgradeOutcome =
 
 /**
  * A real `ws` client for tests: records every frame the server sends so that a test can wait
- * for the next one of an event, and how the socket closed.
+ * for the next one of an event, and how the socket closed. Every frame it sends (but those of
+ * `sendUnchecked`) and receives is checked against asyncapi.json: a frame that breaks it fails
+ * the test (see frame-contract.ts).
  */
 export class WsTestClient {
   readonly frames: ServerFrame[] = [];
+  /** Why frames received broke the document: waiting for a frame then fails at once. */
+  private readonly violations: string[] = [];
   private readonly waiters: (() => void)[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
 
@@ -35,7 +40,12 @@ export class WsTestClient {
     readonly localPort: number,
   ) {
     socket.on('message', (data) => {
-      this.frames.push(JSON.parse((data as Buffer).toString('utf8')) as ServerFrame);
+      const frame = JSON.parse((data as Buffer).toString('utf8')) as ServerFrame;
+      const problem = checkServerFrame(frame);
+      if (problem) {
+        this.violations.push(problem);
+      }
+      this.frames.push(frame);
       this.waiters.splice(0).forEach((wake) => wake());
     });
     this.closed = new Promise((resolve) =>
@@ -78,12 +88,19 @@ export class WsTestClient {
     });
   }
 
-  sendFrame(frame: unknown): void {
+  /**
+   * A frame as given (text, or a value sent as JSON), not checked against the document: for
+   * frames that are invalid on purpose.
+   */
+  sendUnchecked(frame: unknown): void {
     this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
+  /** A frame of the protocol; throws, without sending it, when it breaks asyncapi.json. */
   send(event: string, data: unknown, ref?: string): void {
-    this.sendFrame(ref === undefined ? { event, data } : { event, data, ref });
+    const frame = ref === undefined ? { event, data } : { event, data, ref };
+    assertClientFrame(frame);
+    this.sendUnchecked(frame);
   }
 
   /** The next frame of `event` not yet taken (frames of other events stay for later). */
@@ -93,6 +110,7 @@ export class WsTestClient {
   ): Promise<ServerFrame<E>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      this.throwOnViolation();
       const index = this.frames.findIndex((frame) => frame.event === event);
       if (index >= 0) {
         return this.frames.splice(index, 1)[0] as ServerFrame<E>;
@@ -104,6 +122,12 @@ export class WsTestClient {
         );
       }
       await this.nextFrameOrTimeout(remaining);
+    }
+  }
+
+  private throwOnViolation(): void {
+    if (this.violations.length > 0) {
+      throw new Error(this.violations.join('\n'));
     }
   }
 
@@ -128,6 +152,7 @@ export class WsTestClient {
   ): Promise<ServerEventMap[E][]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      this.throwOnViolation();
       const index = this.frames.findIndex(
         (frame) => frame.event === event && matches((frame as ServerFrame<E>).data),
       );

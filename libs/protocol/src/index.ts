@@ -1,3 +1,5 @@
-// The WebSocket protocol at `/ws`: types and constants only, so that the server can share them
-// with libs/client without loading the generated REST client.
+// The WebSocket protocol at `/ws`: types, constants and the JSON Schemas of its frames, so that
+// the server can share them with libs/client without loading the generated REST client.
 export * from './realtime-protocol';
+export * from './realtime-limits';
+export * from './realtime-schemas';

@@ -1,9 +1,11 @@
+import { SYNC_DEFAULT_LIMIT, SYNC_MAX_LIMIT } from '@libs/protocol';
 import { ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 
-export const DEFAULT_PAGE_LIMIT = 50;
-export const MAX_PAGE_LIMIT = 200;
+// A WebSocket `sync` is a page of history: one pair of limits for both.
+export const DEFAULT_PAGE_LIMIT = SYNC_DEFAULT_LIMIT;
+export const MAX_PAGE_LIMIT = SYNC_MAX_LIMIT;
 const CURSOR_MAX_LENGTH = 512;
 
 /** A page's `nextCursor`: never longer than what `cursor` accepts. */
