@@ -1,4 +1,3 @@
-import WebSocket from 'ws';
 import {
   banRoomUser,
   createClient,
@@ -12,6 +11,7 @@ import {
   unbanRoomUser,
 } from '@libs/client';
 import { registerUser } from '@test/support/auth-helpers';
+import { CheckedWebSocket } from '@test/support/checked-web-socket';
 import { useTestApp } from '@test/support/test-app';
 import { waitUntil } from '@test/support/wait-until';
 
@@ -30,7 +30,7 @@ describe('a chat session through the typed clients (e2e)', () => {
     const aliceApi = api(alice.accessToken);
     const bobApi = api(bob.accessToken);
     const connect = (accessToken: string) =>
-      RealtimeClient.connect({ baseUrl: testApp.url, accessToken, WebSocket });
+      RealtimeClient.connect({ baseUrl: testApp.url, accessToken, WebSocket: CheckedWebSocket });
     const aliceSocket = await connect(alice.accessToken);
     const bobSocket = await connect(bob.accessToken);
     try {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DataSource } from 'typeorm';
 import WebSocket from 'ws';
+import { CheckedWebSocket } from '@test/support/checked-web-socket';
 import {
   deleteRoomMessage,
   editRoomMessage,
@@ -384,7 +385,7 @@ describe('message edits and deletes (e2e)', () => {
       let away = false;
       const opened: WebSocket[] = [];
       // Keeps the sockets it opens, so that the test can cut the connection.
-      class TrackedWebSocket extends WebSocket {
+      class TrackedWebSocket extends CheckedWebSocket {
         constructor(url: string, options?: WebSocket.ClientOptions) {
           super(url, options);
           opened.push(this);

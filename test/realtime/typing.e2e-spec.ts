@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { CheckedWebSocket } from '@test/support/checked-web-socket';
 import {
   CloseCode,
   RealtimeClient,
@@ -95,7 +96,8 @@ describe('WebSocket: typing indicators (e2e)', () => {
       code: 'not_member',
       ref: 'typing-2',
     });
-    unjoined.send('typing', { roomId: 'not an id' }, 'typing-3');
+    // Invalid on purpose: outside the protocol, so not checked against it.
+    unjoined.sendUnchecked({ event: 'typing', data: { roomId: 'not an id' }, ref: 'typing-3' });
     expect((await unjoined.next('error')).data).toMatchObject({
       code: 'invalid_data',
       ref: 'typing-3',
@@ -147,7 +149,11 @@ describe('WebSocket: typing indicators (e2e)', () => {
   it('RealtimeClient: typing() reaches the other member, whose typing ends with the message', async () => {
     const room = await createRoom(testApp, alice, { visibility: 'public' });
     const connect = (user: RegisteredUser) =>
-      RealtimeClient.connect({ baseUrl: testApp.url, accessToken: user.accessToken, WebSocket });
+      RealtimeClient.connect({
+        baseUrl: testApp.url,
+        accessToken: user.accessToken,
+        WebSocket: CheckedWebSocket,
+      });
     const aliceSocket = await connect(alice);
     const bobSocket = await connect(bob);
     try {
