@@ -28,7 +28,7 @@ const LONE_SURROGATE = 'a\ud800b';
 const deeplyNested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
 interface Route {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   /** A valid body: each of its string fields is made hostile in turn. */
   body?: Record<string, unknown>;
@@ -75,15 +75,22 @@ describe('hostile input on every route and frame (e2e)', () => {
       { method: 'get', path: `/api/rooms/${room.id}/members` },
       { method: 'get', path: `/api/rooms/${room.id}/messages` },
       { method: 'post', path: `/api/rooms/${room.id}/messages`, body: message },
+      { method: 'patch', path: `/api/rooms/${room.id}/messages/${MISSING_ID}`, body: message },
+      { method: 'delete', path: `/api/rooms/${room.id}/messages/${MISSING_ID}` },
+      { method: 'put', path: `/api/rooms/${room.id}/read`, body: { seq: 1 } },
+      { method: 'delete', path: `/api/rooms/${room.id}/members/${bob.id}` },
+      { method: 'put', path: `/api/rooms/${room.id}/bans/${bob.id}` },
+      { method: 'delete', path: `/api/rooms/${room.id}/bans/${bob.id}` },
+      { method: 'get', path: `/api/rooms/${room.id}/bans` },
+      { method: 'put', path: `/api/rooms/${room.id}/owner`, body: { userId: bob.id } },
     ];
   });
 
-  /** Sends and asserts a 4xx answered in bounded time; returns the body. */
-  async function expectRefused(
+  /** The request of `expectRefused`, sent. */
+  function resend(
     route: Route,
     send: { body?: unknown; rawBody?: string; token?: string; query?: string },
-    status: number,
-  ): Promise<Record<string, unknown>> {
+  ) {
     const call = request(testApp.server)[route.method](`${route.path}${send.query ?? ''}`);
     const token = send.token ?? alice.accessToken;
     if (token) {
@@ -94,7 +101,21 @@ describe('hostile input on every route and frame (e2e)', () => {
     } else if (send.body !== undefined) {
       call.send(send.body as object);
     }
-    const { result: response, cpuMs } = await withCpuMs(async () => await call);
+    return call;
+  }
+
+  /** Sends and asserts a 4xx answered in bounded time; returns the body. */
+  async function expectRefused(
+    route: Route,
+    send: { body?: unknown; rawBody?: string; token?: string; query?: string },
+    status: number,
+  ): Promise<Record<string, unknown>> {
+    let { result: response, cpuMs } = await withCpuMs(async () => await resend(route, send));
+    if (cpuMs >= ANSWER_WITHIN_CPU_MS) {
+      // The process's CPU time counts every thread (a garbage collection of the test's own heap
+      // included): a refusal that is really unbounded is over the bound again, a one-off is not.
+      ({ result: response, cpuMs } = await withCpuMs(async () => await resend(route, send)));
+    }
 
     expect({ route: `${route.method} ${route.path}`, status: response.status }).toEqual({
       route: `${route.method} ${route.path}`,
@@ -202,11 +223,17 @@ describe('hostile input on every route and frame (e2e)', () => {
       sync: { roomId: MISSING_ID, afterSeq: 0 },
       auth: { token: 'x' },
       ping: {},
+      read: { roomId: MISSING_ID, seq: 1 },
+      typing: { roomId: MISSING_ID },
+      edit: { roomId: MISSING_ID, messageId: MISSING_ID, body: 'hi', clientMsgId: 'c-2' },
+      delete: { roomId: MISSING_ID, messageId: MISSING_ID },
     };
 
     it('a frame nested past the limit, of any event: an error frame, at once', async () => {
-      const client = await WsTestClient.connect(testApp.url, { token: alice.accessToken });
+      // A connection per event: a refused frame counts toward the abuse allowance (10), and
+      // there are more events than that.
       for (const event of Object.keys(frames)) {
+        const client = await WsTestClient.connect(testApp.url, { token: alice.accessToken });
         const { result: refusal, cpuMs } = await withCpuMs(() => {
           client.sendUnchecked(`{"event":"${event}","data":{"x":${deeplyNested(30_000)}}}`);
           return client.next('error');
@@ -214,10 +241,10 @@ describe('hostile input on every route and frame (e2e)', () => {
 
         expect(refusal.data).toMatchObject({ code: 'nesting_too_deep' });
         expect(cpuMs).toBeLessThan(ANSWER_WITHIN_CPU_MS);
+        // Still open and answering.
+        await expect(client.request('ping', {}, 'pong')).resolves.toMatchObject({ event: 'pong' });
+        await client.closeAndWait();
       }
-      // Still open and answering.
-      await expect(client.request('ping', {}, 'pong')).resolves.toMatchObject({ event: 'pong' });
-      await client.closeAndWait();
     });
 
     it.each([
@@ -226,8 +253,9 @@ describe('hostile input on every route and frame (e2e)', () => {
     ])(
       '%s in any string field of any frame: invalid_data naming the field',
       async (_case, hostile) => {
-        const client = await WsTestClient.connect(testApp.url, { token: alice.accessToken });
         for (const [event, data] of Object.entries(frames)) {
+          // A connection per event, as above: the refusals would use up the abuse allowance.
+          const client = await WsTestClient.connect(testApp.url, { token: alice.accessToken });
           for (const [field, value] of Object.entries(data)) {
             if (typeof value !== 'string') {
               continue;
@@ -238,10 +266,8 @@ describe('hostile input on every route and frame (e2e)', () => {
             expect(error.data).toMatchObject({ code: 'invalid_data' });
             expect(error.data.message).toContain(field);
           }
-          // Keep under the frame rate limit.
-          await new Promise((resolve) => setTimeout(resolve, 150));
+          await client.closeAndWait();
         }
-        await client.closeAndWait();
       },
     );
 
