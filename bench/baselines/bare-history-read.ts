@@ -12,7 +12,8 @@ export interface BareHistoryReadConfig {
 }
 
 /** What `messages.repository.ts` selects for a forward history page: limit + 1 rows. */
-const FORWARD_PAGE_SQL = `SELECT "id", "roomId", "seq", "senderId", "body", "clientMsgId", "createdAt"
+const FORWARD_PAGE_SQL = `SELECT "id", "roomId", "seq", "senderId", "body", "clientMsgId", "createdAt",
+    "kind", "messageId", "editedAt", "deletedAt"
   FROM "messages" WHERE "roomId" = ? AND "seq" > ? ORDER BY "seq" ASC LIMIT ?`;
 
 interface Row {
@@ -23,7 +24,14 @@ interface Row {
   body: string;
   clientMsgId: string | null;
   createdAt: string;
+  kind: string;
+  messageId: string | null;
+  editedAt: string | null;
+  deletedAt: string | null;
 }
+
+/** A SQLite datetime column's text as the API writes it. */
+const isoOf = (value: string) => new Date(`${value.replace(' ', 'T')}Z`).toISOString();
 
 /**
  * The uncached read's baseline: bare Fastify and better-sqlite3 on the server's own database file
@@ -59,7 +67,11 @@ async function listen(config: BareHistoryReadConfig): Promise<void> {
           senderId: row.senderId,
           body: row.body,
           clientMsgId: row.clientMsgId,
-          createdAt: new Date(`${row.createdAt.replace(' ', 'T')}Z`).toISOString(),
+          createdAt: isoOf(row.createdAt),
+          kind: row.kind,
+          messageId: row.messageId,
+          editedAt: row.editedAt === null ? null : isoOf(row.editedAt),
+          deletedAt: row.deletedAt === null ? null : isoOf(row.deletedAt),
         })),
         nextCursor: null,
       };
