@@ -53,7 +53,15 @@ function header(line) {
 function runJest(args, env, stdout = 'inherit') {
   const child = spawn(
     process.execPath,
-    [require.resolve('jest/bin/jest'), '--config', 'test/jest-services.config.js', ...args],
+    // --forceExit: a handle some cluster connection leaves open (the "did not exit" warning)
+    // once held a passed run for over 14 minutes; the suites' own afterAll hooks still run.
+    [
+      require.resolve('jest/bin/jest'),
+      '--config',
+      'test/jest-services.config.js',
+      '--forceExit',
+      ...args,
+    ],
     { cwd: root, stdio: ['inherit', stdout, 'inherit'], env },
   );
   running.jest = child;
