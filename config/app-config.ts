@@ -78,6 +78,11 @@ export interface AppConfig {
   shedding: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; maxRssBytes: number };
   /** Workers of `npm run start:cluster`; undefined means one per core. */
   clusterWorkers: number | undefined;
+  /**
+   * The operator console: the usernames allowed in (none: the console is off), and how often each
+   * instance reports its figures to the fleet.
+   */
+  console: { operators: string[]; reportIntervalMs: number };
   /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   logLevel: Environment['LOG_LEVEL'];
@@ -169,6 +174,10 @@ export function loadConfig(
       },
     },
     presence: { instanceTtlMs: environment.PRESENCE_INSTANCE_TTL_MS },
+    console: {
+      operators: environment.CONSOLE_USERS,
+      reportIntervalMs: environment.CONSOLE_REPORT_INTERVAL_MS,
+    },
     metricsToken: environment.METRICS_TOKEN,
     clusterWorkers: environment.CLUSTER_WORKERS,
     shedding: {

@@ -131,6 +131,8 @@ export const environmentSchema = z
         .optional()
         .transform((value) => (value === undefined ? undefined : value === 'true')),
     ),
+    CONSOLE_USERS: commaSeparatedList.default([]),
+    CONSOLE_REPORT_INTERVAL_MS: integer(250, 60_000).default(2_000),
     METRICS_TOKEN: z.preprocess(
       emptyAsUndefined,
       z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
