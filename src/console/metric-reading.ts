@@ -20,7 +20,16 @@ export class MetricReading {
 
   static async of(registry: Registry, at = Date.now()): Promise<MetricReading> {
     const metrics = await registry.getMetricsAsJSON();
-    return new MetricReading(at, new Map(metrics.map((metric) => [metric.name, metric])));
+    // Copied: prom-client hands out its live value objects, which later increments change.
+    return new MetricReading(
+      at,
+      new Map(
+        metrics.map((metric) => [
+          metric.name,
+          { ...metric, values: metric.values.map((value) => ({ ...value })) },
+        ]),
+      ),
+    );
   }
 
   has(name: string): boolean {
