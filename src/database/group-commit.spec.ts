@@ -77,7 +77,11 @@ describe(`${GroupCommit.name} observer`, () => {
         }
         return items.map((item) => ({ ok: true, value: item }));
       },
-      { maxBatch: 10, maxInFlight: 1, observer: (items, seconds) => observed.push([items, seconds]) },
+      {
+        maxBatch: 10,
+        maxInFlight: 1,
+        observer: (items, seconds) => observed.push([items, seconds]),
+      },
     );
 
     await Promise.all(['a', 'b', 'c'].map((item) => group.submit(item)));

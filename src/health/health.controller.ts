@@ -69,9 +69,7 @@ export class HealthController {
       'Not ready (the database is down), draining for a shutdown (`shutting_down`), or shedding load (with Retry-After)',
     schema: { oneOf: [READINESS_SCHEMA, { $ref: '#/components/schemas/ErrorResponse' }] },
   })
-  async checkReadiness(
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ReadinessResult> {
+  async checkReadiness(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessResult> {
     const { httpStatus, result } = await this.readiness.evaluate();
     reply.status(httpStatus);
     return result;

@@ -47,7 +47,10 @@ export class Readiness {
 
   async evaluate(): Promise<ReadinessReport> {
     if (this.drain.draining) {
-      return { httpStatus: 503, result: withDegradedList({ status: 'shutting_down', details: {} }) };
+      return {
+        httpStatus: 503,
+        result: withDegradedList({ status: 'shutting_down', details: {} }),
+      };
     }
     const checks: HealthIndicatorFunction[] = [() => this.database.check('database')];
     if (usesRedis(this.config)) {

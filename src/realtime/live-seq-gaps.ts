@@ -162,7 +162,11 @@ export function entrySeqOf(payload: Buffer): number | undefined {
   }
   let seq = 0;
   let index = at + SEQ_KEY.length;
-  for (; index < payload.length && payload[index] >= DIGIT_0 && payload[index] <= DIGIT_9; index++) {
+  for (
+    ;
+    index < payload.length && payload[index] >= DIGIT_0 && payload[index] <= DIGIT_9;
+    index++
+  ) {
     seq = seq * 10 + payload[index] - DIGIT_0;
   }
   return index > at + SEQ_KEY.length ? seq : undefined;
