@@ -54,14 +54,11 @@ export class ConnectionRegistry implements OnModuleInit, OnModuleDestroy {
     metricsService.registryEntries('connections_by_socket', () => bySocket.size);
     metricsService.registryEntries('connections_by_user', () => this.byUser.size);
     metricsService.registryEntries('connections_by_room', () => byRoom.size);
-    // Walks the rooms and the connections: at scrape time only, a few ms at 30,000 sockets.
+    // Walk the rooms and the connections: at scrape time only, under 1 ms at 30,000 sockets.
     metricsService.registryEntries('room_memberships', () => sumOf(byRoom.values(), setSize));
     metricsService.registryEntries('token_expiry_schedule', () => this.expiry.size);
     metricsService.registryEntries('typing_throttles', () =>
       sumOf(bySocket.values(), (connection) => connection.typingRoomsTracked),
-    );
-    metricsService.registryEntries('connection_outboxes', () =>
-      sumOf(bySocket.values(), (connection) => (connection.outbox ? 1 : 0)),
     );
   }
 
