@@ -25,7 +25,9 @@ export class HealthMetrics implements OnModuleInit {
       help: 'The instance state as /health/ready evaluates it: 1 for the current state, 0 for the others',
       labelNames: ['state'],
       async collect() {
-        const state = instanceStateOf(await readiness.evaluateShared());
+        const report = await readiness.evaluateShared().catch(() => undefined);
+        // An evaluation that throws is a 500 from /health/ready: not ready.
+        const state = report ? instanceStateOf(report) : 'not_ready';
         for (const candidate of INSTANCE_STATES) {
           this.set({ state: candidate }, candidate === state ? 1 : 0);
         }
@@ -36,9 +38,9 @@ export class HealthMetrics implements OnModuleInit {
       help: 'Whether a dependency answers: the database as /health/ready probes it; Redis connected with its circuit closed',
       labelNames: ['dependency'],
       async collect() {
-        const { result } = await readiness.evaluateShared();
+        const report = await readiness.evaluateShared().catch(() => undefined);
         // While draining readiness probes nothing: the database counts as up until it says not.
-        const database = result.details.database?.status ?? 'up';
+        const database = report ? (report.result.details.database?.status ?? 'up') : 'down';
         this.set({ dependency: 'database' }, database === 'up' ? 1 : 0);
         if (redis) {
           this.set({ dependency: 'redis' }, redis.available ? 1 : 0);
