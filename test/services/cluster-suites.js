@@ -19,6 +19,8 @@ const CLUSTER_SUITES = [
   'test/cache/room-cache-fleet',
   'test/cache/http-cache',
   'test/cache/room-cache.e2e',
+  // The operator console: figures and questions to every instance over the bus.
+  'test/console/console-fleet',
   // The fleet's rate-limit counters, straight on the pass's Redis.
   'test/throttling/redis-fixed-window',
 ];
