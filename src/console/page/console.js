@@ -438,6 +438,7 @@ function renderFleetHead() {
 function renderInstance(figures) {
   const row = el('tr', {
     'data-instance-id': figures.instanceId,
+    'data-pid': figures.pid,
     'data-reported-at': figures.reportedAt,
     'data-stale': figures.stale ? 'true' : 'false',
     class: figures.stale ? 'stale' : '',
@@ -636,7 +637,7 @@ function memberActions(roomFacts, member) {
         `confirm-${pending.action}`,
         () => void runAction(roomFacts.id, member, pending.action),
       ),
-      button('Cancel', 'quiet', 'cancel-action', () => {
+      button('Cancel', 'small', 'cancel-action', () => {
         room.pending = null;
         renderRoom(room.view);
       }),
