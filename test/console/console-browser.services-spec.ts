@@ -91,6 +91,7 @@ describe('the operator console in headless Chromium (services)', () => {
   /** A page in a fresh context that records every CSP violation and console error it sees. */
   async function openConsole(into: PageProblems): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport: { width: 1680, height: 900 } });
+    context.setDefaultTimeout(UPDATE_TIMEOUT_MS);
     const page = await context.newPage();
     // Evaluated by the browser before the page's own script, outside the page's CSP.
     await page.addInitScript(() => {
@@ -339,6 +340,31 @@ describe('the operator console in headless Chromium (services)', () => {
     expect(await violationsOf(operatorPage)).toEqual([]);
     expect(problems.console).toEqual([]);
   }, 60_000);
+
+  it('reconnects with backoff when its socket is closed, and the fleet keeps coming', async () => {
+    const linkState = operatorPage.getByTestId('link-state');
+    expect(await linkState.textContent()).toBe('live');
+
+    // The operator closes their own connections: the page's socket among them.
+    const closed = await fetch(`${instanceA.url}/api/console/users/${operator.id}/disconnect`, {
+      method: 'POST',
+      headers: bearer(operator.accessToken),
+    });
+    expect(closed.status).toBe(202);
+    await waitUntil(
+      async () => (await linkState.textContent()) !== 'live',
+      UPDATE_TIMEOUT_MS,
+      "the page to notice its socket's close",
+    );
+    await waitUntil(
+      async () => (await linkState.textContent()) === 'live',
+      UPDATE_TIMEOUT_MS,
+      'the page to reconnect',
+    );
+    const before = await nextReport(operatorPage, instanceA);
+    const after = await nextReport(operatorPage, instanceA);
+    expect(Date.parse(after.reportedAt)).toBeGreaterThan(Date.parse(before.reportedAt));
+  });
 
   it('answers /console with no-store, in the browser as over HTTP', async () => {
     expect(pageResponse?.status()).toBe(200);
