@@ -1,3 +1,4 @@
+import { ConsoleModule } from '@app/console/console.module';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AppConfig, ConfigModule } from '@config';
@@ -68,6 +69,7 @@ export class AppModule {
         MessagesModule,
         HealthModule,
         RealtimeModule,
+        ConsoleModule,
         ConsolePageModule,
       ],
       providers: [

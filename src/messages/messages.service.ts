@@ -135,6 +135,11 @@ export class MessagesService {
     };
   }
 
+  /** A room's newest entries, newest first, whoever asks: for the operator console only. */
+  latestEntries(roomId: string, limit: number): Promise<Message[]> {
+    return this.messages.listRange(roomId, { newestFirst: true }, limit);
+  }
+
   private async settle(roomId: string, result: AppendResult): Promise<Message> {
     if (result.outcome === 'refused') {
       throw new AppError('not_a_member', 'Join the room first');

@@ -46,6 +46,8 @@ export class RealtimeConnection implements Expiring, TokenBucketState {
   /** The frame rate limit's bucket, kept in the connection itself (see `acceptFrame`). */
   tokens: number;
   updatedAt: number;
+  /** Set while an operator's connection watches the fleet (`watchFleet`). */
+  stopWatchingFleet: (() => void) | undefined;
   private alive = true;
   private closed = false;
   /** Made on the first refused frame: most connections never send one. */
@@ -220,6 +222,8 @@ export class RealtimeConnection implements Expiring, TokenBucketState {
   dispose(): void {
     this.closed = true;
     this.typingRelayedAt = undefined;
+    this.stopWatchingFleet?.();
+    this.stopWatchingFleet = undefined;
   }
 
   /** Rooms with `typing` throttle state: at most the rooms it is in, none once closed. */

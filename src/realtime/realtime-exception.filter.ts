@@ -22,6 +22,7 @@ const REALTIME_CODE: Record<AppErrorCode, RealtimeErrorCode> = {
   banned: 'forbidden',
   cannot_message_self: 'invalid_data',
   nesting_too_deep: 'nesting_too_deep',
+  not_operator: 'forbidden',
 };
 
 /** Refusals that are the server's failure, not the client's: they never count as abuse. */

@@ -8,6 +8,8 @@ import {
 } from '@nestjs/websockets';
 import { CloseCode, ServerEventMap } from '@libs/protocol';
 import { AccessTokensService } from '@app/auth/access-tokens.service';
+import { ConsoleOperators } from '@app/console/console-operators';
+import { FleetFigures } from '@app/console/fleet-figures';
 import { DEFAULT_PAGE_LIMIT } from '@app/common/pagination/page-query.dto';
 import { CompiledRequestSchemas } from '@app/common/validation/compiled-request-schemas';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
@@ -58,6 +60,8 @@ export class RealtimeGateway implements OnModuleDestroy {
     private readonly readPositions: ReadPositionsService,
     private readonly typingIndicators: TypingIndicators,
     private readonly changes: MessageChangesService,
+    private readonly operators: ConsoleOperators,
+    private readonly fleet: FleetFigures,
   ) {}
 
   /** Draining: no new upgrades, and every client is told to reconnect elsewhere. */
@@ -210,6 +214,31 @@ export class RealtimeGateway implements OnModuleDestroy {
     @ConnectedSocket() connection: RealtimeConnection,
   ): void {
     this.typingIndicators.typing(open(connection), frame.roomId);
+  }
+
+  /**
+   * The operator console's live view: `fleet` now and after every instance's report, until
+   * `unwatchFleet` or the connection closes. Operators only (CONSOLE_USERS).
+   */
+  @SubscribeMessage('watchFleet')
+  async watchFleet(
+    @MessageBody() _frame: PingFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
+  ): Promise<WsResponse<ServerEventMap['fleet']>> {
+    await this.operators.assertOperator(open(connection).user.id);
+    connection.stopWatchingFleet ??= this.fleet.watch(
+      (view) => connection.isOpen && (connection.send('fleet', view), true),
+    );
+    return { event: 'fleet', data: this.fleet.view() };
+  }
+
+  @SubscribeMessage('unwatchFleet')
+  unwatchFleet(
+    @MessageBody() _frame: PingFrameDto,
+    @ConnectedSocket() connection: RealtimeConnection,
+  ): void {
+    connection.stopWatchingFleet?.();
+    connection.stopWatchingFleet = undefined;
   }
 
   @SubscribeMessage('auth')

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { REDIS_CONNECTION, RedisConnection } from '@libs/redis';
 import { APP_CONFIG, AppConfig } from '@config';
 import { AuthModule } from '@app/auth/auth.module';
+import { ConsoleFleetModule } from '@app/console/console-fleet.module';
 import { MessagesModule } from '@app/messages/messages.module';
 import { RoomsModule } from '@app/rooms/rooms.module';
 import { BusReturnConvergence } from './bus-return-convergence';
@@ -27,7 +28,7 @@ import { UpgradeAuthenticator } from './upgrade-authenticator';
 import { WsFastPath } from './ws-fast-path';
 
 @Module({
-  imports: [AuthModule, RoomsModule, MessagesModule],
+  imports: [AuthModule, RoomsModule, MessagesModule, ConsoleFleetModule],
   providers: [
     RealtimeGateway,
     ConnectionRegistry,
@@ -61,5 +62,6 @@ import { WsFastPath } from './ws-fast-path';
           : new InMemoryPresenceStore(),
     },
   ],
+  exports: [ConnectionRegistry],
 })
 export class RealtimeModule {}

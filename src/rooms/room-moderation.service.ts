@@ -53,6 +53,21 @@ export class RoomModerationService {
   }
 
   /**
+   * An operator's removal (the console): as the owner's, for any room. The owner cannot be
+   * removed (409); a room that does not exist is 404.
+   */
+  async removeMemberAsOperator(roomId: string, userId: string): Promise<void> {
+    const room = await this.roomsService.findRoom(roomId);
+    if (room.ownerId === userId) {
+      throw new AppError(
+        'owner_cannot_leave',
+        "The room's owner cannot be removed; hand the room over or delete it",
+      );
+    }
+    await this.revokeMembership(roomId, userId);
+  }
+
+  /**
    * Bans a user (a member or not): removed, and refused when joining or being added until the
    * ban is lifted. Banning again changes nothing; the owner cannot be banned (409).
    */

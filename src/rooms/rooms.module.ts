@@ -30,6 +30,13 @@ import { RoomsService } from './rooms.service';
     ReadPositionsRepository,
     ReadPositionsService,
   ],
-  exports: [RoomsService, RoomEvents, RoomCache, RoomSequence, ReadPositionsService],
+  exports: [
+    RoomsService,
+    RoomModerationService,
+    RoomEvents,
+    RoomCache,
+    RoomSequence,
+    ReadPositionsService,
+  ],
 })
 export class RoomsModule {}

@@ -93,6 +93,15 @@ export class RoomsService {
     return { room, lastReadSeq };
   }
 
+  /** Any room, whoever asks: for the operator console only, which checks its caller itself. */
+  async findRoom(roomId: string): Promise<Room> {
+    const room = await this.rooms.findById(roomId);
+    if (!room) {
+      throw new AppError('not_found', ROOM_NOT_FOUND);
+    }
+    return room;
+  }
+
   /**
    * The room and the caller's membership when the caller may read it: a public room, or one they
    * are a member of. Anything else is 404, exactly as for a room that does not exist.

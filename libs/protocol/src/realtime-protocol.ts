@@ -1,3 +1,5 @@
+import type { FleetView } from './console-protocol';
+
 /**
  * The WebSocket protocol at `/ws`, shared by the server (which imports these types) and the
  * clients. Frames are JSON text: `{ "event": "…", "data": { … }, "ref"?: "…" }`. A client may put
@@ -64,6 +66,9 @@ export interface ClientEventMap {
   edit: { roomId: string; messageId: string; body: string; clientMsgId?: string };
   /** As `DELETE /api/rooms/:id/messages/:messageId`: answered with `ack` of the delete event. */
   delete: { roomId: string; messageId: string };
+  /** Operators only (CONSOLE_USERS): the fleet's figures, at once and on every report. */
+  watchFleet: Record<string, never>;
+  unwatchFleet: Record<string, never>;
 }
 
 export type PresenceStatus = 'online' | 'offline';
@@ -102,6 +107,8 @@ export interface ServerEventMap {
   authed: { expiresAt: string };
   pong: Record<string, never>;
   error: { code: RealtimeErrorCode; message: string; ref?: string };
+  /** The operator console's view of the fleet (after `watchFleet`). */
+  fleet: FleetView;
 }
 
 export type ClientEvent = keyof ClientEventMap;

@@ -19,6 +19,13 @@ import {
   SYNC_DEFAULT_LIMIT,
   SYNC_MAX_LIMIT,
 } from './realtime-limits';
+import {
+  FleetView,
+  INSTANCE_ID_MAX_LENGTH,
+  InstanceFigures,
+  LatencyQuantiles,
+  MAX_FLEET_INSTANCES,
+} from './console-protocol';
 
 // The protocol's frames as JSON Schemas (draft-07, the dialect of AsyncAPI 3 schemas): the AsyncAPI
 // document is built from them, and the e2e suites check every frame they send and receive with them.
@@ -200,6 +207,14 @@ export const CLIENT_FRAME_SCHEMAS: { readonly [E in ClientEvent]: ClientFrameSch
     answer: 'authed',
   },
   ping: { summary: 'An application-level ping.', data: EMPTY_OBJECT, answer: 'pong' },
+  watchFleet: {
+    summary:
+      "Operators only (CONSOLE_USERS): the fleet's figures as `fleet`, at once and after every " +
+      "instance's report; `forbidden` for anyone else, `not_found` while the console is off.",
+    data: EMPTY_OBJECT,
+    answer: 'fleet',
+  },
+  unwatchFleet: { summary: 'No more `fleet` frames on this connection.', data: EMPTY_OBJECT },
   read: {
     summary:
       'The caller has read the room up to `seq` (clamped to its `lastSeq`); the position only ' +
@@ -286,6 +301,50 @@ const DELETE_ENTRY = objectSchema<RealtimeMessage>({
   deletedAt: { type: 'null' },
 });
 
+const COUNT: JsonSchema<number> = { type: 'integer', minimum: 0 };
+const RATE: JsonSchema<number> = { type: 'number', minimum: 0 };
+const QUANTILES = nullable(
+  objectSchema<LatencyQuantiles>({ p50: RATE, p99: RATE }),
+) as JsonSchema<LatencyQuantiles | null>;
+
+const INSTANCE_FIGURES = objectSchema<InstanceFigures>({
+  instanceId: { type: 'string', minLength: 1, maxLength: INSTANCE_ID_MAX_LENGTH },
+  host: { type: 'string', maxLength: INSTANCE_ID_MAX_LENGTH },
+  pid: COUNT,
+  startedAt: TIMESTAMP,
+  reportedAt: TIMESTAMP,
+  stale: { type: 'boolean' },
+  state: { type: 'string', enum: ['ready', 'degraded', 'draining', 'not_ready'] },
+  database: { type: 'string', enum: ['up', 'down'] },
+  redis: { type: 'string', enum: ['up', 'down', 'absent'] },
+  breaker: { type: 'string', enum: ['closed', 'open', 'absent'] },
+  connections: COUNT,
+  roomsLive: COUNT,
+  messagesPerSecond: RATE,
+  requestsPerSecond: RATE,
+  messagesStoredTotal: COUNT,
+  requestsTotal: COUNT,
+  requestLatencyMs: QUANTILES,
+  commitLatencyMs: QUANTILES,
+  groupCommitMeanBatch: nullable(RATE),
+  cacheHitRatio: nullable({ type: 'number', minimum: 0, maximum: 1 }),
+  cacheHitsTotal: COUNT,
+  cacheMissesTotal: COUNT,
+  throttledTotal: COUNT,
+  shedTotal: COUNT,
+  slowConsumersDroppedTotal: COUNT,
+  seqGapsTotal: COUNT,
+  heapUsedBytes: COUNT,
+  rssBytes: COUNT,
+  eventLoopDelayP99Ms: RATE,
+  openFds: nullable(COUNT),
+});
+
+const FLEET_VIEW = objectSchema<FleetView>({
+  generatedAt: TIMESTAMP,
+  instances: { type: 'array', maxItems: MAX_FLEET_INSTANCES, items: INSTANCE_FIGURES },
+});
+
 const PRESENCE_STATUSES: readonly PresenceStatus[] = ['online', 'offline'];
 
 /** The events the server sends, by event. */
@@ -363,6 +422,12 @@ export const SERVER_EVENT_SCHEMAS: { readonly [E in ServerEvent]: EventSchema<Se
       data: objectSchema<ServerEventMap['authed']>({ expiresAt: TIMESTAMP }),
     },
     pong: { summary: 'The answer to `ping`.', data: EMPTY_OBJECT },
+    fleet: {
+      summary:
+        "The operator console's view: every instance that reported lately, with its figures " +
+        '(the answer to `watchFleet`, then again after each report).',
+      data: FLEET_VIEW,
+    },
     error: {
       summary:
         'A refused frame; the connection stays open (until refusals repeat: 1008). `ref` is the ' +

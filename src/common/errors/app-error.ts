@@ -19,6 +19,7 @@ export const APP_ERROR_STATUS = {
   banned: HttpStatus.FORBIDDEN,
   cannot_message_self: HttpStatus.BAD_REQUEST,
   nesting_too_deep: HttpStatus.BAD_REQUEST,
+  not_operator: HttpStatus.FORBIDDEN,
 } as const satisfies Record<string, HttpStatus>;
 
 export type AppErrorCode = keyof typeof APP_ERROR_STATUS;

@@ -562,16 +562,18 @@ function closeRoom() {
 
 function renderRoom(view) {
   const facts = [
-    ['Name', view.room.name],
+    ['Name', view.room.name ?? '–'],
     ['Id', view.room.id],
     ['Visibility', view.room.visibility],
     ['Owner', view.room.ownerId ?? '–'],
     ['Last seq', view.room.lastSeq],
+    ['Live members', view.liveMembersTotal ?? view.liveMembers.length],
+    ['Instances answered', `${view.instancesAnswered ?? '?'} of ${view.instancesAsked ?? '?'}`],
   ];
   $('room-facts').replaceChildren(
     ...facts.flatMap(([term, value]) => [
       el('dt', {}, term),
-      el('dd', { 'data-field': term === 'Last seq' ? 'lastSeq' : undefined }, value),
+      el('dd', { 'data-field': term === 'Last seq' ? 'lastSeq' : undefined }, String(value)),
     ]),
   );
   const members = view.liveMembers.map((member) =>
@@ -580,11 +582,12 @@ function renderRoom(view) {
       { 'data-user-id': member.userId },
       el('td', {}, member.username),
       el('td', { class: 'id' }, member.userId),
+      el('td', { class: 'number', 'data-field': 'connections' }, member.connections ?? ''),
       el('td', { class: 'actions' }, ...memberActions(view.room, member)),
     ),
   );
   if (members.length === 0) {
-    members.push(el('tr', {}, el('td', { colspan: 3, class: 'subtle' }, 'Nobody is connected.')));
+    members.push(el('tr', {}, el('td', { colspan: 4, class: 'subtle' }, 'Nobody is connected.')));
   }
   $('room-members').tBodies[0].replaceChildren(...members);
   const entries = view.lastEntries.map((entry) =>

@@ -416,6 +416,374 @@ export type ResponseHeaders = {
       'X-Request-Id': string;
     };
   };
+  getConsoleFleet: {
+    200: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    401: {
+      /** The scheme that would succeed (RFC 6750) */
+      'WWW-Authenticate': 'Bearer';
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    403: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    404: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    429: {
+      /** Seconds to wait before trying again */
+      'Retry-After': `${number}`;
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit'?: `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining'?: `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset'?: `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    500: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit'?: `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining'?: `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset'?: `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    503: {
+      /** Seconds to wait before trying again */
+      'Retry-After': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+  };
+  getConsoleRoom: {
+    200: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    400: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    401: {
+      /** The scheme that would succeed (RFC 6750) */
+      'WWW-Authenticate': 'Bearer';
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    403: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    404: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    429: {
+      /** Seconds to wait before trying again */
+      'Retry-After': `${number}`;
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit'?: `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining'?: `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset'?: `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    500: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit'?: `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining'?: `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset'?: `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    503: {
+      /** Seconds to wait before trying again */
+      'Retry-After': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+  };
+  removeConsoleRoomMember: {
+    204: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    400: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    401: {
+      /** The scheme that would succeed (RFC 6750) */
+      'WWW-Authenticate': 'Bearer';
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    403: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    404: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    409: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    413: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    415: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    429: {
+      /** Seconds to wait before trying again */
+      'Retry-After': `${number}`;
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit'?: `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining'?: `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset'?: `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    500: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit'?: `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining'?: `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset'?: `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    503: {
+      /** Seconds to wait before trying again */
+      'Retry-After': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+  };
+  disconnectConsoleUser: {
+    200: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    400: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    401: {
+      /** The scheme that would succeed (RFC 6750) */
+      'WWW-Authenticate': 'Bearer';
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    403: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    404: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    413: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    415: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit': `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining': `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    429: {
+      /** Seconds to wait before trying again */
+      'Retry-After': `${number}`;
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit'?: `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining'?: `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset'?: `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    500: {
+      /** Requests allowed per window, by the default limit, over all routes together */
+      'X-RateLimit-Limit'?: `${number}`;
+      /** Requests left in the window, by the default limit, over all routes together */
+      'X-RateLimit-Remaining'?: `${number}`;
+      /** Seconds until the window ends, by the default limit, over all routes together */
+      'X-RateLimit-Reset'?: `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+    503: {
+      /** Seconds to wait before trying again */
+      'Retry-After': `${number}`;
+      /** The request id (a well-formed incoming `X-Request-Id` is kept), also in the log */
+      'X-Request-Id': string;
+    };
+  };
   listRooms: {
     200: {
       /** Requests allowed per window, by the default limit, over all routes together */

@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddRoomMemberData, AddRoomMemberErrors, AddRoomMemberResponses, BanRoomUserData, BanRoomUserErrors, BanRoomUserResponses, CreateRoomData, CreateRoomErrors, CreateRoomResponses, DeleteRoomData, DeleteRoomErrors, DeleteRoomMessageData, DeleteRoomMessageErrors, DeleteRoomMessageResponses, DeleteRoomResponses, EditRoomMessageData, EditRoomMessageErrors, EditRoomMessageResponses, GetMyProfileData, GetMyProfileErrors, GetMyProfileResponses, GetRoomData, GetRoomErrors, GetRoomResponses, GetUserProfileData, GetUserProfileErrors, GetUserProfileResponses, JoinRoomData, JoinRoomErrors, JoinRoomResponses, LeaveRoomData, LeaveRoomErrors, LeaveRoomResponses, ListRoomBansData, ListRoomBansErrors, ListRoomBansResponses, ListRoomMembersData, ListRoomMembersErrors, ListRoomMembersResponses, ListRoomMessagesData, ListRoomMessagesErrors, ListRoomMessagesResponses, ListRoomsData, ListRoomsErrors, ListRoomsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MarkRoomReadData, MarkRoomReadErrors, MarkRoomReadResponses, PostPrivateMessageData, PostPrivateMessageErrors, PostPrivateMessageResponses, PostRoomMessageData, PostRoomMessageErrors, PostRoomMessageResponses, RefreshTokensData, RefreshTokensErrors, RefreshTokensResponses, RegisterData, RegisterErrors, RegisterResponses, RemoveRoomMemberData, RemoveRoomMemberErrors, RemoveRoomMemberResponses, TransferRoomOwnershipData, TransferRoomOwnershipErrors, TransferRoomOwnershipResponses, UnbanRoomUserData, UnbanRoomUserErrors, UnbanRoomUserResponses } from './types.gen';
+import type { AddRoomMemberData, AddRoomMemberErrors, AddRoomMemberResponses, BanRoomUserData, BanRoomUserErrors, BanRoomUserResponses, CreateRoomData, CreateRoomErrors, CreateRoomResponses, DeleteRoomData, DeleteRoomErrors, DeleteRoomMessageData, DeleteRoomMessageErrors, DeleteRoomMessageResponses, DeleteRoomResponses, DisconnectConsoleUserData, DisconnectConsoleUserErrors, DisconnectConsoleUserResponses, EditRoomMessageData, EditRoomMessageErrors, EditRoomMessageResponses, GetConsoleFleetData, GetConsoleFleetErrors, GetConsoleFleetResponses, GetConsoleRoomData, GetConsoleRoomErrors, GetConsoleRoomResponses, GetMyProfileData, GetMyProfileErrors, GetMyProfileResponses, GetRoomData, GetRoomErrors, GetRoomResponses, GetUserProfileData, GetUserProfileErrors, GetUserProfileResponses, JoinRoomData, JoinRoomErrors, JoinRoomResponses, LeaveRoomData, LeaveRoomErrors, LeaveRoomResponses, ListRoomBansData, ListRoomBansErrors, ListRoomBansResponses, ListRoomMembersData, ListRoomMembersErrors, ListRoomMembersResponses, ListRoomMessagesData, ListRoomMessagesErrors, ListRoomMessagesResponses, ListRoomsData, ListRoomsErrors, ListRoomsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MarkRoomReadData, MarkRoomReadErrors, MarkRoomReadResponses, PostPrivateMessageData, PostPrivateMessageErrors, PostPrivateMessageResponses, PostRoomMessageData, PostRoomMessageErrors, PostRoomMessageResponses, RefreshTokensData, RefreshTokensErrors, RefreshTokensResponses, RegisterData, RegisterErrors, RegisterResponses, RemoveConsoleRoomMemberData, RemoveConsoleRoomMemberErrors, RemoveConsoleRoomMemberResponses, RemoveRoomMemberData, RemoveRoomMemberErrors, RemoveRoomMemberResponses, TransferRoomOwnershipData, TransferRoomOwnershipErrors, TransferRoomOwnershipResponses, UnbanRoomUserData, UnbanRoomUserErrors, UnbanRoomUserResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -64,6 +64,44 @@ export const register = <ThrowOnError extends boolean = false>(options: Options<
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Every instance of the fleet with its figures, as its last report gave them.
+ */
+export const getConsoleFleet = <ThrowOnError extends boolean = false>(options?: Options<GetConsoleFleetData, ThrowOnError>) => (options?.client ?? client).get<GetConsoleFleetResponses, GetConsoleFleetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/console/fleet',
+    ...options
+});
+
+/**
+ * A room with its live members (asked of every instance) and its newest entries' seq.
+ */
+export const getConsoleRoom = <ThrowOnError extends boolean = false>(options: Options<GetConsoleRoomData, ThrowOnError>) => (options.client ?? client).get<GetConsoleRoomResponses, GetConsoleRoomErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/console/rooms/{roomId}',
+    ...options
+});
+
+/**
+ * Removes a member from the room, as its owner would: `left` on every instance, and a private
+ * room is 404 to them from then on. The owner cannot be removed (409). Audited in the log.
+ */
+export const removeConsoleRoomMember = <ThrowOnError extends boolean = false>(options: Options<RemoveConsoleRoomMemberData, ThrowOnError>) => (options.client ?? client).delete<RemoveConsoleRoomMemberResponses, RemoveConsoleRoomMemberErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/console/rooms/{roomId}/members/{userId}',
+    ...options
+});
+
+/**
+ * Closes every connection of the user on every instance, with 1008 (the typed client does not
+ * reconnect after it). Audited in the log.
+ */
+export const disconnectConsoleUser = <ThrowOnError extends boolean = false>(options: Options<DisconnectConsoleUserData, ThrowOnError>) => (options.client ?? client).post<DisconnectConsoleUserResponses, DisconnectConsoleUserErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/console/users/{userId}/disconnect',
+    ...options
 });
 
 /**

@@ -198,6 +198,78 @@ export type LoginRequestDto = {
     username: string;
 };
 
+export type LatencyQuantilesDto = {
+    p50: number;
+    p99: number;
+};
+
+export type InstanceFiguresDto = {
+    breaker: ConsoleBreakerState;
+    cacheHitRatio: number | null;
+    cacheHitsTotal: number;
+    cacheMissesTotal: number;
+    commitLatencyMs: LatencyQuantilesDto | null;
+    connections: number;
+    database: ConsoleDatabaseState;
+    eventLoopDelayP99Ms: number;
+    groupCommitMeanBatch: number | null;
+    heapUsedBytes: number;
+    host: string;
+    /**
+     * Unique per process: host, pid and a random suffix.
+     */
+    instanceId: string;
+    /**
+     * Over the interval since the instance's previous report.
+     */
+    messagesPerSecond: number;
+    messagesStoredTotal: number;
+    openFds: number | null;
+    pid: number;
+    redis: ConsoleRedisState;
+    /**
+     * When the instance read the figures (its `/metrics` at that moment).
+     */
+    reportedAt: string;
+    requestLatencyMs: LatencyQuantilesDto | null;
+    requestsPerSecond: number;
+    requestsTotal: number;
+    /**
+     * Rooms with at least one live connection on the instance.
+     */
+    roomsLive: number;
+    rssBytes: number;
+    /**
+     * Room entries the instance's live delivery never saw.
+     */
+    seqGapsTotal: number;
+    shedTotal: number;
+    slowConsumersDroppedTotal: number;
+    /**
+     * No report for three intervals: probably gone.
+     */
+    stale: boolean;
+    startedAt: string;
+    state: ConsoleInstanceState;
+    throttledTotal: number;
+};
+
+export type ConsoleInstanceState = 'ready' | 'degraded' | 'draining' | 'not_ready';
+
+export type ConsoleRedisState = 'up' | 'down' | 'absent';
+
+export type ConsoleDatabaseState = 'up' | 'down';
+
+export type ConsoleBreakerState = 'closed' | 'open' | 'absent';
+
+export type FleetViewResponseDto = {
+    generatedAt: string;
+    /**
+     * Every instance that reported lately, by `instanceId`.
+     */
+    instances: Array<InstanceFiguresDto>;
+};
+
 export type FieldError = {
     /**
      * The field's path, dotted for nested ones.
@@ -245,6 +317,16 @@ export type EditMessageRequestDto = {
     clientMsgId?: string;
 };
 
+export type DisconnectUserResponseDto = {
+    /**
+     * Connections closed (1008), on the instances that answered.
+     */
+    closedConnections: number;
+    instancesAnswered: number;
+    instancesAsked: number;
+    userId: string;
+};
+
 export type CreateRoomRequestDto = {
     /**
      * 1 to 100 characters once surrounding spaces are removed.
@@ -254,6 +336,47 @@ export type CreateRoomRequestDto = {
      * `public`: anyone may read and join it; `private`: only members, whom the owner adds.
      */
     visibility: NewRoomVisibility;
+};
+
+export type ConsoleRoomResponseDto = {
+    /**
+     * Instances that answered within the wait, of those asked (the live ones).
+     */
+    instancesAnswered: number;
+    instancesAsked: number;
+    /**
+     * The newest entries, newest first (no bodies).
+     */
+    lastEntries: Array<ConsoleRoomEntryDto>;
+    /**
+     * Members with a live connection in the room on any instance that answered, by username: the
+     * first CONSOLE_ROOM_LIVE_MEMBERS of `liveMembersTotal`.
+     */
+    liveMembers: Array<ConsoleLiveMemberDto>;
+    liveMembersTotal: number;
+    room: RoomResponseDto;
+};
+
+export type ConsoleLiveMemberDto = {
+    /**
+     * Live connections of the user in the room, fleet-wide.
+     */
+    connections: number;
+    /**
+     * The instances holding them.
+     */
+    instances: Array<unknown>;
+    userId: string;
+    username: string;
+};
+
+export type ConsoleEntryKind = 'message' | 'edit' | 'delete';
+
+export type ConsoleRoomEntryDto = {
+    createdAt: string;
+    kind: ConsoleEntryKind;
+    senderId: string;
+    seq: number;
 };
 
 export type AuthResponseDto = {
@@ -458,6 +581,213 @@ export type RegisterResponses = {
 };
 
 export type RegisterResponse = RegisterResponses[keyof RegisterResponses];
+
+export type GetConsoleFleetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/console/fleet';
+};
+
+export type GetConsoleFleetErrors = {
+    /**
+     * No valid access token (or wrong credentials)
+     */
+    401: ErrorResponse;
+    /**
+     * Only the owner may do this
+     */
+    403: ErrorResponse;
+    /**
+     * No such resource, or not visible to the caller
+     */
+    404: ErrorResponse;
+    /**
+     * Over a rate limit; retry after the Retry-After delay
+     */
+    429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
+};
+
+export type GetConsoleFleetError = GetConsoleFleetErrors[keyof GetConsoleFleetErrors];
+
+export type GetConsoleFleetResponses = {
+    200: FleetViewResponseDto;
+};
+
+export type GetConsoleFleetResponse = GetConsoleFleetResponses[keyof GetConsoleFleetResponses];
+
+export type GetConsoleRoomData = {
+    body?: never;
+    path: {
+        roomId: string;
+    };
+    query?: never;
+    url: '/api/console/rooms/{roomId}';
+};
+
+export type GetConsoleRoomErrors = {
+    /**
+     * The request is malformed or a field is invalid (each one is named)
+     */
+    400: ErrorResponse;
+    /**
+     * No valid access token (or wrong credentials)
+     */
+    401: ErrorResponse;
+    /**
+     * Only the owner may do this
+     */
+    403: ErrorResponse;
+    /**
+     * No such resource, or not visible to the caller
+     */
+    404: ErrorResponse;
+    /**
+     * Over a rate limit; retry after the Retry-After delay
+     */
+    429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
+};
+
+export type GetConsoleRoomError = GetConsoleRoomErrors[keyof GetConsoleRoomErrors];
+
+export type GetConsoleRoomResponses = {
+    200: ConsoleRoomResponseDto;
+};
+
+export type GetConsoleRoomResponse = GetConsoleRoomResponses[keyof GetConsoleRoomResponses];
+
+export type RemoveConsoleRoomMemberData = {
+    body?: never;
+    path: {
+        roomId: string;
+        userId: string;
+    };
+    query?: never;
+    url: '/api/console/rooms/{roomId}/members/{userId}';
+};
+
+export type RemoveConsoleRoomMemberErrors = {
+    /**
+     * The request is malformed or a field is invalid (each one is named)
+     */
+    400: ErrorResponse;
+    /**
+     * No valid access token (or wrong credentials)
+     */
+    401: ErrorResponse;
+    /**
+     * Only the owner may do this
+     */
+    403: ErrorResponse;
+    /**
+     * No such resource, or not visible to the caller
+     */
+    404: ErrorResponse;
+    /**
+     * Conflicts with the current state
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over BODY_LIMIT
+     */
+    413: ErrorResponse;
+    /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
+     * Over a rate limit; retry after the Retry-After delay
+     */
+    429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
+};
+
+export type RemoveConsoleRoomMemberError = RemoveConsoleRoomMemberErrors[keyof RemoveConsoleRoomMemberErrors];
+
+export type RemoveConsoleRoomMemberResponses = {
+    204: void;
+};
+
+export type RemoveConsoleRoomMemberResponse = RemoveConsoleRoomMemberResponses[keyof RemoveConsoleRoomMemberResponses];
+
+export type DisconnectConsoleUserData = {
+    body?: never;
+    path: {
+        userId: string;
+    };
+    query?: never;
+    url: '/api/console/users/{userId}/disconnect';
+};
+
+export type DisconnectConsoleUserErrors = {
+    /**
+     * The request is malformed or a field is invalid (each one is named)
+     */
+    400: ErrorResponse;
+    /**
+     * No valid access token (or wrong credentials)
+     */
+    401: ErrorResponse;
+    /**
+     * Only the owner may do this
+     */
+    403: ErrorResponse;
+    /**
+     * No such resource, or not visible to the caller
+     */
+    404: ErrorResponse;
+    /**
+     * The body is over BODY_LIMIT
+     */
+    413: ErrorResponse;
+    /**
+     * The body is not JSON
+     */
+    415: ErrorResponse;
+    /**
+     * Over a rate limit; retry after the Retry-After delay
+     */
+    429: ErrorResponse;
+    /**
+     * An unexpected error; details go to the log only
+     */
+    500: ErrorResponse;
+    /**
+     * Overloaded (load shedding); retry after Retry-After
+     */
+    503: ErrorResponse;
+};
+
+export type DisconnectConsoleUserError = DisconnectConsoleUserErrors[keyof DisconnectConsoleUserErrors];
+
+export type DisconnectConsoleUserResponses = {
+    200: DisconnectUserResponseDto;
+};
+
+export type DisconnectConsoleUserResponse = DisconnectConsoleUserResponses[keyof DisconnectConsoleUserResponses];
 
 export type ListRoomsData = {
     body?: never;
