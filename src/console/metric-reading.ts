@@ -20,7 +20,17 @@ export class MetricReading {
 
   static async of(registry: Registry, at = Date.now()): Promise<MetricReading> {
     const metrics = await registry.getMetricsAsJSON();
-    return new MetricReading(at, new Map(metrics.map((metric) => [metric.name, metric])));
+    // prom-client hands out a counter's and a gauge's live value objects: copied, so that a
+    // reading keeps what it read while the process counts on (else every rate is 0).
+    return new MetricReading(
+      at,
+      new Map(
+        metrics.map((metric) => [
+          metric.name,
+          { ...metric, values: metric.values.map((value) => ({ ...value })) },
+        ]),
+      ),
+    );
   }
 
   has(name: string): boolean {
