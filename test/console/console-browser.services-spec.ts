@@ -352,6 +352,46 @@ describe('the operator console in headless Chromium (services)', () => {
     expect(problems.console).toEqual([]);
   }, 60_000);
 
+  it('renews its access token before it expires and hands the new one to the socket', async () => {
+    const own: PageProblems = { console: [] };
+    const { context, page } = await openConsole(own);
+    try {
+      // The page's clock only: the server's tokens run on real time.
+      await page.clock.install();
+      const sent: string[] = [];
+      const received: string[] = [];
+      page.on('websocket', (socket) => {
+        socket.on('framesent', (frame) => sent.push(String(frame.payload)));
+        socket.on('framereceived', (frame) => received.push(String(frame.payload)));
+      });
+      const refreshed = page.waitForResponse((response) =>
+        response.url().endsWith('/api/auth/refresh'),
+      );
+      await logIn(page, operator);
+      await waitUntil(
+        async () => (await page.getByTestId('link-state').textContent()) === 'live',
+        UPDATE_TIMEOUT_MS,
+        'the socket to be live',
+      );
+      expect(sent.some((frame) => frame.includes('"auth"'))).toBe(false);
+
+      // JWT_TTL is 15 min: the page renews a minute before.
+      await page.clock.fastForward('14:30');
+      expect((await refreshed).status()).toBe(200);
+      await waitUntil(
+        () => received.some((frame) => frame.includes('"authed"')),
+        UPDATE_TIMEOUT_MS,
+        "the server's authed for the renewed token",
+      );
+      const auth = JSON.parse(sent.find((frame) => frame.includes('"auth"')) ?? '{}');
+      expect(auth.data.token).toEqual(expect.any(String));
+      expect(await page.getByTestId('link-state').textContent()).toBe('live');
+      expect(own.console).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('reconnects with backoff when its socket is closed, and the fleet keeps coming', async () => {
     const linkState = operatorPage.getByTestId('link-state');
     expect(await linkState.textContent()).toBe('live');
