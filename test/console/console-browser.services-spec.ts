@@ -44,6 +44,11 @@ interface PageProblems {
  */
 describe('the operator console in headless Chromium (services)', () => {
   const operatorName = `ops-${randomBytes(4).toString('hex')}`;
+  let browser: Browser;
+  // First: without Chromium the suite fails at once, before starting the fleet.
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
   const fleet = useProcessFleet(2, {
     CONSOLE_USERS: operatorName,
     CONSOLE_REPORT_INTERVAL_MS: String(REPORT_INTERVAL_MS),
@@ -57,7 +62,6 @@ describe('the operator console in headless Chromium (services)', () => {
   let roomId: string;
   let aliceOnA: WsTestClient;
   let bobOnB: WsTestClient;
-  let browser: Browser;
   let operatorContext: BrowserContext;
   let operatorPage: Page;
   let pageResponse: Response | null;
@@ -65,7 +69,6 @@ describe('the operator console in headless Chromium (services)', () => {
 
   beforeAll(async () => {
     [instanceA, instanceB] = fleet.instances;
-    browser = await launchChromium();
     operator = await registerUser(instanceA, { username: operatorName });
     alice = await registerUser(instanceA);
     bob = await registerUser(instanceB);
