@@ -29,6 +29,14 @@ const DROPPED_AFTER_REPORTS = 10;
 /** Reports that arrive together (one per instance) make one `fleet` frame. */
 const NOTIFY_COALESCE_MS = 50;
 
+// A report from another release may carry what this one does not know: ignored and counted.
+const isInstanceFigures = new Ajv({
+  strict: false,
+  validateFormats: false,
+}).compile<InstanceFigures>(
+  (SERVER_EVENT_SCHEMAS.fleet.data.properties as { instances: { items: object } }).instances.items,
+);
+
 /** Called with each new view; answers false when it wants no more (its connection closed). */
 export type FleetWatcher = (view: FleetView) => boolean;
 
@@ -55,11 +63,6 @@ export class FleetFigures implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly intervalMs: number;
   private readonly reports = new Map<string, Report>();
   private readonly watchers = new Set<FleetWatcher>();
-  // A report from another release may carry what this one does not know: ignored and counted.
-  private readonly isFigures = new Ajv({ strict: false }).compile<InstanceFigures>(
-    (SERVER_EVENT_SCHEMAS.fleet.data.properties as { instances: { items: object } }).instances
-      .items,
-  );
   private unreadableReports = 0;
   private previous: MetricReading | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -150,7 +153,7 @@ export class FleetFigures implements OnApplicationBootstrap, OnModuleDestroy {
     } catch {
       figures = undefined;
     }
-    if (!this.isFigures(figures)) {
+    if (!isInstanceFigures(figures)) {
       this.unreadableReports += 1;
       return;
     }

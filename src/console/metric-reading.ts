@@ -20,8 +20,7 @@ export class MetricReading {
 
   static async of(registry: Registry, at = Date.now()): Promise<MetricReading> {
     const metrics = await registry.getMetricsAsJSON();
-    // prom-client hands out a counter's and a gauge's live value objects: copied, so that a
-    // reading keeps what it read while the process counts on (else every rate is 0).
+    // Copied: prom-client hands out its live value objects, which later increments change.
     return new MetricReading(
       at,
       new Map(

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { parsePrometheusText, sumOf } from '@test/support/prometheus-text';
 import { RedisServerProcess } from '@test/support/redis-server-process';
 import { requireTestRedisUrl } from '@test/support/test-redis';
 import { startTestApp, TestApp } from '@test/support/test-app';
@@ -20,9 +21,19 @@ describe('readiness while Redis is down (services)', () => {
   });
 
   const readiness = () => request(testApp.server).get('/health/ready');
+  /** What /metrics says of the instance's state and Redis. */
+  const metrics = async () => {
+    const samples = parsePrometheusText((await request(testApp.server).get('/metrics')).text);
+    const state = samples.find(
+      (sample) => sample.name === 'switchboard_instance_state' && sample.value === 1,
+    )?.labels.state;
+    const redisUp = sumOf(samples, 'switchboard_dependency_up', { dependency: 'redis' });
+    return { state, redisUp, breakerOpen: sumOf(samples, 'switchboard_redis_breaker_open') };
+  };
 
   it('stays ready, names the bus as degraded, and recovers when Redis returns', async () => {
     expect((await readiness().expect(200)).body.degraded).toEqual([]);
+    expect(await metrics()).toEqual({ state: 'ready', redisUp: 1, breakerOpen: 0 });
 
     await redis.stop();
     await waitUntil(
@@ -32,6 +43,9 @@ describe('readiness while Redis is down (services)', () => {
     );
     const degraded = await readiness().expect(200);
     expect(degraded.body.details.bus).toMatchObject({ status: 'up', degraded: true });
+    // The metrics read the same evaluation.
+    expect((await metrics()).state).toBe('degraded');
+    expect((await metrics()).redisUp).toBe(0);
 
     await redis.start();
     await waitUntil(
@@ -39,5 +53,11 @@ describe('readiness while Redis is down (services)', () => {
       10_000,
       'the bus to recover',
     );
+    await waitUntil(
+      async () => (await metrics()).state === 'ready',
+      10_000,
+      'the metrics to say ready again',
+    );
+    expect(await metrics()).toEqual({ state: 'ready', redisUp: 1, breakerOpen: 0 });
   });
 });

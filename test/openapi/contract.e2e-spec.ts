@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import request, { Response } from 'supertest';
 import { aRegistration } from '@test/factories/user.factory';
 import { aMessage, aRoom } from '@test/factories/room.factory';
@@ -9,6 +10,12 @@ import { startTestApp, useTestApp } from '@test/support/test-app';
 
 // The base URL: supertest sends to it, and so does the generated client of the helpers.
 type Server = string;
+
+/** The console's operator (CONSOLE_USERS of the suite's app), registered once, when first needed. */
+const OPERATOR_NAME = `ops_${randomBytes(3).toString('hex')}`;
+let operator: Promise<RegisteredUser> | undefined;
+const operatorOf = (server: Server) =>
+  (operator ??= registerUser({ server, url: server }, { username: OPERATOR_NAME }));
 
 /**
  * For each operation of the committed openapi.json, real answers of the running server: the
@@ -309,6 +316,57 @@ const CASES = {
       await remove(user, 'not-an-id'),
     ];
   },
+  getConsoleFleet: async (server, user) => {
+    const get = (token?: string) =>
+      request(server)
+        .get('/api/console/fleet')
+        .set(token ? bearer(token) : {});
+    return [
+      await get((await operatorOf(server)).accessToken),
+      await get(user.accessToken),
+      await get(),
+    ];
+  },
+  getConsoleRoom: async (server, user) => {
+    const room = await createRoom({ server, url: server }, user);
+    const get = (as: RegisteredUser, roomId: string) =>
+      request(server).get(`/api/console/rooms/${roomId}`).set(bearer(as.accessToken));
+    const ops = await operatorOf(server);
+    return [
+      await get(ops, room.id),
+      await get(ops, MISSING_ID),
+      await get(ops, 'not-an-id'),
+      await get(user, room.id),
+    ];
+  },
+  disconnectConsoleUser: async (server, user) => {
+    const disconnect = (as: RegisteredUser, userId: string) =>
+      request(server).post(`/api/console/users/${userId}/disconnect`).set(bearer(as.accessToken));
+    const ops = await operatorOf(server);
+    return [
+      await disconnect(ops, user.id),
+      await disconnect(ops, MISSING_ID),
+      await disconnect(ops, 'not-an-id'),
+      await disconnect(user, ops.id),
+    ];
+  },
+  removeConsoleRoomMember: async (server, user) => {
+    const room = await createRoom({ server, url: server }, user);
+    const member = await registerUser({ server, url: server });
+    await request(server).put(`/api/rooms/${room.id}/members/me`).set(bearer(member.accessToken));
+    const remove = (as: RegisteredUser, roomId: string, userId: string) =>
+      request(server)
+        .delete(`/api/console/rooms/${roomId}/members/${userId}`)
+        .set(bearer(as.accessToken));
+    const ops = await operatorOf(server);
+    return [
+      await remove(ops, room.id, member.id),
+      await remove(ops, room.id, user.id),
+      await remove(ops, MISSING_ID, member.id),
+      await remove(ops, room.id, 'nobody'),
+      await remove(user, room.id, member.id),
+    ];
+  },
   checkLiveness: async (server) => [await request(server).get('/health')],
   checkReadiness: async (server) => [await request(server).get('/health/ready')],
   scrapeMetrics: async (server) => [await request(server).get('/metrics')],
@@ -341,6 +399,10 @@ const EXPECTED_STATUSES: Record<keyof typeof CASES, number[]> = {
   listRoomMessages: [200, 200, 400, 404],
   editRoomMessage: [200, 403, 409, 404, 400],
   deleteRoomMessage: [403, 200, 200, 404, 400],
+  getConsoleFleet: [200, 403, 401],
+  getConsoleRoom: [200, 404, 400, 403],
+  disconnectConsoleUser: [200, 404, 400, 403],
+  removeConsoleRoomMember: [204, 409, 404, 400, 403],
   checkLiveness: [200],
   checkReadiness: [200],
   scrapeMetrics: [200],
@@ -354,7 +416,7 @@ describe('the server answers as openapi.json says (e2e)', () => {
   beforeAll(async () => {
     contract = await OpenApiContract.load();
   });
-  const testApp = useTestApp();
+  const testApp = useTestApp({ environment: { CONSOLE_USERS: OPERATOR_NAME } });
   beforeAll(async () => {
     user = await registerUser(testApp);
   });
