@@ -59,9 +59,11 @@ describe('the operator console in headless Chromium (services)', () => {
   let operator: RegisteredUser;
   let alice: RegisteredUser;
   let bob: RegisteredUser;
+  let carol: RegisteredUser;
   let roomId: string;
   let aliceOnA: WsTestClient;
   let bobOnB: WsTestClient;
+  let carolOnB: WsTestClient;
   let operatorContext: BrowserContext;
   let operatorPage: Page;
   let pageResponse: Response | null;
@@ -72,12 +74,15 @@ describe('the operator console in headless Chromium (services)', () => {
     operator = await registerUser(instanceA, { username: operatorName });
     alice = await registerUser(instanceA);
     bob = await registerUser(instanceB);
+    carol = await registerUser(instanceB);
     // Live load on each instance: Alice (the owner) on A and Bob on B, in one room, a few posts.
     roomId = (await createRoom(instanceA, alice, { visibility: 'public' })).id;
     await joinRoom(instanceB, bob, roomId);
+    await joinRoom(instanceB, carol, roomId);
     aliceOnA = await WsTestClient.connect(instanceA.url, { token: alice.accessToken });
     bobOnB = await WsTestClient.connect(instanceB.url, { token: bob.accessToken });
-    for (const socket of [aliceOnA, bobOnB]) {
+    carolOnB = await WsTestClient.connect(instanceB.url, { token: carol.accessToken });
+    for (const socket of [aliceOnA, bobOnB, carolOnB]) {
       await socket.request('join', { roomId }, 'joined');
     }
     for (let index = 0; index < 3; index++) {
@@ -87,7 +92,7 @@ describe('the operator console in headless Chromium (services)', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all([aliceOnA, bobOnB].map((socket) => socket?.closeAndWait()));
+    await Promise.all([aliceOnA, bobOnB, carolOnB].map((socket) => socket?.closeAndWait()));
     await browser?.close();
   });
 
@@ -351,6 +356,28 @@ describe('the operator console in headless Chromium (services)', () => {
       state: 'detached',
       timeout: UPDATE_TIMEOUT_MS,
     });
+    expect(await violationsOf(operatorPage)).toEqual([]);
+    expect(problems.console).toEqual([]);
+  }, 60_000);
+
+  it('Remove from room takes Carol out of the room on the other instance: she gets left, her socket stays', async () => {
+    const members = operatorPage.getByTestId('room-members');
+    const carolRow = members.locator(`tr[data-user-id="${carol.id}"]`);
+    await carolRow.waitFor();
+
+    await carolRow.getByTestId('action-remove').click();
+    await carolRow.getByTestId('confirm-remove').click();
+
+    expect((await carolOnB.next('left', UPDATE_TIMEOUT_MS)).data.roomId).toBe(roomId);
+    await operatorPage.getByText(`Removed ${carol.registration.username} from the room.`).waitFor();
+    await carolRow.waitFor({ state: 'detached' });
+    expect(await settlesWithin(carolOnB.closed, 200)).toBe(false);
+    const membership = await fetch(`${instanceB.url}/api/rooms/${roomId}/members`, {
+      headers: bearer(alice.accessToken),
+    });
+    const listed = ((await membership.json()) as { items: { user: { id: string } }[] }).items;
+    expect(listed.map((member) => member.user.id)).not.toContain(carol.id);
+    expect(listed.map((member) => member.user.id)).toContain(alice.id);
     expect(await violationsOf(operatorPage)).toEqual([]);
     expect(problems.console).toEqual([]);
   }, 60_000);
