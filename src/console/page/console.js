@@ -2,8 +2,10 @@
 // them over the app's own WebSocket (`watchFleet` -> `fleet`), and opens one room at a time.
 // Tokens stay in memory only. Everything from the server is written with textContent.
 
-/** Refresh the access token this long before it expires. */
+/** Refresh the access token this long before it expires (at most a quarter of its life). */
 const REFRESH_AHEAD_MS = 60_000;
+/** After a refresh that failed for want of the network or the server, try again this soon. */
+const REFRESH_RETRY_MS = 10_000;
 const RECONNECT_FIRST_MS = 500;
 const RECONNECT_MAX_MS = 15_000;
 /** The socket's close code for an expired access token (the server's CloseCode.TokenExpired). */
@@ -238,8 +240,9 @@ function keepTokens(pair) {
   session.refreshToken = pair.refreshToken;
   clearTimeout(session.refreshTimer);
   const left = msUntilExpiry(pair.accessToken);
-  const delay = left === null ? 5 * 60_000 : Math.max(5_000, left - REFRESH_AHEAD_MS);
-  session.refreshTimer = setTimeout(() => void refreshTokens().catch(endSession), delay);
+  const delay =
+    left === null ? 5 * 60_000 : Math.max(5_000, left - Math.min(REFRESH_AHEAD_MS, left / 4));
+  session.refreshTimer = setTimeout(() => void refreshTokens().catch(refreshFailed), delay);
 }
 
 let refreshing = null;
@@ -255,9 +258,16 @@ function refreshTokens() {
   return refreshing;
 }
 
-function endSession(error) {
-  logOut(
-    error instanceof ApiError && error.status === 401 ? 'Your login ended: log in again.' : '',
+/** A 401 means the login ended; anything else (network, 503) is tried again shortly. */
+function refreshFailed(error) {
+  if (error instanceof ApiError && error.status === 401) {
+    logOut('Your login ended: log in again.');
+    return;
+  }
+  clearTimeout(session.refreshTimer);
+  session.refreshTimer = setTimeout(
+    () => void refreshTokens().catch(refreshFailed),
+    REFRESH_RETRY_MS,
   );
 }
 
@@ -409,7 +419,12 @@ function scheduleReconnect(code) {
     const left = msUntilExpiry(session.accessToken);
     // An expired token, or one about to: refresh before the upgrade is refused for it.
     if (code === TOKEN_EXPIRED || left === null || left < REFRESH_AHEAD_MS) {
-      refreshTokens().then(connect, endSession);
+      refreshTokens().then(connect, (error) => {
+        refreshFailed(error);
+        if (link.wanted) {
+          scheduleReconnect(code);
+        }
+      });
     } else {
       connect();
     }
