@@ -3,7 +3,6 @@ import {
   FleetView,
   INSTANCE_ID_MAX_LENGTH,
   InstanceFigures,
-  LatencyQuantiles,
   MAX_FLEET_INSTANCES,
   RoomEventKind,
 } from '@libs/protocol';
@@ -23,13 +22,6 @@ import {
 const COUNT = SEQ_SCHEMA;
 const INSTANCE_ID = { type: String, maxLength: INSTANCE_ID_MAX_LENGTH };
 const RATE = { type: 'number', minimum: 0 } as const;
-
-export class LatencyQuantilesDto implements LatencyQuantiles {
-  @ApiProperty(RATE)
-  p50: number;
-  @ApiProperty(RATE)
-  p99: number;
-}
 
 export class InstanceFiguresDto implements InstanceFigures {
   /** Unique per process: host, pid and a random suffix. */
@@ -71,10 +63,16 @@ export class InstanceFiguresDto implements InstanceFigures {
   messagesStoredTotal: number;
   @ApiProperty(COUNT)
   requestsTotal: number;
-  @ApiProperty({ type: LatencyQuantilesDto, nullable: true })
-  requestLatencyMs: LatencyQuantilesDto | null;
-  @ApiProperty({ type: LatencyQuantilesDto, nullable: true })
-  commitLatencyMs: LatencyQuantilesDto | null;
+  /** Over the interval since the previous report; null when nothing was measured in it. */
+  @ApiProperty({ ...RATE, nullable: true })
+  requestP50Ms: number | null;
+  @ApiProperty({ ...RATE, nullable: true })
+  requestP99Ms: number | null;
+  /** Group commits' transactions over the interval; null when none committed. */
+  @ApiProperty({ ...RATE, nullable: true })
+  commitP50Ms: number | null;
+  @ApiProperty({ ...RATE, nullable: true })
+  commitP99Ms: number | null;
   @ApiProperty({ ...RATE, nullable: true })
   groupCommitMeanBatch: number | null;
   @ApiProperty({ type: 'number', minimum: 0, maximum: 1, nullable: true })

@@ -1,4 +1,4 @@
-import type { InstanceFigures, InstanceState, LatencyQuantiles } from '@libs/protocol';
+import type { InstanceFigures, InstanceState } from '@libs/protocol';
 import {
   histogramDelta,
   histogramQuantile,
@@ -67,10 +67,8 @@ export function instanceFigures(
     requestsPerSecond: rate(requests),
     messagesStoredTotal: stored(now),
     requestsTotal: requests(now),
-    requestLatencyMs: quantilesMs(
-      interval(now, before, 'switchboard_http_request_duration_seconds'),
-    ),
-    commitLatencyMs: quantilesMs(interval(now, before, 'switchboard_commit_duration_seconds')),
+    ...quantilesMs('request', interval(now, before, 'switchboard_http_request_duration_seconds')),
+    ...quantilesMs('commit', interval(now, before, 'switchboard_commit_duration_seconds')),
     groupCommitMeanBatch: batches && batches.count > 0 ? batches.sum / batches.count : null,
     cacheHitRatio:
       before && lookups > 0
@@ -110,8 +108,16 @@ function interval(
   return before ? histogramDelta(now.histogram(name), before.histogram(name)) : undefined;
 }
 
-function quantilesMs(histogram: HistogramReading | undefined): LatencyQuantiles | null {
-  const p50 = histogram && histogramQuantile(histogram, 0.5);
-  const p99 = histogram && histogramQuantile(histogram, 0.99);
-  return p50 == null || p99 == null ? null : { p50: p50 * 1000, p99: p99 * 1000 };
+function quantilesMs<P extends 'request' | 'commit'>(
+  prefix: P,
+  histogram: HistogramReading | undefined,
+): Record<`${P}P50Ms` | `${P}P99Ms`, number | null> {
+  const inMs = (q: number) => {
+    const seconds = histogram && histogramQuantile(histogram, q);
+    return seconds == null ? null : seconds * 1000;
+  };
+  return { [`${prefix}P50Ms`]: inMs(0.5), [`${prefix}P99Ms`]: inMs(0.99) } as Record<
+    `${P}P50Ms` | `${P}P99Ms`,
+    number | null
+  >;
 }

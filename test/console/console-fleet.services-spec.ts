@@ -16,6 +16,17 @@ import { waitUntil } from '@test/support/wait-until';
 
 const operatorName = `ops_${randomBytes(3).toString('hex')}`;
 
+/** The audit line of `action` on `userId` in the instance's log, once it has been written. */
+async function auditLine(instance: ServerProcess, action: string, userId: string) {
+  const find = () =>
+    instance
+      .logLines()
+      .map((line) => line as Record<string, unknown>)
+      .find((line) => line.action === action && line.userId === userId);
+  await waitUntil(() => find() !== undefined, 5_000, `the audit line of ${action}`);
+  return find();
+}
+
 /**
  * The operator console over a fleet of two server processes on one PostgreSQL and one Redis: each
  * instance reports through the bus, and either one shows both and acts on both.
@@ -48,39 +59,47 @@ describe('operator console across two instances (services)', () => {
     await fleet.connect(instanceB, user);
 
     for (const observer of [instanceA, instanceB]) {
-      await waitUntil(async () => {
-        const view = await viewFrom(observer);
-        const matches = await Promise.all(
-          [instanceA, instanceB].map(async (instance) => {
-            const figures = view.instances.find((entry) => entry.pid === instance.pid);
-            const samples = await metricsOf(instance);
-            return (
-              figures !== undefined &&
-              figures.connections === sumOf(samples, 'switchboard_ws_connections') &&
-              figures.state === 'ready' &&
-              figures.redis === 'up' &&
-              figures.breaker === 'closed' &&
-              !figures.stale
-            );
-          }),
-        );
-        return view.instances.length === 2 && matches.every(Boolean);
-      }, 15_000);
+      await waitUntil(
+        async () => {
+          const view = await viewFrom(observer);
+          const matches = await Promise.all(
+            [instanceA, instanceB].map(async (instance) => {
+              const figures = view.instances.find((entry) => entry.pid === instance.pid);
+              const samples = await metricsOf(instance);
+              return (
+                figures !== undefined &&
+                figures.connections === sumOf(samples, 'switchboard_ws_connections') &&
+                figures.state === 'ready' &&
+                figures.redis === 'up' &&
+                figures.breaker === 'closed' &&
+                !figures.stale
+              );
+            }),
+          );
+          return view.instances.length === 2 && matches.every(Boolean);
+        },
+        15_000,
+        'the fleet view to match',
+      );
     }
   });
 
   it('watchFleet on one instance follows a change on the other', async () => {
     const watcher = await fleet.connect(instanceB, operator);
-    const first = await watcher.request('watchFleet', {}, 'fleet');
+    await watcher.request('watchFleet', {}, 'fleet');
     const onA = (view: FleetView) => view.instances.find((entry) => entry.pid === instanceA.pid);
-    const before = onA(first.data)?.connections ?? 0;
     const user = await registerUser(instanceA);
 
     await fleet.connect(instanceA, user);
+    await fleet.connect(instanceA, user);
 
+    // A's count as its /metrics has it now (other tests' sockets may still be closing).
+    const expected = sumOf(await metricsOf(instanceA), 'switchboard_ws_connections');
+    expect(expected).toBeGreaterThanOrEqual(2);
     await waitUntil(
-      async () => onA((await watcher.next('fleet')).data)?.connections === before + 1,
+      async () => onA((await watcher.next('fleet')).data)?.connections === expected,
       15_000,
+      "a fleet frame with A's new connections",
     );
   });
 
@@ -95,7 +114,11 @@ describe('operator console across two instances (services)', () => {
     await bobOnB.request('join', { roomId: room.id }, 'joined');
     const asOperator = apiClient(instanceA, operator.accessToken);
     // B must have reported once for A to wait for its answer.
-    await waitUntil(async () => (await viewFrom(instanceA)).instances.length === 2, 15_000);
+    await waitUntil(
+      async () => (await viewFrom(instanceA)).instances.length === 2,
+      15_000,
+      'the fleet view to match',
+    );
 
     const view = await expectStatus(
       getConsoleRoom({ client: asOperator, path: { roomId: room.id } }),
@@ -119,10 +142,11 @@ describe('operator console across two instances (services)', () => {
     expect(outcome).toMatchObject({ closedConnections: 1, instancesAnswered: 2 });
     expect((await bobOnB.closed).code).toBe(CloseCode.PolicyViolation);
     expect((await ownerOnA.request('ping', {}, 'pong')).event).toBe('pong');
-    const audit = instanceA
-      .logLines()
-      .find((line) => (line as Record<string, unknown>).action === 'disconnect_user');
-    expect(audit).toMatchObject({ audit: true, operatorId: operator.id, userId: bob.id });
+    expect(await auditLine(instanceA, 'disconnect_user', bob.id)).toMatchObject({
+      audit: true,
+      operatorId: operator.id,
+      closedConnections: 1,
+    });
   });
 
   it('an operator removes a member connected to the other instance: left there at once; audited', async () => {
@@ -142,13 +166,10 @@ describe('operator console across two instances (services)', () => {
     );
 
     expect((await carolOnB.next('left')).data).toEqual({ roomId: room.id });
-    const audit = instanceA
-      .logLines()
-      .find(
-        (line) =>
-          (line as Record<string, unknown>).action === 'remove_room_member' &&
-          (line as Record<string, unknown>).userId === carol.id,
-      );
-    expect(audit).toMatchObject({ audit: true, operatorId: operator.id, roomId: room.id });
+    expect(await auditLine(instanceA, 'remove_room_member', carol.id)).toMatchObject({
+      audit: true,
+      operatorId: operator.id,
+      roomId: room.id,
+    });
   });
 });

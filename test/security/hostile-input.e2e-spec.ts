@@ -83,6 +83,10 @@ describe('hostile input on every route and frame (e2e)', () => {
       { method: 'delete', path: `/api/rooms/${room.id}/bans/${bob.id}` },
       { method: 'get', path: `/api/rooms/${room.id}/bans` },
       { method: 'put', path: `/api/rooms/${room.id}/owner`, body: { userId: bob.id } },
+      { method: 'get', path: '/api/console/fleet' },
+      { method: 'get', path: `/api/console/rooms/${room.id}` },
+      { method: 'post', path: `/api/console/users/${bob.id}/disconnect` },
+      { method: 'delete', path: `/api/console/rooms/${room.id}/members/${bob.id}` },
     ];
   });
 
@@ -227,6 +231,8 @@ describe('hostile input on every route and frame (e2e)', () => {
       typing: { roomId: MISSING_ID },
       edit: { roomId: MISSING_ID, messageId: MISSING_ID, body: 'hi', clientMsgId: 'c-2' },
       delete: { roomId: MISSING_ID, messageId: MISSING_ID },
+      watchFleet: {},
+      unwatchFleet: {},
     };
 
     it('a frame nested past the limit, of any event: an error frame, at once', async () => {

@@ -9,12 +9,6 @@ export const INSTANCE_ID_MAX_LENGTH = 300;
 /** An instance's readiness, as `/health/ready` decides it. */
 export type InstanceState = 'ready' | 'degraded' | 'draining' | 'not_ready';
 
-/** p50 and p99 over the last report interval, in milliseconds. */
-export interface LatencyQuantiles {
-  p50: number;
-  p99: number;
-}
-
 /**
  * One instance's figures at `reportedAt`. Each `…Total` and each gauge is the value the
  * instance's `/metrics` gave at that moment; rates, quantiles and ratios cover the interval since
@@ -38,8 +32,11 @@ export interface InstanceFigures {
   requestsPerSecond: number;
   messagesStoredTotal: number;
   requestsTotal: number;
-  requestLatencyMs: LatencyQuantiles | null;
-  commitLatencyMs: LatencyQuantiles | null;
+  /** p50 and p99 over the last report interval in ms; null when there was nothing to measure. */
+  requestP50Ms: number | null;
+  requestP99Ms: number | null;
+  commitP50Ms: number | null;
+  commitP99Ms: number | null;
   groupCommitMeanBatch: number | null;
   cacheHitRatio: number | null;
   cacheHitsTotal: number;

@@ -23,7 +23,6 @@ import {
   FleetView,
   INSTANCE_ID_MAX_LENGTH,
   InstanceFigures,
-  LatencyQuantiles,
   MAX_FLEET_INSTANCES,
 } from './console-protocol';
 
@@ -303,9 +302,7 @@ const DELETE_ENTRY = objectSchema<RealtimeMessage>({
 
 const COUNT: JsonSchema<number> = { type: 'integer', minimum: 0 };
 const RATE: JsonSchema<number> = { type: 'number', minimum: 0 };
-const QUANTILES = nullable(
-  objectSchema<LatencyQuantiles>({ p50: RATE, p99: RATE }),
-) as JsonSchema<LatencyQuantiles | null>;
+const QUANTILE = nullable(RATE) as JsonSchema<number | null>;
 
 const INSTANCE_FIGURES = objectSchema<InstanceFigures>({
   instanceId: { type: 'string', minLength: 1, maxLength: INSTANCE_ID_MAX_LENGTH },
@@ -324,8 +321,10 @@ const INSTANCE_FIGURES = objectSchema<InstanceFigures>({
   requestsPerSecond: RATE,
   messagesStoredTotal: COUNT,
   requestsTotal: COUNT,
-  requestLatencyMs: QUANTILES,
-  commitLatencyMs: QUANTILES,
+  requestP50Ms: QUANTILE,
+  requestP99Ms: QUANTILE,
+  commitP50Ms: QUANTILE,
+  commitP99Ms: QUANTILE,
   groupCommitMeanBatch: nullable(RATE),
   cacheHitRatio: nullable({ type: 'number', minimum: 0, maximum: 1 }),
   cacheHitsTotal: COUNT,

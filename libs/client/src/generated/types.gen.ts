@@ -198,17 +198,16 @@ export type LoginRequestDto = {
     username: string;
 };
 
-export type LatencyQuantilesDto = {
-    p50: number;
-    p99: number;
-};
-
 export type InstanceFiguresDto = {
     breaker: ConsoleBreakerState;
     cacheHitRatio: number | null;
     cacheHitsTotal: number;
     cacheMissesTotal: number;
-    commitLatencyMs: LatencyQuantilesDto | null;
+    /**
+     * Group commits' transactions over the interval; null when none committed.
+     */
+    commitP50Ms: number | null;
+    commitP99Ms: number | null;
     connections: number;
     database: ConsoleDatabaseState;
     eventLoopDelayP99Ms: number;
@@ -231,7 +230,11 @@ export type InstanceFiguresDto = {
      * When the instance read the figures (its `/metrics` at that moment).
      */
     reportedAt: string;
-    requestLatencyMs: LatencyQuantilesDto | null;
+    /**
+     * Over the interval since the previous report; null when nothing was measured in it.
+     */
+    requestP50Ms: number | null;
+    requestP99Ms: number | null;
     requestsPerSecond: number;
     requestsTotal: number;
     /**
