@@ -26,6 +26,18 @@ const FIGURES_FROM_METRICS = {
 } as const;
 type ComparedFigure = keyof typeof FIGURES_FROM_METRICS;
 
+/** Figures the row shows otherwise: who it is (its header and attributes), and the cache ratio's parts. */
+const NOT_A_COLUMN = new Set([
+  'instanceId',
+  'host',
+  'pid',
+  'startedAt',
+  'reportedAt',
+  'stale',
+  'cacheHitsTotal',
+  'cacheMissesTotal',
+]);
+
 interface ShownInstance {
   reportedAt: string;
   values: Record<string, string>;
@@ -203,6 +215,19 @@ describe('the operator console in headless Chromium (services)', () => {
     const second = await nextReport(operatorPage, instanceB);
     expect(Date.parse(second.reportedAt)).toBeGreaterThan(Date.parse(first.reportedAt));
     expect(await operatorPage.getByTestId('total-instances').getAttribute('data-value')).toBe('2');
+
+    // Every figure the server sends has its cell (a renamed field would leave an empty column).
+    const answer = await fetch(`${instanceA.url}/api/console/fleet`, {
+      headers: bearer(operator.accessToken),
+    });
+    const [figures] = ((await answer.json()) as { instances: Record<string, unknown>[] }).instances;
+    const shown = Object.keys((await shownInstance(operatorPage, instanceA))?.values ?? {});
+    expect(Object.keys(figures).filter((key) => !NOT_A_COLUMN.has(key))).toEqual(
+      expect.arrayContaining(shown),
+    );
+    expect(shown).toEqual(
+      expect.arrayContaining(Object.keys(figures).filter((key) => !NOT_A_COLUMN.has(key))),
+    );
   });
 
   it("shows each instance's figures as its /metrics has them, within one update", async () => {

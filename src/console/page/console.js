@@ -36,8 +36,10 @@ const GROUPS = [
   {
     label: 'Latency (ms)',
     columns: [
-      { key: 'requestLatencyMs', label: 'Req p50 / p99', format: percentiles },
-      { key: 'commitLatencyMs', label: 'Commit p50 / p99', format: percentiles },
+      { key: 'requestP50Ms', label: 'Req p50', format: milliseconds },
+      { key: 'requestP99Ms', label: 'Req p99', format: milliseconds },
+      { key: 'commitP50Ms', label: 'Commit p50', format: milliseconds },
+      { key: 'commitP99Ms', label: 'Commit p99', format: milliseconds },
       { key: 'groupCommitMeanBatch', label: 'Batch', format: decimal },
       { key: 'cacheHitRatio', label: 'Cache hit', format: percent },
     ],
@@ -132,9 +134,6 @@ function milliseconds(value) {
 }
 function percent(value) {
   return value === null ? '–' : `${oneDecimal.format(value * 100)} %`;
-}
-function percentiles(value) {
-  return value === null ? '–' : `${oneDecimal.format(value.p50)} / ${oneDecimal.format(value.p99)}`;
 }
 function bytes(value) {
   if (value === null) {
