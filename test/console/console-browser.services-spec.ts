@@ -110,7 +110,7 @@ describe('the operator console in headless Chromium (services)', () => {
 
   /** A page in a fresh context that records every CSP violation and console error it sees. */
   async function openConsole(into: PageProblems): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: 1680, height: 900 } });
+    const context = await browser.newContext({ viewport: { width: 1760, height: 900 } });
     context.setDefaultTimeout(UPDATE_TIMEOUT_MS);
     const page = await context.newPage();
     // Evaluated by the browser before the page's own script, outside the page's CSP.
@@ -285,7 +285,7 @@ describe('the operator console in headless Chromium (services)', () => {
     expect(seenAt).toBeDefined();
     if (screenshot) {
       const fleetView = await operatorPage.getByTestId('fleet-view').boundingBox();
-      const width = operatorPage.viewportSize()?.width ?? 1680;
+      const width = operatorPage.viewportSize()?.width ?? 1760;
       mkdirSync(dirname(screenshot), { recursive: true });
       await operatorPage.screenshot({
         path: screenshot,
