@@ -153,4 +153,9 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The console's page runs in the browser as an ES module, served as written (no build step).
+    files: ['src/console/page/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: globals.browser },
+  },
 );

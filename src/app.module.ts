@@ -13,6 +13,7 @@ import { cacheOptionsFrom, redisOptionsFrom } from '@app/bootstrap/library-optio
 import { BusCacheInvalidationChannel } from '@app/cache/bus-cache-invalidation.channel';
 import { GlobalExceptionFilter } from '@app/common/errors/global-exception.filter';
 import { CompiledRequestSchemas } from '@app/common/validation/compiled-request-schemas';
+import { ConsolePageModule } from '@app/console/console-page.module';
 import { createValidationPipe } from '@app/common/validation/validation.pipe';
 import { serializeLikeTheRoute } from '@app/openapi/compiled-responses';
 import { DatabaseModule } from '@app/database/database.module';
@@ -69,6 +70,7 @@ export class AppModule {
         HealthModule,
         RealtimeModule,
         ConsoleModule,
+        ConsolePageModule,
       ],
       providers: [
         AppThrottlerGuard,

@@ -6,6 +6,7 @@ import { AppModule } from '@app/app.module';
 import { RealtimeWsAdapter } from '@app/realtime/realtime-ws.adapter';
 import { createOpenApiDocument, serveOpenApiDocument } from '@app/openapi/openapi-document';
 import { serveAsyncApiDocument } from '@app/asyncapi/asyncapi-document';
+import { CONSOLE_PAGE_ROUTES } from '@app/console/console-page.controller';
 import { compileResponsesFromDocument } from '@app/openapi/compiled-responses';
 import { CompiledRequestSchemas } from '@app/common/validation/compiled-request-schemas';
 import { registerJsonBodyParser } from '@app/common/validation/json-body-parser';
@@ -24,6 +25,7 @@ export const ROOT_ROUTES = [
   'openapi.json',
   'docs/realtime',
   'asyncapi.json',
+  ...CONSOLE_PAGE_ROUTES,
 ];
 
 export interface CreateAppOptions {
