@@ -91,46 +91,34 @@ export class LiveSeqGaps {
 
   /** Counts as gaps the skipped seqs whose deadline is past at `now`. */
   expire(now: number): void {
-    let gaps = 0;
-    for (const roomId of this.roomsWithPending) {
-      const room = this.rooms.get(roomId)!;
-      for (const [seq, deadline] of room.pending) {
-        if (deadline > now) {
-          break;
-        }
-        room.pending.delete(seq);
-        gaps += 1;
-      }
-      if (room.pending.size === 0) {
-        this.roomsWithPending.delete(roomId);
-      }
-    }
-    this.pendingCount -= gaps;
-    if (gaps > 0) {
-      this.onGaps(gaps);
-    }
+    this.countAsGaps((deadline) => deadline <= now);
   }
 
   /** Counts the oldest pending seqs as gaps until `needed` more fit. */
   private makeRoom(needed: number): void {
+    this.countAsGaps(() => this.pendingCount + needed > this.maxPending);
+  }
+
+  /**
+   * Takes out, room by room and oldest first, the pending seqs for which `due` holds (each room's
+   * run stops at the first that is not due) and counts them as gaps.
+   */
+  private countAsGaps(due: (deadline: number) => boolean): void {
     let gaps = 0;
     for (const roomId of this.roomsWithPending) {
-      if (this.pendingCount - gaps + needed <= this.maxPending) {
-        break;
-      }
       const room = this.rooms.get(roomId)!;
-      for (const seq of room.pending.keys()) {
-        if (this.pendingCount - gaps + needed <= this.maxPending) {
+      for (const [seq, deadline] of room.pending) {
+        if (!due(deadline)) {
           break;
         }
         room.pending.delete(seq);
+        this.pendingCount -= 1;
         gaps += 1;
       }
       if (room.pending.size === 0) {
         this.roomsWithPending.delete(roomId);
       }
     }
-    this.pendingCount -= gaps;
     if (gaps > 0) {
       this.onGaps(gaps);
     }
