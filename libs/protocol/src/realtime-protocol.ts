@@ -130,7 +130,7 @@ export interface ServerFrame<E extends ServerEvent = ServerEvent> {
 export const CloseCode = {
   /** The server is shutting down: reconnect (to another instance). */
   GoingAway: 1001,
-  /** Repeated abuse or a rate limit exceeded again and again. */
+  /** Repeated abuse or a rate limit exceeded again and again; or an operator closed it. */
   PolicyViolation: 1008,
   /** A frame over WS_MAX_PAYLOAD. */
   MessageTooBig: 1009,

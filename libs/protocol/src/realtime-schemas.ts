@@ -138,7 +138,8 @@ export const REALTIME_ERROR_CODES: Readonly<Record<RealtimeErrorCode, string>> =
 export const CLOSE_CODES: Readonly<Record<keyof typeof CloseCode, string>> = {
   GoingAway: 'The server is shutting down: reconnect (to another instance).',
   PolicyViolation:
-    'Repeated abuse: too many refused frames, or a rate limit exceeded again and again.',
+    'Repeated abuse: too many refused frames, or a rate limit exceeded again and again; or an ' +
+    'operator closed the connection from the console (reason `Closed by an operator`).',
   MessageTooBig: 'A frame over WS_MAX_PAYLOAD bytes (65536 by default).',
   TryAgainLater: 'The client read too slowly: over WS_MAX_BUFFERED bytes were waiting for it.',
   TokenExpired: 'The access token expired (or its login ended) and no fresh one came with `auth`.',
