@@ -1,0 +1,174 @@
+/** One instance at one sample. */
+export interface InstanceSample {
+  heapUsedBytes: number;
+  rssBytes: number;
+  openFds: number;
+  /** prom-client's event-loop delay p99 since the previous scrape. */
+  eventLoopP99Ms: number;
+  /** switchboard_ws_connections, switchboard_ws_rooms_live and each switchboard_ws_registry_entries{registry}. */
+  registries: Record<string, number>;
+}
+
+export type SamplePhase = 'start' | 'warm-up' | 'load' | 'settled';
+
+export interface SoakSample {
+  /** Seconds since the load started (negative or 0 before it). */
+  at: number;
+  phase: SamplePhase;
+  instances: InstanceSample[];
+  /** The load's p99 over the window since the previous sample, ms; NaN with no answers. */
+  httpP99Ms: number;
+  wsAckP99Ms: number;
+  /** Operations a second in the window, all kinds together. */
+  opsPerSecond: number;
+  errors: number;
+  redisUsedMemoryBytes: number;
+}
+
+export interface Growth {
+  instance: number;
+  metric: 'heap' | 'rss';
+  /** Lower envelope: the smallest sample of the first window after the warm-up … */
+  startBytes: number;
+  /** … and of the last window of the run. */
+  endBytes: number;
+  percent: number;
+  /** Least-squares slope over every sample after the warm-up, as % of startBytes over that span. */
+  slopePercent: number;
+  windowSamples: number;
+}
+
+export interface Check {
+  name: string;
+  passed: boolean;
+  detail: string;
+}
+
+/** Fewer samples than this per window, and one GC'd sample would decide alone. */
+const MIN_WINDOW_SAMPLES = 3;
+
+/**
+ * Growth of heap and RSS after the warm-up, as the lower envelope sees it: the minimum of the
+ * first fifth of the samples after the warm-up against the minimum of the last fifth (at least
+ * MIN_WINDOW_SAMPLES each). The minimum of a window is where a GC last brought the heap down, so
+ * the sawtooth between collections does not read as growth; a leak lifts the floor.
+ */
+export function memoryGrowth(samples: readonly SoakSample[]): Growth[] {
+  const loaded = samples.filter((sample) => sample.phase === 'load');
+  if (loaded.length === 0) {
+    return [];
+  }
+  const window = Math.max(MIN_WINDOW_SAMPLES, Math.floor(loaded.length / 5));
+  const first = loaded.slice(0, window);
+  const last = loaded.slice(-window);
+  return loaded[0].instances.flatMap((_, instance) =>
+    (['heap', 'rss'] as const).map((metric): Growth => {
+      const value = (sample: SoakSample) =>
+        metric === 'heap'
+          ? sample.instances[instance].heapUsedBytes
+          : sample.instances[instance].rssBytes;
+      const startBytes = Math.min(...first.map(value));
+      const endBytes = Math.min(...last.map(value));
+      const span = loaded.at(-1)!.at - loaded[0].at;
+      return {
+        instance,
+        metric,
+        startBytes,
+        endBytes,
+        percent: (100 * (endBytes - startBytes)) / startBytes,
+        slopePercent:
+          (100 * slope(loaded.map((sample) => [sample.at, value(sample)])) * span) / startBytes,
+        windowSamples: window,
+      };
+    }),
+  );
+}
+
+/** The least-squares slope of y over x; 0 for fewer than two points. */
+export function slope(points: readonly [number, number][]): number {
+  if (points.length < 2) {
+    return 0;
+  }
+  const meanX = points.reduce((sum, [x]) => sum + x, 0) / points.length;
+  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / points.length;
+  const covariance = points.reduce((sum, [x, y]) => sum + (x - meanX) * (y - meanY), 0);
+  const variance = points.reduce((sum, [x]) => sum + (x - meanX) ** 2, 0);
+  return variance === 0 ? 0 : covariance / variance;
+}
+
+/**
+ * What a connection leaves behind once it is gone: each instance's open fds (within `fdTolerance`,
+ * the database pool's connections) and every registry size (exactly) against the start.
+ */
+export function leftBehind(
+  start: InstanceSample,
+  settled: InstanceSample,
+  fdTolerance: number,
+): { fds: number; registries: Record<string, number>; clean: boolean } {
+  const registries: Record<string, number> = {};
+  for (const name of new Set([
+    ...Object.keys(start.registries),
+    ...Object.keys(settled.registries),
+  ])) {
+    registries[name] = (settled.registries[name] ?? 0) - (start.registries[name] ?? 0);
+  }
+  const fds = settled.openFds - start.openFds;
+  return {
+    fds,
+    registries,
+    clean: fds <= fdTolerance && Object.values(registries).every((delta) => delta === 0),
+  };
+}
+
+/** The pass/fail lines of a run. */
+export function soakChecks(
+  samples: readonly SoakSample[],
+  options: { maxGrowthPercent: number; fdTolerance: number },
+  loadErrors: number,
+): Check[] {
+  const checks: Check[] = [];
+  const growth = memoryGrowth(samples);
+  if (growth.length === 0) {
+    checks.push({ name: 'samples after the warm-up', passed: false, detail: 'none' });
+  }
+  for (const one of growth) {
+    checks.push({
+      name: `instance ${one.instance} ${one.metric} growth after the warm-up`,
+      passed: one.percent < options.maxGrowthPercent,
+      detail: `${mb(one.startBytes)} → ${mb(one.endBytes)} MB (${signed(one.percent)} %, limit ${options.maxGrowthPercent} %; lower envelope of ${one.windowSamples} samples; slope ${signed(one.slopePercent)} %)`,
+    });
+  }
+  const start = samples.find((sample) => sample.phase === 'start');
+  const settled = samples.findLast((sample) => sample.phase === 'settled');
+  if (!start || !settled) {
+    checks.push({
+      name: 'nothing left per connection',
+      passed: false,
+      detail: `no ${start ? 'settled' : 'start'} sample`,
+    });
+  } else {
+    start.instances.forEach((before, instance) => {
+      const left = leftBehind(before, settled.instances[instance], options.fdTolerance);
+      const grown = Object.entries(left.registries).filter(([, delta]) => delta !== 0);
+      checks.push({
+        name: `instance ${instance}: fds and registries back to the start`,
+        passed: left.clean,
+        detail: `fds ${before.openFds} → ${settled.instances[instance].openFds} (${signed(left.fds)}, tolerance ${options.fdTolerance}); ${
+          grown.length === 0
+            ? `${Object.keys(left.registries).length} registries as at the start`
+            : grown.map(([name, delta]) => `${name} ${signed(delta)}`).join(', ')
+        }`,
+      });
+    });
+  }
+  checks.push({
+    name: 'no errors seen by the load',
+    passed: loadErrors === 0,
+    detail: String(loadErrors),
+  });
+  return checks;
+}
+
+export const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+const signed = (value: number) =>
+  `${value >= 0 ? '+' : ''}${Number.isInteger(value) ? value : value.toFixed(2)}`;
