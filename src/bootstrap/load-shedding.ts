@@ -24,6 +24,8 @@ export async function registerLoadShedding(
     help: 'HTTP requests answered 503 by load shedding, by the threshold that was passed',
     labelNames: ['reason'],
   });
+  // At 0 from the start, so that the rate of shed requests reads 0 rather than nothing.
+  shed.inc({ reason: 'eventLoopDelay' }, 0);
   await app.register(underPressure, {
     maxEventLoopDelay: config.shedding.maxEventLoopDelayMs,
     maxHeapUsedBytes: config.shedding.maxHeapUsedBytes,

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Database } from 'better-sqlite3';
 import { DataSource, EntityManager } from 'typeorm';
+import { CommitMetrics } from './commit-metrics';
+import { GroupCommitObserver } from './group-commit';
 import { SqliteStatements, SqliteWriter } from './sqlite-writer';
 import { retryTransient } from './transient-retry';
 
@@ -14,12 +16,19 @@ import { retryTransient } from './transient-retry';
 export class DatabaseWriter {
   /** Null on PostgreSQL. */
   readonly sqlite: SqliteWriter | null;
+  /** For every group commit of the process (the PostgreSQL appenders' too): the commit metrics. */
+  readonly commitObserver: GroupCommitObserver;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    commitMetrics: CommitMetrics,
+  ) {
+    this.commitObserver = commitMetrics.observer;
     this.sqlite =
       dataSource.options.type === 'better-sqlite3'
         ? new SqliteWriter(
             (dataSource.driver as unknown as { databaseConnection: Database }).databaseConnection,
+            this.commitObserver,
           )
         : null;
   }

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@config';
+import { CommitMetrics } from './commit-metrics';
 import { DatabaseWriter } from './database-writer';
 import { dataSourceOptions } from './data-source-options';
 import { runMigrations } from './run-migrations';
@@ -20,7 +21,7 @@ import { runMigrations } from './run-migrations';
     }),
   ],
   // Global: the writes of users, auth, rooms and messages all queue on the same one.
-  providers: [DatabaseWriter],
+  providers: [DatabaseWriter, CommitMetrics],
   exports: [DatabaseWriter],
 })
 export class DatabaseModule {}

@@ -64,3 +64,34 @@ describe(GroupCommit.name, () => {
     expect(await group.submit('c')).toBe('c');
   });
 });
+
+describe(`${GroupCommit.name} observer`, () => {
+  it('is told of every commit, with its items and its duration, also when the commit throws', async () => {
+    const observed: [number, number][] = [];
+    let fail = false;
+    const group = new GroupCommit(
+      async (items: string[]): Promise<Settled<string>[]> => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (fail) {
+          throw new Error('commit failed');
+        }
+        return items.map((item) => ({ ok: true, value: item }));
+      },
+      {
+        maxBatch: 10,
+        maxInFlight: 1,
+        observer: (items, seconds) => observed.push([items, seconds]),
+      },
+    );
+
+    await Promise.all(['a', 'b', 'c'].map((item) => group.submit(item)));
+    fail = true;
+    await expect(group.submit('d')).rejects.toThrow('commit failed');
+
+    expect(observed.map(([items]) => items)).toEqual([3, 1]);
+    for (const [, seconds] of observed) {
+      expect(seconds).toBeGreaterThanOrEqual(0.004);
+      expect(seconds).toBeLessThan(5);
+    }
+  });
+});

@@ -6,7 +6,11 @@ export interface GroupCommitOptions {
   maxBatch: number;
   /** Most commits running at once; items arriving meanwhile wait and form the next batch. */
   maxInFlight: number;
+  /** Told of every commit that returned (settled or thrown): its items and how long it took. */
+  observer?: GroupCommitObserver;
 }
+
+export type GroupCommitObserver = (items: number, seconds: number) => void;
 
 interface Pending<I, O> {
   item: I;
@@ -54,8 +58,9 @@ export class GroupCommit<I, O> {
   }
 
   private async run(batch: Pending<I, O>[]): Promise<void> {
+    const started = performance.now();
     try {
-      const results = await this.commit(batch.map((pending) => pending.item));
+      const results = await this.observed(batch, started);
       batch.forEach((pending, index) => {
         const result = results[index];
         if (result?.ok) {
@@ -73,6 +78,14 @@ export class GroupCommit<I, O> {
       if (this.queue.length > 0) {
         this.schedule();
       }
+    }
+  }
+
+  private async observed(batch: Pending<I, O>[], started: number): Promise<Settled<O>[]> {
+    try {
+      return await this.commit(batch.map((pending) => pending.item));
+    } finally {
+      this.options.observer?.(batch.length, (performance.now() - started) / 1000);
     }
   }
 }

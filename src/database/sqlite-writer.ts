@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { GroupCommit, settle, Settled } from './group-commit';
+import { GroupCommit, GroupCommitObserver, settle, Settled } from './group-commit';
 
 /** Prepares `sql` once per connection and returns the kept statement. */
 export type SqliteStatements = (sql: string) => Statement;
@@ -31,12 +31,18 @@ export class SqliteWriter {
     }
     return statement;
   };
-  private readonly jobs = new GroupCommit<SqliteJob, unknown>((batch) => this.runBatch(batch), {
-    maxBatch: MAX_BATCH,
-    maxInFlight: 1,
-  });
+  private readonly jobs: GroupCommit<SqliteJob, unknown>;
 
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    observer?: GroupCommitObserver,
+  ) {
+    this.jobs = new GroupCommit((batch) => this.runBatch(batch), {
+      maxBatch: MAX_BATCH,
+      maxInFlight: 1,
+      observer,
+    });
+  }
 
   /** Synchronous `work` in the group's transaction; resolves after that transaction commits. */
   transaction<T>(work: (statements: SqliteStatements) => T): Promise<T> {

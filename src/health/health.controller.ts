@@ -1,15 +1,10 @@
-import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
+import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
-import { APP_CONFIG, AppConfig, usesRedis } from '@config';
 import { Public } from '@app/auth/authenticated.decorator';
-import { BusHealthIndicator } from './bus-health.indicator';
-import { CacheHealthIndicator } from './cache-health.indicator';
-import { DatabaseHealthIndicator } from './database-health.indicator';
-import { DrainState } from './drain-state';
 import { liveness } from './liveness';
+import { Readiness, ReadinessResult } from './readiness';
 
 const DEPENDENCIES = ['database', 'bus', 'cache'];
 
@@ -50,14 +45,7 @@ const READINESS_SCHEMA = {
 @Public()
 @SkipThrottle()
 export class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly database: DatabaseHealthIndicator,
-    private readonly bus: BusHealthIndicator,
-    private readonly cache: CacheHealthIndicator,
-    private readonly drain: DrainState,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly readiness: Readiness) {}
 
   /** Liveness: the process answers. */
   @Get()
@@ -81,34 +69,9 @@ export class HealthController {
       'Not ready (the database is down), draining for a shutdown (`shutting_down`), or shedding load (with Retry-After)',
     schema: { oneOf: [READINESS_SCHEMA, { $ref: '#/components/schemas/ErrorResponse' }] },
   })
-  async checkReadiness(
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<HealthCheckResult> {
-    if (this.drain.draining) {
-      reply.status(503);
-      return withDegradedList({ status: 'shutting_down', details: {} });
-    }
-    const checks: HealthIndicatorFunction[] = [() => this.database.check('database')];
-    if (usesRedis(this.config)) {
-      checks.push(() => this.bus.check('bus'));
-      checks.push(() => this.cache.check('cache'));
-    }
-    try {
-      return withDegradedList(await this.health.check(checks));
-    } catch (error) {
-      if (!(error instanceof ServiceUnavailableException)) {
-        throw error;
-      }
-      reply.status(error.getStatus());
-      return withDegradedList(error.getResponse() as HealthCheckResult);
-    }
+  async checkReadiness(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessResult> {
+    const { httpStatus, result } = await this.readiness.evaluate();
+    reply.status(httpStatus);
+    return result;
   }
-}
-
-/** Readiness plus `degraded`: the dependencies that are up but running without a backing service. */
-function withDegradedList(result: HealthCheckResult): HealthCheckResult & { degraded: string[] } {
-  const degraded = Object.entries(result.details)
-    .filter(([, detail]) => (detail as { degraded?: boolean }).degraded === true)
-    .map(([name]) => name);
-  return { ...result, degraded };
 }

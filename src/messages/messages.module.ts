@@ -9,6 +9,7 @@ import { Message } from './message.entity';
 import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
+import { StoredEntriesMetrics } from './stored-entries-metrics';
 
 @Module({
   imports: [RoomsModule, UsersModule, TypeOrmModule.forFeature([Message])],
@@ -19,6 +20,7 @@ import { MessagesService } from './messages.service';
     MessageChangesRepository,
     MessageChangesService,
     InProcessMessageEvents,
+    StoredEntriesMetrics,
     // The seam: MessageDelivery (realtime) subscribes to it and publishes to every instance.
     { provide: MessageEvents, useExisting: InProcessMessageEvents },
   ],

@@ -41,7 +41,9 @@ export class MessagesRepository {
     private readonly writer: DatabaseWriter,
     private readonly sequence: RoomSequence,
   ) {
-    this.postgres = writer.sqlite ? null : new PostgresMessageAppender(dataSource, sequence);
+    this.postgres = writer.sqlite
+      ? null
+      : new PostgresMessageAppender(dataSource, sequence, writer.commitObserver);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { GroupCommit, settle, Settled } from '@app/database/group-commit';
+import { GroupCommit, GroupCommitObserver, settle, Settled } from '@app/database/group-commit';
 import {
   isCommitOutcomeUnknown,
   isDataError,
@@ -90,16 +90,19 @@ function appendBatchSql(sequence: RoomSequence): string {
 /** PostgreSQL's group commit of appends: concurrent appends of any instance share statements. */
 export class PostgresMessageAppender {
   private readonly sql: string;
-  private readonly batches = new GroupCommit<NewMessage, AppendResult>(
-    (messages) => this.commit(messages),
-    { maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT },
-  );
+  private readonly batches: GroupCommit<NewMessage, AppendResult>;
 
   constructor(
     private readonly dataSource: DataSource,
     sequence: RoomSequence,
+    observer?: GroupCommitObserver,
   ) {
     this.sql = appendBatchSql(sequence);
+    this.batches = new GroupCommit((messages) => this.commit(messages), {
+      maxBatch: MAX_BATCH,
+      maxInFlight: MAX_IN_FLIGHT,
+      observer,
+    });
   }
 
   append(message: NewMessage): Promise<AppendResult> {

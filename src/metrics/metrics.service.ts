@@ -19,10 +19,32 @@ const PREFIX = 'switchboard_';
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
+  /** Sizes of in-memory structures, by name: `switchboard_ws_registry_entries{registry}`. */
+  private readonly registrySizes = new Map<string, () => number>();
 
   constructor() {
     // Process metrics: CPU, memory, heap, GC and event-loop delay (nodejs_eventloop_lag_*).
     registerProcessMetrics(this.registry);
+    const sizes = this.registrySizes;
+    this.gauge({
+      name: 'ws_registry_entries',
+      help: 'Entries of the per-connection and per-room in-memory structures, by structure: a leak per connection shows as one that only grows',
+      labelNames: ['registry'],
+      collect() {
+        this.reset();
+        for (const [registry, size] of sizes) {
+          this.set({ registry }, size());
+        }
+      },
+    });
+  }
+
+  /**
+   * Reports `size()` (read at scrape time, so keep it cheap) as
+   * `switchboard_ws_registry_entries{registry}`.
+   */
+  registryEntries(registry: string, size: () => number): void {
+    this.registrySizes.set(registry, size);
   }
 
   counter<T extends string>(configuration: CounterConfiguration<T>): Counter<T> {

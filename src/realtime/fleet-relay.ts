@@ -67,6 +67,8 @@ export class FleetRelay implements OnModuleDestroy {
     private readonly metrics: RealtimeMetrics,
   ) {
     this.encoder = new RelayEncoder(registry.instanceId);
+    const watched = this.watched;
+    metrics.registryEntries('relay_watches', () => watched.size);
     // The bus is back: a watch that failed meanwhile need not wait for its back-off.
     this.stopRetryingOnReconnect = bus.onReconnected(() => this.retryFailedWatches());
   }

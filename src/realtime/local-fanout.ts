@@ -57,7 +57,9 @@ export class LocalFanout {
   constructor(
     private readonly registry: ConnectionRegistry,
     private readonly metrics: RealtimeMetrics,
-  ) {}
+  ) {
+    metrics.registryEntries('fanout_waiting', () => this.waiting.length - this.head);
+  }
 
   toRoom(roomId: string, frame: PreparedFrame): void {
     this.deliver(this.registry.membersOf(roomId), frame, roomId);

@@ -4,6 +4,7 @@ import { CommittedMessage, InProcessMessageEvents } from '@app/messages/message-
 import { RoomEvents } from '@app/rooms/room-events';
 import type { DeliveryAudience } from '@app/rooms/room-sequence';
 import { FleetRelay, RemoteFrame } from './fleet-relay';
+import { LiveSeqGapTracker } from './live-seq-gap-tracker';
 import { LocalFanout } from './local-fanout';
 import { PreparedFrame } from './prepared-frame';
 
@@ -22,6 +23,7 @@ export class MessageDelivery implements OnModuleInit {
     private readonly fanout: LocalFanout,
     private readonly relay: FleetRelay,
     private readonly roomEvents: RoomEvents,
+    private readonly seqGaps: LiveSeqGapTracker,
   ) {}
 
   onModuleInit(): void {
@@ -34,6 +36,9 @@ export class MessageDelivery implements OnModuleInit {
 
   /** The audience came with the commit: nothing is read from the database here. */
   deliver({ message, audience }: CommittedMessage): void {
+    if (audience.kind === 'room') {
+      this.seqGaps.delivered(message.roomId, message.seq);
+    }
     this.toAudience(message.roomId, audience, PreparedFrame.of(ENTRY_EVENT[message.kind], message));
   }
 
@@ -58,6 +63,7 @@ export class MessageDelivery implements OnModuleInit {
     if (audience === 'user') {
       this.fanout.toUsers([id], frame);
     } else {
+      this.seqGaps.deliveredFrame(id, payload);
       this.fanout.toRoom(id, frame);
     }
   }

@@ -34,6 +34,8 @@ export abstract class PresenceStore {
   abstract exit(roomId: string, userId: string): Promise<boolean>;
   /** Calls `listener` for every change found by the store itself; returns what stops it. */
   abstract onChange(listener: PresenceChangeListener): () => void;
+  /** Pairs the store keeps in memory to write again (its state that could grow). */
+  abstract readonly pendingEntries: number;
 }
 
 /** One process: this instance's first and last connections are the fleet's. */
@@ -48,6 +50,10 @@ export class InMemoryPresenceStore extends PresenceStore {
 
   onChange(): () => void {
     return () => undefined;
+  }
+
+  get pendingEntries(): number {
+    return 0;
   }
 }
 
@@ -204,6 +210,10 @@ export class RedisPresenceStore
     await this.connection
       .run((client) => client.zadd(this.aliveKey, 'XX', 0, this.life))
       .catch(() => undefined);
+  }
+
+  get pendingEntries(): number {
+    return this.pending.size;
   }
 
   onChange(listener: PresenceChangeListener): () => void {

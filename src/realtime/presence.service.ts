@@ -6,6 +6,7 @@ import { LocalFanout } from './local-fanout';
 import { PresenceStore } from './presence-store';
 import { PreparedFrame } from './prepared-frame';
 import { RealtimeConnection } from './realtime-connection';
+import { RealtimeMetrics } from './realtime-metrics';
 import { RegistryPresence } from './registry-presence';
 
 /**
@@ -27,7 +28,11 @@ export class PresenceService implements OnModuleInit, OnModuleDestroy {
     private readonly local: RegistryPresence,
     private readonly fanout: LocalFanout,
     private readonly relay: FleetRelay,
-  ) {}
+    metrics: RealtimeMetrics,
+  ) {
+    metrics.registryEntries('presence_admitting', () => this.pending.size);
+    metrics.registryEntries('presence_store_pending', () => this.store.pendingEntries);
+  }
 
   onModuleInit(): void {
     // A dead instance's users (once, fleet-wide), this instance's again after it was taken for dead.

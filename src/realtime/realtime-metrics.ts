@@ -15,8 +15,11 @@ export class RealtimeMetrics {
   readonly relayUnreadable: Counter<'reason'>;
   readonly relayReceived: Counter<'audience' | 'routed'>;
   readonly wsFastPathEnabled: Gauge;
+  /** See MetricsService.registryEntries. */
+  readonly registryEntries: MetricsService['registryEntries'];
 
   constructor(metrics: MetricsService, bus: MessageBus) {
+    this.registryEntries = (registry, size) => metrics.registryEntries(registry, size);
     this.framesReceived = metrics.counter({
       name: 'ws_frames_received_total',
       help: 'WebSocket frames received, by event (refused frames as "refused")',

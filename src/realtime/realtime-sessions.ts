@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { ConnectionRegistry } from './connection-registry';
 import { FleetRelay } from './fleet-relay';
+import { LiveSeqGapTracker } from './live-seq-gap-tracker';
 import { PresenceService } from './presence.service';
 import { RealtimeConnection } from './realtime-connection';
 
@@ -19,6 +20,7 @@ export class RealtimeSessions {
     private readonly registry: ConnectionRegistry,
     private readonly relay: FleetRelay,
     private readonly presence: PresenceService,
+    private readonly seqGaps: LiveSeqGapTracker,
   ) {}
 
   open(socket: WebSocket, user: AuthenticatedUser): RealtimeConnection {
@@ -108,6 +110,7 @@ export class RealtimeSessions {
     }
     if (last) {
       this.relay.unwatch('room', roomId);
+      this.seqGaps.forget(roomId);
     }
     this.presence
       .exited(connection, roomId)

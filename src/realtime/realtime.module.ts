@@ -8,6 +8,7 @@ import { BusReturnConvergence } from './bus-return-convergence';
 import { ConnectionRegistry } from './connection-registry';
 import { EndedLoginCloser } from './ended-login-closer';
 import { FleetRelay } from './fleet-relay';
+import { LiveSeqGapTracker } from './live-seq-gap-tracker';
 import { LocalFanout } from './local-fanout';
 import { MessageDelivery } from './message-delivery';
 import {
@@ -35,6 +36,7 @@ import { WsFastPath } from './ws-fast-path';
     LocalFanout,
     FleetRelay,
     MessageDelivery,
+    LiveSeqGapTracker,
     RoomAccessRevocation,
     TypingIndicators,
     PresenceService,

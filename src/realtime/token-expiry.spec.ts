@@ -60,4 +60,23 @@ describe('TokenExpirySchedule', () => {
     expect(connection.expired).toBe(0);
     expect(connection.expiryBucket).toBeUndefined();
   });
+
+  it('counts what it holds: scheduled, rescheduled, cancelled and expired items', () => {
+    const schedule = new TokenExpirySchedule();
+    const at = 1_000_000_500;
+    const [first, second, third] = [item(at), item(at + 5 * EXPIRY_RESOLUTION_MS), item(at)];
+    schedule.schedule(first);
+    schedule.schedule(second);
+    schedule.schedule(third);
+    schedule.schedule(second);
+    expect(schedule.size).toBe(3);
+
+    schedule.cancel(third);
+    schedule.cancel(third);
+    expect(schedule.size).toBe(2);
+    schedule.expireDue(at + EXPIRY_RESOLUTION_MS);
+    expect(schedule.size).toBe(1);
+    schedule.expireDue(at + 10 * EXPIRY_RESOLUTION_MS);
+    expect(schedule.size).toBe(0);
+  });
 });

@@ -20,6 +20,12 @@ export const EXPIRY_RESOLUTION_MS = 1000;
 export class TokenExpirySchedule {
   private readonly buckets = new Map<number, Set<Expiring>>();
   private timer: NodeJS.Timeout | undefined;
+  private scheduled = 0;
+
+  /** Items scheduled. */
+  get size(): number {
+    return this.scheduled;
+  }
 
   start(): void {
     this.timer = setInterval(() => this.expireDue(Date.now()), EXPIRY_RESOLUTION_MS);
@@ -46,6 +52,7 @@ export class TokenExpirySchedule {
       this.buckets.set(bucket, members);
     }
     members.add(item);
+    this.scheduled += 1;
     item.expiryBucket = bucket;
   }
 
@@ -54,7 +61,9 @@ export class TokenExpirySchedule {
       return;
     }
     const members = this.buckets.get(item.expiryBucket);
-    members?.delete(item);
+    if (members?.delete(item)) {
+      this.scheduled -= 1;
+    }
     if (members?.size === 0) {
       this.buckets.delete(item.expiryBucket);
     }
@@ -69,6 +78,7 @@ export class TokenExpirySchedule {
         continue;
       }
       this.buckets.delete(bucket);
+      this.scheduled -= members.size;
       for (const item of members) {
         item.expiryBucket = undefined;
         item.expire();

@@ -5,6 +5,7 @@ import { APP_CONFIG, loadConfig } from '@config';
 import { REDIS_CONNECTION } from '@libs/redis';
 import { AccessTokensService } from '@app/auth/access-tokens.service';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
+import { MetricsService } from '@app/metrics/metrics.service';
 import { ConnectionRegistry } from './connection-registry';
 import { UpgradeAuthenticator } from './upgrade-authenticator';
 
@@ -44,6 +45,7 @@ async function setUp(environment: Record<string, string> = {}) {
       { provide: HttpAdapterHost, useValue: adapterHost },
       // No Redis: the connect limit counts in this process.
       { provide: REDIS_CONNECTION, useValue: null },
+      MetricsService,
     ],
   }).compile();
   return { authenticator: module.get(UpgradeAuthenticator), tokens };

@@ -9,6 +9,7 @@ import { AccessTokensService } from '@app/auth/access-tokens.service';
 import { AuthenticatedUser } from '@app/auth/authenticated-user';
 import { SHED_RETRY_AFTER_SECONDS } from '@app/bootstrap/load-shedding';
 import { clientAddressResolver } from '@app/common/client-address';
+import { MetricsService } from '@app/metrics/metrics.service';
 import { SettledRateLimit } from '@app/throttling/settled-rate-limit';
 import { ConnectionRegistry } from './connection-registry';
 import { AdmissionRefusal, UpgradeAdmission } from './upgrade-admission';
@@ -65,6 +66,7 @@ export class UpgradeAuthenticator {
     private readonly connections: ConnectionRegistry,
     private readonly adapterHost: HttpAdapterHost,
     @Inject(REDIS_CONNECTION) redis: RedisConnection | null,
+    metrics: MetricsService,
   ) {
     this.clientAddressOf = clientAddressResolver(config.http.trustProxy);
     this.admission = new UpgradeAdmission(config.websocket.accept);
@@ -74,6 +76,8 @@ export class UpgradeAuthenticator {
       { limit: config.websocket.connectLimit, ttlMs: config.throttle.ttlMs },
       redis,
     );
+    const connectAttempts = this.connectAttempts;
+    metrics.registryEntries('ws_connect_limit_windows', () => connectAttempts.trackedKeys);
   }
 
   /** From now on every upgrade gets 503 (the server is draining), also one being verified. */

@@ -58,6 +58,7 @@ export class ReadPositionsRepository {
       : new GroupCommit((marks) => this.storeOnPostgres(marks), {
           maxBatch: MAX_BATCH,
           maxInFlight: MAX_IN_FLIGHT,
+          observer: writer.commitObserver,
         });
   }
 

@@ -50,6 +50,7 @@ export class ReadPositionsService implements OnModuleDestroy {
       name: 'read_mark_writes_total',
       help: 'Read-position writes to the database (at most one per member and room per second)',
     });
+    metrics.registryEntries('read_mark_coalescer', () => this.coalescer.size);
   }
 
   /** Marks still waiting for their interval are written before the database closes. */

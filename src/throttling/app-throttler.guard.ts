@@ -61,6 +61,10 @@ export class AppThrottlerGuard extends ThrottlerGuard {
       help: 'HTTP requests answered 429, by the limit they passed (default or auth)',
       labelNames: ['throttler'],
     });
+    // At 0 from the start, so that the rate of throttled requests reads 0 rather than nothing.
+    for (const { name } of Array.isArray(options) ? options : options.throttlers) {
+      this.throttled.inc({ throttler: name ?? 'default' }, 0);
+    }
   }
 
   /**

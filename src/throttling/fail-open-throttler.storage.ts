@@ -50,6 +50,11 @@ export class FailOpenThrottlerStorage implements ThrottlerStorage, OnApplication
     return this.local.increment(key, ttl, limit, blockDuration);
   }
 
+  /** Windows of the per-instance fallback count (kept while Redis is away, swept after). */
+  get size(): number {
+    return this.local.size;
+  }
+
   onApplicationShutdown(): void {
     this.local.onApplicationShutdown();
   }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_CONFIG, AppConfig } from '@config';
 import { REDIS_CONNECTION, RedisConnection } from '@libs/redis';
+import { MetricsService } from '@app/metrics/metrics.service';
 import { isAuthAttempt } from './auth-attempt.decorator';
 import { FailOpenThrottlerStorage } from './fail-open-throttler.storage';
 import { FixedWindowThrottlerStorage } from './fixed-window-throttler.storage';
@@ -13,8 +14,8 @@ import { FixedWindowThrottlerStorage } from './fixed-window-throttler.storage';
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
-      inject: [APP_CONFIG, REDIS_CONNECTION],
-      useFactory: (config: AppConfig, redis: RedisConnection | null) => ({
+      inject: [APP_CONFIG, REDIS_CONNECTION, MetricsService],
+      useFactory: (config: AppConfig, redis: RedisConnection | null, metrics: MetricsService) => ({
         throttlers: [
           { name: 'default', limit: config.throttle.limit, ttl: config.throttle.ttlMs },
           {
@@ -25,7 +26,10 @@ import { FixedWindowThrottlerStorage } from './fixed-window-throttler.storage';
           },
         ],
         // With Redis, one count for the whole fleet: 600/min means 600/min, not 600 per instance.
-        storage: redis ? new FailOpenThrottlerStorage(redis) : new FixedWindowThrottlerStorage(),
+        storage: trackedSize(
+          metrics,
+          redis ? new FailOpenThrottlerStorage(redis) : new FixedWindowThrottlerStorage(),
+        ),
         // Per client, not per route: THROTTLE_LIMIT is what one client may send in all.
         generateKey: (_context, tracker, throttlerName) => `${throttlerName}:${tracker}`,
       }),
@@ -33,3 +37,9 @@ import { FixedWindowThrottlerStorage } from './fixed-window-throttler.storage';
   ],
 })
 export class ThrottlingModule {}
+
+/** The storage, its in-process windows reported as `switchboard_ws_registry_entries`. */
+function trackedSize<T extends { size: number }>(metrics: MetricsService, storage: T): T {
+  metrics.registryEntries('http_throttle_windows', () => storage.size);
+  return storage;
+}

@@ -1,8 +1,9 @@
 import request from 'supertest';
 import { bearer, registerUser } from '@test/support/auth-helpers';
 import { parsePrometheusText, PrometheusSample, sumOf } from '@test/support/prometheus-text';
-import { createRoom } from '@test/support/room-helpers';
+import { createRoom, postMessage } from '@test/support/room-helpers';
 import { startTestApp, useTestApp } from '@test/support/test-app';
+import { waitUntil } from '@test/support/wait-until';
 import { WsTestClient } from '@test/support/ws-test-client';
 
 const REQUESTS = 'switchboard_http_request_duration_seconds_count';
@@ -78,6 +79,85 @@ describe('metrics (e2e)', () => {
       expect(sumOf(samples, 'switchboard_ws_fanout_deliveries_total')).toBe(2);
       expect(sumOf(samples, 'switchboard_ws_frames_sent_total')).toBeGreaterThanOrEqual(5);
       await socket.closeAndWait();
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('exports the operator metrics with plausible values after traffic', async () => {
+    const live = await startTestApp();
+    try {
+      const alice = await registerUser(live);
+      const rooms = [await createRoom(live, alice), await createRoom(live, alice)];
+      const socket = await WsTestClient.connect(live.url, { token: alice.accessToken });
+      for (const room of rooms) {
+        await socket.request('join', { roomId: room.id }, 'joined');
+      }
+      const posted = [];
+      for (let i = 0; i < 3; i++) {
+        posted.push(await postMessage(live, alice, rooms[0].id));
+      }
+      await socket.request(
+        'edit',
+        { roomId: rooms[0].id, messageId: posted[0].id, body: 'edited' },
+        'ack',
+      );
+      await socket.request('delete', { roomId: rooms[0].id, messageId: posted[1].id }, 'ack');
+
+      const samples = parsePrometheusText((await request(live.server).get('/metrics')).text);
+      const stored = (kind: string) =>
+        sumOf(samples, 'switchboard_messages_stored_total', { kind });
+      expect([stored('message'), stored('edit'), stored('delete')]).toEqual([3, 1, 1]);
+      // Every write of the process (users, rooms, entries) goes through SQLite's group commit.
+      const commits = sumOf(samples, 'switchboard_commit_duration_seconds_count');
+      expect(commits).toBeGreaterThanOrEqual(5);
+      expect(sumOf(samples, 'switchboard_commit_duration_seconds_sum')).toBeGreaterThan(0);
+      expect(sumOf(samples, 'switchboard_group_commit_batch_size_count')).toBe(commits);
+      expect(sumOf(samples, 'switchboard_group_commit_batch_size_sum')).toBeGreaterThanOrEqual(
+        commits,
+      );
+      expect(sumOf(samples, 'switchboard_ws_rooms_live')).toBe(rooms.length);
+      expect(sumOf(samples, 'switchboard_live_seq_gaps_total')).toBe(0);
+      expect(sumOf(samples, 'switchboard_instance_state', { state: 'ready' })).toBe(1);
+      expect(sumOf(samples, 'switchboard_instance_state')).toBe(1);
+      expect(sumOf(samples, 'switchboard_dependency_up', { dependency: 'database' })).toBe(1);
+      // No Redis here: no Redis series.
+      expect(samples.some((sample) => sample.labels.dependency === 'redis')).toBe(false);
+      expect(samples.some((sample) => sample.name === 'switchboard_redis_breaker_open')).toBe(
+        false,
+      );
+      const entries = (registry: string) =>
+        sumOf(samples, 'switchboard_ws_registry_entries', { registry });
+      expect(entries('connections_by_socket')).toBe(1);
+      expect(entries('connections_by_room')).toBe(rooms.length);
+      expect(entries('room_memberships')).toBe(rooms.length);
+      expect(entries('token_expiry_schedule')).toBe(1);
+      expect(entries('seq_gap_rooms')).toBe(1);
+
+      // The socket gone, the per-connection and per-room structures are empty again.
+      await socket.closeAndWait();
+      await waitUntil(
+        async () => {
+          const after = parsePrometheusText((await request(live.server).get('/metrics')).text);
+          return sumOf(after, 'switchboard_ws_connections') === 0;
+        },
+        5000,
+        'the connection to be gone',
+      );
+      const after = parsePrometheusText((await request(live.server).get('/metrics')).text);
+      expect(sumOf(after, 'switchboard_ws_rooms_live')).toBe(0);
+      for (const registry of [
+        'connections_by_socket',
+        'connections_by_room',
+        'room_memberships',
+        'token_expiry_schedule',
+        'seq_gap_rooms',
+      ]) {
+        expect([registry, sumOf(after, 'switchboard_ws_registry_entries', { registry })]).toEqual([
+          registry,
+          0,
+        ]);
+      }
     } finally {
       await live.close();
     }

@@ -179,6 +179,11 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
     );
   }
 
+  /** The circuit breaker is open (or half-open, probing): commands are refused at once. */
+  get breakerOpen(): boolean {
+    return this.breaker.state !== CircuitState.Closed;
+  }
+
   /** A Redis Cluster: pub/sub is sharded, and keys that must share a slot carry hash tags. */
   get isCluster(): boolean {
     return this.cluster !== undefined;
