@@ -69,6 +69,13 @@ describe('soak checks', () => {
     expect(
       leftBehind(start, { ...start, registries: { connections: 0, timers: 1 } }, 10),
     ).toMatchObject({ registries: { connections: 0, timers: 1 }, clean: false });
+    // A rate-limit window per client address is not per connection: one per address may linger.
+    const windows = { ...start.registries, ws_connect_limit_windows: 1 };
+    expect(leftBehind(start, { ...start, registries: windows }, 10).clean).toBe(true);
+    expect(
+      leftBehind(start, { ...start, registries: { ...windows, ws_connect_limit_windows: 2 } }, 10)
+        .clean,
+    ).toBe(false);
     // A registry that appeared after the start counts from zero.
     expect(
       leftBehind(start, { ...start, registries: { ...start.registries, typing: 2 } }, 10),
