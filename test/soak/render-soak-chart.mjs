@@ -59,7 +59,8 @@ const spec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title: {
     text: `Soak: two instances, ${(result.loadSeconds / 60).toFixed(0)} min of mixed load (commit ${result.commit})`,
-    subtitle: 'Shaded: warm-up (not judged). Last points: after the load, every connection closed.',
+    subtitle:
+      'Shaded: warm-up (not judged). Full GCs forced at its end and at the end of the load (the judged figures). Last points: after the load, every connection closed.',
   },
   data: { values: [...bands, ...values] },
   facet: { field: 'panel', type: 'nominal', sort: panels, title: null },

@@ -6,17 +6,19 @@ import { dirname, join, relative, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { BenchWorker } from '@bench/support/bench-worker';
 import { ALL_CORES } from '@bench/support/cores';
+import { heapUsedAfterFullGc } from '@bench/support/inspector-heap';
 import { COMPILED_BENCH } from '@bench/support/paths';
 import { residentBytes } from '@bench/support/process-cpu';
 import { closeAllScopes, ResourceScope } from '@bench/support/resource-scope';
 import { LatencyHistogram } from '@test/scale/latency-histogram';
 import { seedScale } from '@test/scale/scale-seed';
+import { findFreePort } from '@test/support/network';
 import { parsePrometheusText, sumOf } from '@test/support/prometheus-text';
 import { RedisServerProcess } from '@test/support/redis-server-process';
 import { createServerSetup, ServerProcess } from '@test/support/server-process';
 import { useTestPostgresServer } from '@test/support/test-database';
 import { sleep } from '@test/support/wait-until';
-import { InstanceSample, leftBehind, SamplePhase, SoakSample } from './soak-checks';
+import { FullGcSnapshot, InstanceSample, leftBehind, SamplePhase, SoakSample } from './soak-checks';
 import type { LoadStart, LoadWindow } from './soak-load';
 import { parseSoakOptions, SOAK_USAGE, SoakOptions, warmUpSeconds } from './soak-options';
 import { SoakResult, writeSoakResult } from './soak-report';
@@ -42,6 +44,8 @@ interface Fleet {
   load: BenchWorker;
   redis: Redis;
   plan: LoadStart;
+  /** Each instance's inspector port (opened by the first full collection, SIGUSR1). */
+  inspectPorts: number[];
 }
 
 async function runSoak(options: SoakOptions, scope: ResourceScope, result: SoakResult) {
@@ -62,6 +66,8 @@ async function measure(options: SoakOptions, fleet: Fleet, result: SoakResult) {
   };
 
   await sleep(QUIET_BEFORE_START_MS);
+  // The first collection opens each inspector: its listening socket is in the start's fds.
+  result.fullGc.start = await fullGcSnapshot(fleet, 0);
   const start = await sample('start', 0);
   log(
     `start: ${start.instances.map((instance, index) => `instance ${index} heap ${mb(instance.heapUsedBytes)} MB, RSS ${mb(instance.rssBytes)} MB, ${instance.openFds} fds, registries ${JSON.stringify(instance.registries)}`).join('; ')}`,
@@ -78,6 +84,9 @@ async function measure(options: SoakOptions, fleet: Fleet, result: SoakResult) {
     await sleep(Math.max(0, tick * options.sampleSeconds * 1000 - (performance.now() - startedAt)));
     const window = await fleet.load.request<LoadWindow>('window');
     const one = await sample(elapsed() < warmUp ? 'warm-up' : 'load', elapsed(), window);
+    if (!result.fullGc.afterWarmUp && elapsed() >= warmUp) {
+      result.fullGc.afterWarmUp = await fullGcSnapshot(fleet, elapsed());
+    }
     if (tick % 6 === 0 || tick === 1) {
       log(
         `${(elapsed() / 60).toFixed(1)} min: heap ${one.instances.map((instance) => mb(instance.heapUsedBytes)).join('/')} MB, RSS ${one.instances.map((instance) => mb(instance.rssBytes)).join('/')} MB, fds ${one.instances.map((instance) => instance.openFds).join('/')}, ${one.opsPerSecond.toFixed(0)} ops/s, p99 HTTP ${one.httpP99Ms} ms WS ${one.wsAckP99Ms} ms, errors ${one.errors}`,
@@ -85,6 +94,8 @@ async function measure(options: SoakOptions, fleet: Fleet, result: SoakResult) {
     }
   }
   result.loadSeconds = elapsed();
+  // Still under load, as at the end of the warm-up: the two are compared.
+  result.fullGc.end = await fullGcSnapshot(fleet, elapsed());
 
   log('stopping the load and closing every connection');
   const totals = await fleet.load.request<LoadWindow>('stop', {}, 60_000);
@@ -135,9 +146,16 @@ async function startFleet(
   scope.add(async () => {
     await Promise.all(servers.map((server) => server.stop()));
   });
+  const inspectPorts: number[] = [];
   for (let instance = 0; instance < INSTANCES; instance++) {
-    // One after the other: both would run the migrations at once.
-    servers.push(await ServerProcess.start(setup.environment));
+    inspectPorts.push(await findFreePort());
+    // One after the other: both would run the migrations at once. --inspect-port opens nothing
+    // until SIGUSR1 (see heapUsedAfterFullGc).
+    servers.push(
+      await ServerProcess.start(setup.environment, {
+        nodeArguments: [`--inspect-port=127.0.0.1:${inspectPorts[instance]}`],
+      }),
+    );
   }
   const everyRoom = Array.from({ length: options.rooms }, (_, room) => room);
   const seed = await seedScale(
@@ -161,7 +179,22 @@ async function startFleet(
     userIds: seed.userTokens.map(subjectOf),
     rates: options.rates,
   };
-  return { servers, load, redis, plan };
+  return { servers, load, redis, plan, inspectPorts };
+}
+
+/** A full collection in every instance (through its inspector), then its heap and RSS. */
+async function fullGcSnapshot(fleet: Fleet, at: number): Promise<FullGcSnapshot> {
+  const instances = await Promise.all(
+    fleet.servers.map(async (server, index) => {
+      const pid = server.pid ?? 0;
+      const heapUsedBytes = await heapUsedAfterFullGc(pid, fleet.inspectPorts[index]);
+      return { heapUsedBytes, rssBytes: residentBytes(pid) };
+    }),
+  );
+  log(
+    `full GC at ${at.toFixed(0)} s: ${instances.map((one, index) => `instance ${index} heap ${mb(one.heapUsedBytes)} MB, RSS ${mb(one.rssBytes)} MB`).join('; ')}`,
+  );
+  return { at, instances };
 }
 
 async function takeSample(
@@ -288,6 +321,7 @@ async function main(): Promise<void> {
     options,
     warmUpSeconds: warmUpSeconds(options),
     samples: [],
+    fullGc: {},
     loadSeconds: 0,
     settleSeconds: 0,
     redis: '',

@@ -1,4 +1,11 @@
-import { leftBehind, memoryGrowth, slope, soakChecks, SoakSample } from './soak-checks';
+import {
+  FullGcSnapshot,
+  leftBehind,
+  memoryGrowth,
+  slope,
+  soakChecks,
+  SoakSample,
+} from './soak-checks';
 
 const MB = 1024 * 1024;
 
@@ -27,6 +34,13 @@ function run(count: number, heapMb: (index: number) => number): SoakSample[] {
   ];
 }
 
+/** Both instances after a forced full collection. */
+const fullGc = (heapMb: number, rssMb = 150): FullGcSnapshot => ({
+  at: 0,
+  instances: [0, 1].map(() => ({ heapUsedBytes: heapMb * MB, rssBytes: rssMb * MB })),
+});
+const OPTIONS = { maxGrowthPercent: 5, fdTolerance: 10 };
+
 describe('soak checks', () => {
   it('does not read a GC sawtooth as growth: the lower envelope stays where it was', () => {
     // 60 → 75 MB and back, every 4 samples: the last sample may be a peak, the floor does not move.
@@ -35,7 +49,7 @@ describe('soak checks', () => {
     expect(heap.startBytes).toBe(60 * MB);
     expect(heap.endBytes).toBe(60 * MB);
     expect(heap.percent).toBe(0);
-    expect(soakChecks(sawtooth, { maxGrowthPercent: 5, fdTolerance: 10 }, 0)).toEqual(
+    expect(soakChecks(sawtooth, OPTIONS, 0, { afterWarmUp: fullGc(55), end: fullGc(57) })).toEqual(
       expect.not.arrayContaining([expect.objectContaining({ passed: false })]),
     );
   });
@@ -44,12 +58,25 @@ describe('soak checks', () => {
     const leaking = run(30, (index) => 60 + index * 0.5 + (index % 4) * 5);
     const [heap] = memoryGrowth(leaking);
     expect(heap.percent).toBeGreaterThan(5);
-    const failed = soakChecks(leaking, { maxGrowthPercent: 5, fdTolerance: 10 }, 0).filter(
-      (check) => !check.passed,
-    );
-    expect(failed.map((check) => check.name)).toEqual([
+  });
+
+  it('judges growth between the full collections: fails 5 % or more of heap or RSS', () => {
+    const samples = run(30, () => 60);
+    const failedNames = (afterWarmUp: FullGcSnapshot, end: FullGcSnapshot) =>
+      soakChecks(samples, OPTIONS, 0, { afterWarmUp, end })
+        .filter((check) => !check.passed)
+        .map((check) => check.name);
+    expect(failedNames(fullGc(60), fullGc(62.9))).toEqual([]);
+    expect(failedNames(fullGc(60), fullGc(63))).toEqual([
       'instance 0 heap growth after the warm-up',
       'instance 1 heap growth after the warm-up',
+    ]);
+    expect(failedNames(fullGc(60, 150), fullGc(60, 160))).toEqual([
+      'instance 0 rss growth after the warm-up',
+      'instance 1 rss growth after the warm-up',
+    ]);
+    expect(failedNames(fullGc(60), undefined as unknown as FullGcSnapshot)).toEqual([
+      'heap and RSS after the warm-up',
     ]);
   });
 
@@ -85,8 +112,12 @@ describe('soak checks', () => {
   it('counts errors of the load as a failure', () => {
     const checks = soakChecks(
       run(30, () => 60),
-      { maxGrowthPercent: 5, fdTolerance: 10 },
+      OPTIONS,
       3,
+      {
+        afterWarmUp: fullGc(60),
+        end: fullGc(60),
+      },
     );
     expect(checks.find((check) => check.name === 'no errors seen by the load')?.passed).toBe(false);
   });

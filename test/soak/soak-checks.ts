@@ -38,27 +38,43 @@ export interface Growth {
   windowSamples: number;
 }
 
+/** Heap and RSS of each instance right after a full collection forced through its inspector. */
+export interface FullGcSnapshot {
+  at: number;
+  instances: { heapUsedBytes: number; rssBytes: number }[];
+}
+
 export interface Check {
   name: string;
   passed: boolean;
   detail: string;
 }
 
-/** Fewer samples than this per window, and one GC'd sample would decide alone. */
-const MIN_WINDOW_SAMPLES = 3;
+/**
+ * A window spans at least this long: a major collection's cycle at this load (about a minute),
+ * so that its minimum is a floor the collector reached, not a point on the way up.
+ */
+const MIN_WINDOW_SECONDS = 60;
 
 /**
  * Growth of heap and RSS after the warm-up, as the lower envelope sees it: the minimum of the
- * first fifth of the samples after the warm-up against the minimum of the last fifth (at least
- * MIN_WINDOW_SAMPLES each). The minimum of a window is where a GC last brought the heap down, so
- * the sawtooth between collections does not read as growth; a leak lifts the floor.
+ * first fifth of the samples after the warm-up against the minimum of the last fifth (each at
+ * least MIN_WINDOW_SECONDS, at most half the samples). The minimum of a window is where a GC last
+ * brought the heap down, so the sawtooth between collections does not read as growth; a leak
+ * lifts the floor.
  */
-export function memoryGrowth(samples: readonly SoakSample[]): Growth[] {
+export function memoryGrowth(samples: readonly SoakSample[], sampleSeconds = 10): Growth[] {
   const loaded = samples.filter((sample) => sample.phase === 'load');
   if (loaded.length === 0) {
     return [];
   }
-  const window = Math.max(MIN_WINDOW_SAMPLES, Math.floor(loaded.length / 5));
+  const window = Math.max(
+    1,
+    Math.min(
+      Math.floor(loaded.length / 2),
+      Math.max(Math.ceil(MIN_WINDOW_SECONDS / sampleSeconds), Math.floor(loaded.length / 5)),
+    ),
+  );
   const first = loaded.slice(0, window);
   const last = loaded.slice(-window);
   return loaded[0].instances.flatMap((_, instance) =>
@@ -79,6 +95,37 @@ export function memoryGrowth(samples: readonly SoakSample[]): Growth[] {
         slopePercent:
           (100 * slope(loaded.map((sample) => [sample.at, value(sample)])) * span) / startBytes,
         windowSamples: window,
+      };
+    }),
+  );
+}
+
+/**
+ * Growth between two forced full collections (end of the warm-up, end of the load): what is
+ * still referenced, which no sawtooth can blur; RSS read right after each, when the collector has
+ * just given back what it could.
+ */
+export function fullGcGrowth(
+  afterWarmUp: FullGcSnapshot,
+  end: FullGcSnapshot,
+): {
+  instance: number;
+  metric: 'heap' | 'rss';
+  startBytes: number;
+  endBytes: number;
+  percent: number;
+}[] {
+  return afterWarmUp.instances.flatMap((before, instance) =>
+    (['heap', 'rss'] as const).map((metric) => {
+      const startBytes = metric === 'heap' ? before.heapUsedBytes : before.rssBytes;
+      const after = end.instances[instance];
+      const endBytes = metric === 'heap' ? after.heapUsedBytes : after.rssBytes;
+      return {
+        instance,
+        metric,
+        startBytes,
+        endBytes,
+        percent: (100 * (endBytes - startBytes)) / startBytes,
       };
     }),
   );
@@ -136,20 +183,33 @@ export function leftBehind(
 /** The pass/fail lines of a run. */
 export function soakChecks(
   samples: readonly SoakSample[],
-  options: { maxGrowthPercent: number; fdTolerance: number },
+  options: { maxGrowthPercent: number; fdTolerance: number; sampleSeconds?: number },
   loadErrors: number,
+  fullGc: { afterWarmUp?: FullGcSnapshot; end?: FullGcSnapshot },
 ): Check[] {
   const checks: Check[] = [];
-  const growth = memoryGrowth(samples);
-  if (growth.length === 0) {
-    checks.push({ name: 'samples after the warm-up', passed: false, detail: 'none' });
-  }
-  for (const one of growth) {
+  const envelope = memoryGrowth(samples, options.sampleSeconds);
+  if (!fullGc.afterWarmUp || !fullGc.end) {
     checks.push({
-      name: `instance ${one.instance} ${one.metric} growth after the warm-up`,
-      passed: one.percent < options.maxGrowthPercent,
-      detail: `${mb(one.startBytes)} → ${mb(one.endBytes)} MB (${signed(one.percent)} %, limit ${options.maxGrowthPercent} %; lower envelope of ${one.windowSamples} samples; slope ${signed(one.slopePercent)} %)`,
+      name: 'heap and RSS after the warm-up',
+      passed: false,
+      detail: 'no full collection at the end of the warm-up and of the load',
     });
+  } else {
+    for (const one of fullGcGrowth(fullGc.afterWarmUp, fullGc.end)) {
+      const sampled = envelope.find(
+        (other) => other.instance === one.instance && other.metric === one.metric,
+      );
+      checks.push({
+        name: `instance ${one.instance} ${one.metric} growth after the warm-up`,
+        passed: one.percent < options.maxGrowthPercent,
+        detail: `${mb(one.startBytes)} → ${mb(one.endBytes)} MB after a full GC (${signed(one.percent)} %, limit ${options.maxGrowthPercent} %)${
+          sampled
+            ? `; sampled lower envelope ${mb(sampled.startBytes)} → ${mb(sampled.endBytes)} MB (${signed(sampled.percent)} %), slope ${signed(sampled.slopePercent)} %`
+            : ''
+        }`,
+      });
+    }
   }
   const start = samples.find((sample) => sample.phase === 'start');
   const settled = samples.findLast((sample) => sample.phase === 'settled');

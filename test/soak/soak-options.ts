@@ -116,9 +116,10 @@ export function parseSoakOptions(args: readonly string[], defaultOutput: string)
 }
 
 /**
- * The warm-up is a sixth of the run (5 of 30 minutes, 30 s of 3), at least two samples: JIT,
- * pools, caches and the allocator's arenas fill up in it, so it is left out of the growth check.
+ * The warm-up is a sixth of the run (5 of 30 minutes), at least a minute: JIT, pools, caches and
+ * the allocator's arenas fill up in it, and the heap's first major collection falls in it (about a
+ * minute in at this load), so it is left out of the growth check.
  */
 export function warmUpSeconds(options: Pick<SoakOptions, 'minutes' | 'sampleSeconds'>): number {
-  return Math.max((options.minutes * 60) / 6, 2 * options.sampleSeconds);
+  return Math.min(options.minutes * 30, Math.max((options.minutes * 60) / 6, 60));
 }

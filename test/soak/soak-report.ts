@@ -1,7 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Check, mb, memoryGrowth, soakChecks, SoakSample } from './soak-checks';
+import {
+  Check,
+  FullGcSnapshot,
+  fullGcGrowth,
+  mb,
+  memoryGrowth,
+  soakChecks,
+  SoakSample,
+} from './soak-checks';
 import type { SoakOptions } from './soak-options';
 
 // Compiled to dist/test/soak: the repository is three folders up.
@@ -16,6 +24,8 @@ export interface SoakResult {
   options: SoakOptions;
   warmUpSeconds: number;
   samples: SoakSample[];
+  /** Full collections forced before the start sample, at the end of the warm-up and of the load. */
+  fullGc: { start?: FullGcSnapshot; afterWarmUp?: FullGcSnapshot; end?: FullGcSnapshot };
   loadSeconds: number;
   settleSeconds: number;
   redis: string;
@@ -37,7 +47,12 @@ export interface SoakResult {
 export function writeSoakResult(result: SoakResult, directory: string, output: string): boolean {
   mkdirSync(directory, { recursive: true });
   const loadErrors = Object.values(result.load?.errors ?? {}).reduce((sum, n) => sum + n, 0);
-  const checks = soakChecks(result.samples, result.options, result.load ? loadErrors : Number.NaN);
+  const checks = soakChecks(
+    result.samples,
+    result.options,
+    result.load ? loadErrors : Number.NaN,
+    result.fullGc,
+  );
   const jsonPath = output.replace(/\.md$/, '') + '.json';
   const svgPath = output.replace(/\.md$/, '') + '.svg';
   writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
@@ -60,7 +75,7 @@ export function markdownReport(result: SoakResult, checks: readonly Check[]): st
   const loaded = result.samples.filter(
     (sample) => sample.phase === 'load' || sample.phase === 'warm-up',
   );
-  const growth = memoryGrowth(result.samples);
+  const growth = memoryGrowth(result.samples, options.sampleSeconds);
   const lines: string[] = [
     `# Soak: ${(result.loadSeconds / 60).toFixed(1)} min of mixed load on two instances`,
     '',
@@ -74,21 +89,29 @@ export function markdownReport(result: SoakResult, checks: readonly Check[]): st
       (check) => `| ${check.name} | ${check.passed ? 'pass' : '**FAIL**'} | ${check.detail} |`,
     ),
     '',
-    'Growth is judged on the lower envelope: the smallest sample of the first fifth of the samples after the warm-up against the smallest of the last fifth (at least 3 samples each), so that the sawtooth between garbage collections is not read as growth; the least-squares slope over the same samples is shown beside it.',
+    "Growth is judged between two full garbage collections forced through each instance's inspector (`HeapProfiler.collectGarbage`, as the WebSocket bench measures retained heap): one at the end of the warm-up and one at the end of the load, both under load; heap used and RSS are read right after each, so garbage waiting for the collector (the sawtooth) counts in neither. The lower envelope of the 10 s samples (smallest sample of the first and of the last fifth after the warm-up, each at least a minute) and their least-squares slope are shown beside it, not judged.",
     '',
     '## Memory after the warm-up',
     '',
-    '| instance | heap start → end (MB) | heap growth | RSS start → end (MB) | RSS growth |',
-    '| --- | --- | --- | --- | --- |',
+    '| instance | heap after full GC: warm-up end → load end (MB) | growth | RSS after full GC (MB) | growth | sampled lower envelope, heap / RSS |',
+    '| --- | --- | --- | --- | --- | --- |',
     ...[0, 1].flatMap((instance) => {
-      const heap = growth.find((one) => one.instance === instance && one.metric === 'heap');
-      const rss = growth.find((one) => one.instance === instance && one.metric === 'rss');
+      if (!result.fullGc.afterWarmUp || !result.fullGc.end) {
+        return [];
+      }
+      const full = fullGcGrowth(result.fullGc.afterWarmUp, result.fullGc.end);
+      const heap = full.find((one) => one.instance === instance && one.metric === 'heap');
+      const rss = full.find((one) => one.instance === instance && one.metric === 'rss');
+      const heapEnvelope = growth.find((one) => one.instance === instance && one.metric === 'heap');
+      const rssEnvelope = growth.find((one) => one.instance === instance && one.metric === 'rss');
       return heap && rss
         ? [
-            `| ${instance} | ${mb(heap.startBytes)} → ${mb(heap.endBytes)} | ${heap.percent.toFixed(2)} % (slope ${heap.slopePercent.toFixed(2)} %) | ${mb(rss.startBytes)} → ${mb(rss.endBytes)} | ${rss.percent.toFixed(2)} % (slope ${rss.slopePercent.toFixed(2)} %) |`,
+            `| ${instance} | ${mb(heap.startBytes)} → ${mb(heap.endBytes)} | ${heap.percent.toFixed(2)} % | ${mb(rss.startBytes)} → ${mb(rss.endBytes)} | ${rss.percent.toFixed(2)} % | ${heapEnvelope ? `${mb(heapEnvelope.startBytes)} → ${mb(heapEnvelope.endBytes)} (${heapEnvelope.percent.toFixed(1)} %)` : '—'} / ${rssEnvelope ? `${mb(rssEnvelope.startBytes)} → ${mb(rssEnvelope.endBytes)} (${rssEnvelope.percent.toFixed(1)} %)` : '—'} |`,
           ]
         : [];
     }),
+    '',
+    `Before the load (after start-up, full GC): ${(result.fullGc.start?.instances ?? []).map((one, instance) => `instance ${instance} heap ${mb(one.heapUsedBytes)} MB, RSS ${mb(one.rssBytes)} MB`).join('; ')}.`,
     '',
     '## Per connection: the start (before any load) and after the load, settled',
     '',
