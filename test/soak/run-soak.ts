@@ -33,6 +33,11 @@ const QUIET_BEFORE_START_MS = 12_000;
 /** After the load: how long the instances get to let go of everything, and how often they are looked at. */
 const SETTLE_MAX_MS = 60_000;
 const SETTLE_POLL_MS = 2000;
+/**
+ * The settling ends early only once the fds are this close to the start; otherwise it waits its
+ * 60 s (pg closes a pool connection after 10 s idle) and the check allows `--fd-tolerance`.
+ */
+const SETTLED_FD_SLACK = 2;
 /** Set-up (build excluded), the stop and the settling, on top of the run itself. */
 const OVERHEAD_SECONDS = 240;
 const SCRAPE_TIMEOUT_MS = 5000;
@@ -108,7 +113,7 @@ async function measure(options: SoakOptions, fleet: Fleet, result: SoakResult) {
     await sleep(SETTLE_POLL_MS);
     settled = await takeSample(fleet, 'settled', elapsed(), undefined, options.sampleSeconds);
     const clean = settled.instances.every(
-      (instance, index) => leftBehind(start.instances[index], instance, options.fdTolerance).clean,
+      (instance, index) => leftBehind(start.instances[index], instance, SETTLED_FD_SLACK).clean,
     );
     if (clean || performance.now() - settleStarted > SETTLE_MAX_MS) {
       break;
@@ -274,6 +279,7 @@ function summarizeLoad(totals: LoadWindow, seconds: number): SoakResult['load'] 
   wsAck.addPairs(totals.wsAck);
   return {
     done: totals.done,
+    skipped: totals.skipped,
     perSecond: Object.fromEntries(
       Object.entries(totals.done).map(([kind, count]) => [kind, (count ?? 0) / seconds]),
     ),

@@ -31,6 +31,7 @@ export interface SoakResult {
   redis: string;
   load?: {
     done: Record<string, number | undefined>;
+    skipped: Record<string, number | undefined>;
     perSecond: Record<string, number>;
     httpMs: { p50: number; p99: number; max: number };
     wsAckMs: { p50: number; p99: number; max: number };
@@ -132,11 +133,11 @@ export function markdownReport(result: SoakResult, checks: readonly Check[]): st
   if (result.load) {
     const { load } = result;
     lines.push(
-      '| operation | done | per second (asked) |',
-      '| --- | --- | --- |',
+      '| operation | done | per second (asked) | skipped (its connections all busy) |',
+      '| --- | --- | --- | --- |',
       ...Object.entries(options.rates).map(
         ([kind, rate]) =>
-          `| ${kind} | ${load.done[kind] ?? 0} | ${(load.perSecond[kind] ?? 0).toFixed(1)} (${rate}) |`,
+          `| ${kind} | ${load.done[kind] ?? 0} | ${(load.perSecond[kind] ?? 0).toFixed(1)} (${rate}) | ${load.skipped[kind] ?? 0} |`,
       ),
       '',
       `HTTP answers p50 ${load.httpMs.p50} ms, p99 ${load.httpMs.p99} ms, max ${load.httpMs.max} ms; WebSocket acks (send, join, leave) p50 ${load.wsAckMs.p50} ms, p99 ${load.wsAckMs.p99} ms, max ${load.wsAckMs.max} ms (whole run). Cached reads: ${load.cache.hits} hits, ${load.cache.misses} misses.`,
