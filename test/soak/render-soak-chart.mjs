@@ -54,15 +54,19 @@ const bands = panels.map((panel) => ({
   from: 0,
   to: result.warmUpSeconds / 60,
 }));
+// The judged full collections: a dashed rule at each (end of the warm-up, end of the load).
+const collections = [result.fullGc?.afterWarmUp, result.fullGc?.end]
+  .filter(Boolean)
+  .flatMap((snapshot) => panels.map((panel) => ({ panel, band: true, gc: snapshot.at / 60 })));
 
 const spec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title: {
     text: `Soak: two instances, ${(result.loadSeconds / 60).toFixed(0)} min of mixed load (commit ${result.commit})`,
     subtitle:
-      'Shaded: warm-up (not judged). Full GCs forced at its end and at the end of the load (the judged figures). Last points: after the load, every connection closed.',
+      'Shaded: warm-up (not judged). Dashed: the full GCs forced at its end and at the end of the load (the judged figures). Last points: after the load, every connection closed.',
   },
-  data: { values: [...bands, ...values] },
+  data: { values: [...bands, ...collections, ...values] },
   facet: { field: 'panel', type: 'nominal', sort: panels, title: null },
   columns: 2,
   spec: {
@@ -70,12 +74,17 @@ const spec = {
     height: 150,
     layer: [
       {
-        transform: [{ filter: 'datum.band' }],
+        transform: [{ filter: 'datum.band && !isValid(datum.gc)' }],
         mark: { type: 'rect', color: '#999', opacity: 0.15 },
         encoding: {
           x: { field: 'from', type: 'quantitative' },
           x2: { field: 'to' },
         },
+      },
+      {
+        transform: [{ filter: 'isValid(datum.gc)' }],
+        mark: { type: 'rule', color: '#666', strokeDash: [4, 3] },
+        encoding: { x: { field: 'gc', type: 'quantitative' } },
       },
       {
         transform: [{ filter: '!datum.band' }],
