@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { gitCommit } from '@test/support/git-commit';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -77,7 +77,7 @@ interface Fleet {
 /** Before anything ran: what the report shows if the run stops early. */
 function emptyFigures(options: ScaleOptions): ScaleFigures {
   return {
-    commit: gitCommit(),
+    commit: gitCommit(REPOSITORY_ROOT),
     startedAt: new Date().toISOString(),
     openFilesLimit: openFilesHardLimit(),
     sockets: { planned: options.sockets, opened: 0, perInstance: [] },
@@ -635,17 +635,6 @@ function openFilesLimitOf(pid: number): number {
     .split('\n')
     .find((row) => row.startsWith('Max open files'));
   return Number(line?.trim().split(/\s+/)[3] ?? Number.NaN);
-}
-
-function gitCommit(): string {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: REPOSITORY_ROOT,
-      encoding: 'utf8',
-    }).trim();
-  } catch {
-    return 'unknown';
-  }
 }
 
 async function main(): Promise<void> {

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { gitCommit } from '@test/support/git-commit';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { get } from 'node:http';
@@ -302,17 +302,6 @@ function subjectOf(token: string): string {
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
-function gitCommit(): string {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: REPOSITORY_ROOT,
-      encoding: 'utf8',
-    }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
     process.stdout.write(`${SOAK_USAGE}\n`);
@@ -321,7 +310,7 @@ async function main(): Promise<void> {
   const options = parseSoakOptions(process.argv.slice(2), DEFAULT_OUTPUT);
   const scope = new ResourceScope();
   const result: SoakResult = {
-    commit: gitCommit(),
+    commit: gitCommit(REPOSITORY_ROOT),
     startedAt: new Date().toISOString(),
     command: `npm run soak -- ${process.argv.slice(2).join(' ')}`.trim(),
     options,
